@@ -1,0 +1,168 @@
+"""Shared argument checkers and the one seed normaliser.
+
+Messages follow one pattern: quote the parameter, state the requirement, show
+what was received, e.g. ``'k' must be >= 2 (got 1)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from instances.errors import InvalidInstanceError
+
+__all__ = [
+    "Seed",
+    "as_generator",
+    "check_int",
+    "check_real",
+    "binary_matrix",
+    "real_matrix",
+    "readonly",
+]
+
+Seed = int | np.random.Generator | None
+
+
+def as_generator(seed: Seed) -> np.random.Generator:
+    """Normalise ``seed`` (an int, a Generator or None) to a numpy Generator.
+
+    >>> as_generator(3).integers(0, 10) == as_generator(3).integers(0, 10)
+    True
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"'seed' must be an int, a numpy Generator or None (got {seed!r})")
+    if seed < 0:
+        raise ValueError(f"'seed' must be >= 0 (got {seed})")
+    return np.random.default_rng(int(seed))
+
+
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int after checking type and range.
+
+    >>> check_int("k", 3, minimum=2)
+    3
+    >>> check_int("k", 1, minimum=2)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'k' must be >= 2 (got 1)
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"'{name}' must be an int (got {value!r} of type {type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"'{name}' must be >= {minimum} (got {value})")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"'{name}' must be <= {maximum} (got {value})")
+    return value
+
+
+def check_real(
+    name: str,
+    value: Any,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict_minimum: bool = False,
+) -> float:
+    """Return ``value`` as a finite float after checking type and range.
+
+    >>> check_real("bound", 0.5, minimum=0, strict_minimum=True)
+    0.5
+    >>> check_real("bound", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: 'bound' must be finite (got nan)
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"'{name}' must be a real number (got {value!r} of type {type(value).__name__})")
+    as_float = float(value)
+    if not np.isfinite(as_float):
+        raise ValueError(f"'{name}' must be finite (got {value!r})")
+    if minimum is not None:
+        if strict_minimum and not as_float > minimum:
+            raise ValueError(f"'{name}' must be > {minimum} (got {value})")
+        if not strict_minimum and as_float < minimum:
+            raise ValueError(f"'{name}' must be >= {minimum} (got {value})")
+    if maximum is not None and as_float > maximum:
+        raise ValueError(f"'{name}' must be <= {maximum} (got {value})")
+    return as_float
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """Return ``array`` (a private copy when it is writeable) marked read-only."""
+    if array.flags.writeable:
+        array = array.copy()
+        array.flags.writeable = False
+    return array
+
+
+def binary_matrix(name: str, value: Any, columns: int | None = None) -> np.ndarray:
+    """Validate a 0/1 matrix and return it as a read-only ``uint8`` array.
+
+    ``columns`` is needed to shape an empty list of rows.
+
+    >>> binary_matrix("a", [[0, 1], [1, 1]]).dtype
+    dtype('uint8')
+    >>> binary_matrix("a", [[0, 2]])
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'a' must be binary: entry (0, 1) is 2
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInstanceError(f"'{name}' must be a rectangular 0/1 matrix ({err})") from err
+    if array.size == 0 and array.ndim <= 2:
+        width = columns if columns is not None else (array.shape[1] if array.ndim == 2 else 0)
+        return readonly(np.zeros((array.shape[0] if array.ndim == 2 else 0, width), dtype=np.uint8))
+    if array.ndim != 2:
+        raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    if array.dtype == np.uint8 or array.dtype == np.bool_:
+        bad = array > 1
+    elif np.issubdtype(array.dtype, np.number):
+        bad = (array != 0) & (array != 1)
+    else:
+        raise InvalidInstanceError(f"'{name}' must hold numbers 0/1 (got dtype {array.dtype})")
+    if bad.any():
+        position = tuple(int(x) for x in np.argwhere(bad)[0])
+        raise InvalidInstanceError(f"'{name}' must be binary: entry {position} is {array[position]!r}")
+    return readonly(array.astype(np.uint8))
+
+
+def real_matrix(name: str, value: Any, bound: float | None = None, columns: int | None = None) -> np.ndarray:
+    """Validate a finite real matrix (optionally ``|entry| <= bound``); read-only float64.
+
+    >>> real_matrix("Q", [[0.5, -1.0]], bound=1.0).shape
+    (1, 2)
+    >>> real_matrix("Q", [[0.5, 3.0]], bound=1.0)
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'Q' entry (0, 1) is 3.0, above the bound B = 1.0 in absolute value
+    """
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
+    if array.ndim != 2:
+        if array.size == 0 and columns is not None:
+            array = array.reshape(0, columns)
+        else:
+            raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    finite = np.isfinite(array)
+    if not finite.all():
+        position = tuple(int(x) for x in np.argwhere(~finite)[0])
+        raise InvalidInstanceError(f"'{name}' entry {position} is {array[position]!r}; entries must be finite")
+    if bound is not None and array.size:
+        over = np.abs(array) > bound
+        if over.any():
+            position = tuple(int(x) for x in np.argwhere(over)[0])
+            raise InvalidInstanceError(
+                f"'{name}' entry {position} is {array[position]!r}, above the bound B = {bound!r} in absolute value"
+            )
+    return readonly(array)

@@ -1,0 +1,3 @@
+"""Attention oracles."""
+
+__all__: list[str] = []
