@@ -1,0 +1,331 @@
+"""The reduction protocol, reduced-instance records, parameter maps and chains.
+
+A reduction maps instances of a *source* problem to instances of a *target*
+problem (``forward``) and maps answers of the target back to answers of the
+source (``backward``). Its ``parameters()`` states the target's size
+parameters as sympy expressions of the source's, so chains can be printed
+symbolically and checked against the sizes they actually produce.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import attrs
+import sympy
+
+from instances.errors import IncompatibleReductionError
+
+__all__ = ["Reduction", "Reduced", "ParameterMap", "Chain", "Stage", "problem_symbols"]
+
+# Size parameters of each problem, as positive sympy symbols. ``t`` and ``eps``
+# are rationals, the rest integers; ``B`` and ``beta`` are positive reals.
+_PROBLEM_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "sat": ("v", "m"),
+    "ov": ("n_a", "n_b", "d"),
+    "gapann": ("n_a", "n_b", "d", "t", "eps"),
+    "aattc": ("n", "m", "d", "B"),
+}
+
+
+def problem_symbols(problem: str) -> dict[str, sympy.Symbol]:
+    """The sympy symbols naming ``problem``'s size parameters.
+
+    >>> problem_symbols("sat")
+    {'v': v, 'm': m}
+    """
+    try:
+        names = _PROBLEM_PARAMETERS[problem]
+    except KeyError:
+        raise ValueError(f"unknown problem {problem!r}; known: {sorted(_PROBLEM_PARAMETERS)}") from None
+    return {name: sympy.Symbol(name, positive=True) for name in names}
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen
+class ParameterMap:
+    """Target parameters as sympy expressions of the source parameters.
+
+    ``free`` lists symbols that are not sizes of the source but chosen per
+    instance (for example the inverse temperature ``beta`` in certified mode);
+    their values are recorded in each :class:`Reduced`'s ``info``.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> v, m = sympy.symbols("v m", positive=True)
+    >>> pm = ParameterMap("sat", "ov", {"n_a": 2 ** sympy.ceiling(v / 2), "n_b": 2 ** sympy.floor(v / 2), "d": m})
+    >>> pm.evaluate({"v": 5, "m": 7})
+    {'n_a': 8, 'n_b': 4, 'd': 7}
+    """
+
+    source: str
+    target: str
+    outputs: Mapping[str, sympy.Expr] = attrs.field(converter=_frozen_mapping)
+    free: tuple[str, ...] = ()
+
+    def evaluate(self, source_values: Mapping[str, Any], free_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Numbers for the target parameters, given the source's (and the free ones')."""
+        substitutions = {sympy.Symbol(k, positive=True): sympy.nsimplify(v) for k, v in source_values.items()}
+        for name, value in (free_values or {}).items():
+            substitutions[sympy.Symbol(name, positive=True)] = sympy.nsimplify(value)
+        result: dict[str, Any] = {}
+        for name, expression in self.outputs.items():
+            value = sympy.sympify(expression).subs(substitutions)
+            result[name] = _to_python_number(value)
+        return result
+
+    def then(self, following: ParameterMap) -> ParameterMap:
+        """Compose: substitute this map's outputs into ``following``'s expressions.
+
+        >>> import sympy
+        >>> n, d = sympy.symbols("n d", positive=True)
+        >>> first = ParameterMap("x", "y", {"n": 2 * n, "d": d + 1})
+        >>> second = ParameterMap("y", "z", {"n": n ** 2, "d": 3 * d})
+        >>> dict(first.then(second).outputs)
+        {'n': 4*n**2, 'd': 3*d + 3}
+        """
+        substitutions = {sympy.Symbol(k, positive=True): v for k, v in self.outputs.items()}
+        outputs = {
+            name: sympy.simplify(sympy.sympify(expr).subs(substitutions, simultaneous=True))
+            for name, expr in following.outputs.items()
+        }
+        free = tuple(dict.fromkeys(self.free + following.free))
+        return ParameterMap(self.source, following.target, outputs, free)
+
+    def pretty(self) -> str:
+        """One line per target parameter, e.g. ``d = 3*m``."""
+        return "\n".join(f"{name} = {sympy.sstr(expr)}" for name, expr in self.outputs.items())
+
+
+def _to_python_number(value: sympy.Basic) -> Any:
+    if value.free_symbols:
+        return value
+    if value.is_Integer:
+        return int(value)
+    if value.is_Rational:
+        from fractions import Fraction
+
+        return Fraction(int(value.p), int(value.q))
+    return float(value)
+
+
+@attrs.frozen
+class Stage:
+    """One step of a forward run, as a trace records it.
+
+    ``sizes`` are the target instance's parameters; ``info`` holds the choices
+    the step made (branch taken, beta, threshold, ...).
+    """
+
+    name: str
+    source: str
+    target: str
+    sizes: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    info: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (rationals as strings)."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "target": self.target,
+            "sizes": {k: _jsonable(v) for k, v in self.sizes.items()},
+            "info": {k: _jsonable(v) for k, v in self.info.items()},
+            "seconds": self.seconds,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    return str(value)
+
+
+@attrs.frozen(eq=False)
+class Reduced:
+    """What ``forward`` returns: the target instance plus what ``backward`` needs.
+
+    Attributes
+    ----------
+    reduction : Reduction
+        The reduction that produced this record.
+    source, target : instance
+        The source instance and the instance it was mapped to.
+    decoding : Mapping
+        Data the backward map needs (index maps, thresholds, ...).
+    info : Mapping
+        Choices made on this instance (branch, beta, ...), shown in traces and
+        giving values of the parameter map's free symbols.
+    parts : tuple of Reduced
+        For a chain, the record of each step, in order.
+    seconds : float
+        Wall time of the forward map.
+    """
+
+    reduction: Reduction
+    source: Any
+    target: Any
+    decoding: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    info: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    parts: tuple[Reduced, ...] = ()
+    seconds: float = 0.0
+
+    def stages(self) -> tuple[Stage, ...]:
+        """The trace: one :class:`Stage` per elementary step."""
+        if self.parts:
+            return tuple(stage for part in self.parts for stage in part.stages())
+        return (
+            Stage(
+                name=self.reduction.name,
+                source=self.reduction.source,
+                target=self.reduction.target,
+                sizes=self.target.parameters(),
+                info=self.info,
+                seconds=self.seconds,
+            ),
+        )
+
+    def backward(self, answer: Any) -> Any:
+        """Shorthand for ``self.reduction.backward(self, answer)``."""
+        return self.reduction.backward(self, answer)
+
+
+@attrs.frozen
+class Reduction(abc.ABC):
+    """Base class of every reduction.
+
+    Subclasses set the class variables ``name``, ``source`` and ``target``
+    (problem names such as ``"sat"``), hold only options as attrs fields, and
+    implement :meth:`_forward`, :meth:`backward` and :meth:`parameters`.
+    ``a >> b`` composes into a :class:`Chain`.
+    """
+
+    name: ClassVar[str]
+    source: ClassVar[str]
+    target: ClassVar[str]
+
+    def forward(self, instance: Any) -> Reduced:
+        """Map a source instance to a :class:`Reduced` record holding the target instance."""
+        problem = getattr(instance, "problem", None)
+        if problem != self.source:
+            raise IncompatibleReductionError(
+                f"{self.name} reduces {self.source!r} instances, got a {type(instance).__name__} ({problem!r})"
+            )
+        start = time.perf_counter()
+        target, decoding, info = self._forward(instance)
+        return Reduced(self, instance, target, decoding, info, seconds=time.perf_counter() - start)
+
+    @abc.abstractmethod
+    def _forward(self, instance: Any) -> tuple[Any, Mapping[str, Any], Mapping[str, Any]]:
+        """Return ``(target instance, decoding data, info)``."""
+
+    @abc.abstractmethod
+    def backward(self, reduced: Reduced, answer: Any) -> Any:
+        """Map an answer for ``reduced.target`` to an answer for ``reduced.source``."""
+
+    @abc.abstractmethod
+    def parameters(self) -> ParameterMap:
+        """Target size parameters as sympy expressions of the source's."""
+
+    def __rshift__(self, other: Reduction) -> Chain:
+        return Chain.of(self, other)
+
+    @property
+    def steps(self) -> tuple[Reduction, ...]:
+        """The elementary reductions this one is made of (itself, for a single step)."""
+        return (self,)
+
+
+@attrs.frozen
+class Chain(Reduction):
+    """A composite reduction: forward maps left to right, backward maps right
+    to left, parameter maps by substitution.
+
+    Building one checks that each step's target is the next step's source.
+
+    Examples
+    --------
+    >>> from reductions.sat_ov import SatToOV
+    >>> chain = Chain.of(SatToOV())
+    >>> chain.name, chain.source, chain.target
+    ('sat-ov', 'sat', 'ov')
+    >>> SatToOV() >> SatToOV()
+    Traceback (most recent call last):
+    ...
+    instances.errors.IncompatibleReductionError: cannot compose sat-ov (sat -> ov) with sat-ov (sat -> ov): 'ov' is not 'sat'
+    """
+
+    parts: tuple[Reduction, ...] = attrs.field(converter=tuple)
+    label: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("'parts' must hold at least one reduction")
+        for left, right in zip(self.parts, self.parts[1:]):
+            if left.target != right.source:
+                raise IncompatibleReductionError(
+                    f"cannot compose {left.name} ({left.source} -> {left.target}) with "
+                    f"{right.name} ({right.source} -> {right.target}): {left.target!r} is not {right.source!r}"
+                )
+
+    @classmethod
+    def of(cls, *reductions: Reduction, label: str | None = None) -> Chain:
+        """Chain the given reductions, flattening nested chains."""
+        flat: list[Reduction] = []
+        for reduction in reductions:
+            flat.extend(reduction.parts if isinstance(reduction, Chain) else (reduction,))
+        return cls(tuple(flat), label)
+
+    @property  # type: ignore[override]
+    def name(self) -> str:  # noqa: D102
+        return self.label or " >> ".join(part.name for part in self.parts)
+
+    @property  # type: ignore[override]
+    def source(self) -> str:  # noqa: D102
+        return self.parts[0].source
+
+    @property  # type: ignore[override]
+    def target(self) -> str:  # noqa: D102
+        return self.parts[-1].target
+
+    @property
+    def steps(self) -> tuple[Reduction, ...]:
+        return self.parts
+
+    def _forward(self, instance: Any) -> tuple[Any, Mapping[str, Any], Mapping[str, Any]]:
+        raise AssertionError("Chain.forward does not use _forward")
+
+    def forward(self, instance: Any) -> Reduced:
+        start = time.perf_counter()
+        records: list[Reduced] = []
+        current = instance
+        for part in self.parts:
+            record = part.forward(current)
+            records.append(record)
+            current = record.target
+        info: dict[str, Any] = {}
+        for record in records:
+            info.update(record.info)
+        return Reduced(self, instance, current, {}, info, tuple(records), time.perf_counter() - start)
+
+    def backward(self, reduced: Reduced, answer: Any) -> Any:
+        for record in reversed(reduced.parts):
+            answer = record.reduction.backward(record, answer)
+        return answer
+
+    def parameters(self) -> ParameterMap:
+        composed = self.parts[0].parameters()
+        for part in self.parts[1:]:
+            composed = composed.then(part.parameters())
+        return composed

@@ -1,0 +1,224 @@
+"""The problems the registry knows, with what random testing needs of each:
+a random instance generator, a reference solver, and a check of an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import attrs
+import numpy as np
+
+from instances.answers import Assignment, NeighborDecisions, OrthogonalPair
+from instances.cnf import CNF
+from instances.vectors import GapANNInstance, OVInstance
+
+__all__ = ["Problem", "PROBLEMS", "get_problem", "register_problem", "random_test_formula"]
+
+
+@attrs.frozen
+class Problem:
+    """A problem as the registry and the verifier see it.
+
+    Attributes
+    ----------
+    name : str
+        Short name used on the command line (``sat``, ``ov``, ...).
+    title : str
+        Human-readable name.
+    instance_type : type
+        The instance class (it carries ``problem = name``).
+    random_instance : callable ``(rng, size) -> instance``
+        Small random instances for testing; ``size`` grows from 1.
+    solve : callable ``(instance) -> answer``
+        The reference solver.
+    check : callable ``(instance, answer, reference) -> str | None``
+        ``None`` when ``answer`` is a correct answer for ``instance``
+        (``reference`` is the reference solver's answer), else the reason.
+    witnesses : callable ``(instance, limit) -> list``
+        Valid answers to map back in contract tests.
+    """
+
+    name: str
+    title: str
+    instance_type: type
+    random_instance: Callable[[np.random.Generator, int], Any]
+    solve: Callable[[Any], Any]
+    check: Callable[[Any, Any, Any], str | None]
+    witnesses: Callable[[Any, int], list[Any]]
+
+
+PROBLEMS: dict[str, Problem] = {}
+
+
+def register_problem(problem: Problem) -> Problem:
+    """Add ``problem`` to :data:`PROBLEMS` (replacing one of the same name)."""
+    PROBLEMS[problem.name] = problem
+    return problem
+
+
+def get_problem(name: str) -> Problem:
+    """The registered problem called ``name``.
+
+    >>> get_problem("ov").title
+    'Orthogonal Vectors'
+    >>> get_problem("tsp")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown problem 'tsp'; known problems: aattc, gapann, ov, sat
+    """
+    try:
+        return PROBLEMS[name]
+    except KeyError:
+        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(sorted(PROBLEMS))}") from None
+
+
+# -- k-SAT -------------------------------------------------------------------------
+
+
+def random_test_formula(rng: np.random.Generator, num_vars: int) -> CNF:
+    """A small random CNF with the edge cases verification must see: clause
+    widths 1-4, repeated literals, tautologies, occasional empty clauses, and
+    clause counts on both sides of the satisfiability threshold.
+
+    >>> import numpy as np
+    >>> random_test_formula(np.random.default_rng(0), 3).num_vars
+    3
+    """
+    num_clauses = int(rng.integers(0, 5 * max(num_vars, 1) + 2))
+    clauses = []
+    for _ in range(num_clauses):
+        if num_vars == 0 or rng.random() < 0.02:
+            clauses.append(())
+            continue
+        width = int(rng.integers(1, 5))
+        variables = rng.integers(1, num_vars + 1, size=width)
+        signs = np.where(rng.random(width) < 0.5, -1, 1)
+        clauses.append(tuple(int(x) for x in variables * signs))
+    return CNF(num_vars, clauses)
+
+
+def _solve_sat(cnf: CNF) -> Assignment | None:
+    from solvers.sat import solve_sat
+
+    return solve_sat(cnf)
+
+
+def _check_sat(cnf: CNF, answer: Any, reference: Assignment | None) -> str | None:
+    if answer is None:
+        return None if reference is None else "answered UNSAT, the formula is satisfiable"
+    if not isinstance(answer, Assignment):
+        return f"answer is a {type(answer).__name__}, not an Assignment"
+    if answer.num_vars != cnf.num_vars:
+        return f"assignment has {answer.num_vars} variables, the formula {cnf.num_vars}"
+    if not cnf.is_satisfied_by(answer):
+        return "assignment does not satisfy the formula"
+    return None
+
+
+def _sat_witnesses(cnf: CNF, limit: int) -> list[Assignment]:
+    """Up to ``limit`` satisfying assignments, found with blocking clauses."""
+    from solvers.sat import solve_sat
+
+    found: list[Assignment] = []
+    formula = cnf
+    while len(found) < limit:
+        assignment = solve_sat(formula)
+        if assignment is None:
+            break
+        found.append(assignment)
+        formula = CNF(cnf.num_vars, formula.clauses + (tuple(-lit for lit in assignment.to_literals()),))
+        if cnf.num_vars == 0:
+            break
+    return found
+
+
+register_problem(
+    Problem("sat", "CNF satisfiability", CNF, random_test_formula, _solve_sat, _check_sat, _sat_witnesses)
+)
+
+# -- Orthogonal Vectors -----------------------------------------------------------------
+
+
+def _random_ov(rng: np.random.Generator, size: int) -> OVInstance:
+    n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(1, size + 2))
+    d = int(rng.integers(0, size + 3))
+    density = float(rng.uniform(0.1, 0.6))
+    return OVInstance((rng.random((n_a, d)) < density), (rng.random((n_b, d)) < density))
+
+
+def _solve_ov(instance: OVInstance) -> OrthogonalPair | None:
+    from solvers.ov import brute_force_ov
+
+    return brute_force_ov(instance)
+
+
+def _check_ov(instance: OVInstance, answer: Any, reference: OrthogonalPair | None) -> str | None:
+    if answer is None:
+        return None if reference is None else f"answered no pair, {reference} is orthogonal"
+    if not isinstance(answer, OrthogonalPair):
+        return f"answer is a {type(answer).__name__}, not an OrthogonalPair"
+    if not instance.is_orthogonal_pair(answer):
+        return f"{answer} is not orthogonal"
+    return None
+
+
+def _ov_witnesses(instance: OVInstance, limit: int) -> list[OrthogonalPair]:
+    from solvers.ov import orthogonal_pairs
+
+    return orthogonal_pairs(instance, limit=limit)
+
+
+register_problem(Problem("ov", "Orthogonal Vectors", OVInstance, _random_ov, _solve_ov, _check_ov, _ov_witnesses))
+
+# -- Gap-ANN -------------------------------------------------------------------------
+
+
+def _random_gap_ann(rng: np.random.Generator, size: int) -> GapANNInstance:
+    ov = _random_ov(rng, size)
+    d = ov.dimension
+    threshold = int(rng.integers(1, d + 2))
+    epsilon = Fraction(int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    return GapANNInstance(ov.a, ov.b, threshold, epsilon)
+
+
+def _solve_gap_ann(instance: GapANNInstance) -> NeighborDecisions:
+    from solvers.ann import brute_force_gap_ann
+
+    return brute_force_gap_ann(instance)
+
+
+def _check_gap_ann(instance: GapANNInstance, answer: Any, reference: Any) -> str | None:
+    if not isinstance(answer, NeighborDecisions):
+        return f"answer is a {type(answer).__name__}, not NeighborDecisions"
+    if len(answer.close) != instance.a.shape[0]:
+        return f"{len(answer.close)} decisions for {instance.a.shape[0]} queries"
+    if not instance.is_valid_answer(answer):
+        return "some decision contradicts the promise (a close query called far or a far one called close)"
+    return None
+
+
+def _gap_ann_witnesses(instance: GapANNInstance, limit: int) -> list[NeighborDecisions]:
+    """The exact answer, plus the answer that flips every query inside the gap."""
+    exact = _solve_gap_ann(instance)
+    nearest = instance.nearest_distances()
+    in_gap = (nearest >= instance.threshold) & (nearest < instance.far_distance)
+    answers = [exact]
+    if in_gap.any():
+        answers.append(NeighborDecisions(tuple(bool(c) ^ bool(g) for c, g in zip(exact.close, in_gap))))
+    return answers[:limit]
+
+
+register_problem(
+    Problem(
+        "gapann",
+        "Gap approximate nearest neighbour",
+        GapANNInstance,
+        _random_gap_ann,
+        _solve_gap_ann,
+        _check_gap_ann,
+        _gap_ann_witnesses,
+    )
+)

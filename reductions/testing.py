@@ -1,0 +1,152 @@
+"""Public contract checks that every reduction must pass.
+
+Use them in your own test suite when you add a reduction::
+
+    from reductions.testing import assert_reduction_sound
+    assert_reduction_sound(MyReduction(), some_instance)
+
+The four checks: (1) the answer is preserved against reference solvers,
+(2) every valid target witness maps back to a valid source answer, (3) the
+declared parameter map matches the sizes actually produced, and (4) the
+forward map is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from reductions.core import Reduced, Reduction
+from reductions.problems import get_problem
+
+__all__ = [
+    "ContractViolation",
+    "assert_answer_preserved",
+    "assert_witnesses_map_back",
+    "assert_parameters_match",
+    "assert_forward_deterministic",
+    "assert_reduction_sound",
+    "CONTRACT_CHECKS",
+    "contract_instances",
+]
+
+
+class ContractViolation(AssertionError):
+    """A reduction broke its contract on a concrete instance."""
+
+
+def _reduced(reduction: Reduction, instance: Any, reduced: Reduced | None) -> Reduced:
+    return reduced if reduced is not None else reduction.forward(instance)
+
+
+def assert_answer_preserved(reduction: Reduction, instance: Any, reduced: Reduced | None = None) -> None:
+    """Solve the target with its reference solver, map back, and compare with
+    the source's reference solver.
+
+    >>> from instances import CNF
+    >>> from reductions.sat_ov import SatToOV
+    >>> assert_answer_preserved(SatToOV(), CNF(2, [[1, 2], [-1]]))
+    """
+    reduced = _reduced(reduction, instance, reduced)
+    source_problem, target_problem = get_problem(reduction.source), get_problem(reduction.target)
+    reference = source_problem.solve(instance)
+    answer = reduction.backward(reduced, target_problem.solve(reduced.target))
+    problem = source_problem.check(instance, answer, reference)
+    if problem is not None:
+        raise ContractViolation(f"{reduction.name}: answer not preserved: {problem}")
+
+
+def assert_witnesses_map_back(
+    reduction: Reduction, instance: Any, reduced: Reduced | None = None, *, limit: int = 16
+) -> None:
+    """Every valid target answer (up to ``limit`` of them) maps back to a valid source answer.
+
+    >>> from instances import CNF
+    >>> from reductions.sat_ov import SatToOV
+    >>> assert_witnesses_map_back(SatToOV(), CNF(3, [[1, 2], [-3]]))
+    """
+    reduced = _reduced(reduction, instance, reduced)
+    source_problem, target_problem = get_problem(reduction.source), get_problem(reduction.target)
+    reference = source_problem.solve(instance)
+    for witness in target_problem.witnesses(reduced.target, limit):
+        answer = reduction.backward(reduced, witness)
+        problem = source_problem.check(instance, answer, reference)
+        if problem is not None:
+            raise ContractViolation(f"{reduction.name}: target answer {witness!r} maps back wrongly: {problem}")
+
+
+def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, float) or isinstance(right, float):
+        return bool(np.isclose(float(left), float(right), rtol=1e-9, atol=0))
+    return bool(left == right)
+
+
+def assert_parameters_match(reduction: Reduction, instance: Any, reduced: Reduced | None = None) -> None:
+    """The declared parameter map, evaluated on the source's sizes, gives the
+    target's actual sizes (free symbols take the values recorded in ``info``).
+
+    >>> from instances import CNF
+    >>> from reductions.sat_ov import SatToOV
+    >>> assert_parameters_match(SatToOV(), CNF(5, [[1], [2, -5]]))
+    """
+    reduced = _reduced(reduction, instance, reduced)
+    mapping = reduction.parameters()
+    declared = mapping.evaluate(instance.parameters(), {k: reduced.info[k] for k in mapping.free})
+    actual = reduced.target.parameters()
+    for name, value in declared.items():
+        if name not in actual:
+            raise ContractViolation(f"{reduction.name}: declares parameter {name!r} the target does not have")
+        if not _equal(value, actual[name]):
+            raise ContractViolation(
+                f"{reduction.name}: parameter {name!r} declared {value}, the target has {actual[name]}"
+            )
+
+
+def assert_forward_deterministic(reduction: Reduction, instance: Any, reduced: Reduced | None = None) -> None:
+    """Two forward runs give equal target instances.
+
+    >>> from instances import CNF
+    >>> from reductions.sat_ov import SatToOV
+    >>> assert_forward_deterministic(SatToOV(), CNF(2, [[1, -2]]))
+    """
+    first = _reduced(reduction, instance, reduced).target
+    second = reduction.forward(instance).target
+    if first != second:
+        raise ContractViolation(f"{reduction.name}: forward is not deterministic")
+
+
+CONTRACT_CHECKS: dict[str, Callable[..., None]] = {
+    "answer": assert_answer_preserved,
+    "witnesses": assert_witnesses_map_back,
+    "parameters": assert_parameters_match,
+    "deterministic": assert_forward_deterministic,
+}
+"""The contract checks by name, in the order :func:`assert_reduction_sound` runs them."""
+
+
+def assert_reduction_sound(reduction: Reduction, instance: Any) -> None:
+    """Run every contract check on one instance (one forward run shared).
+
+    >>> from instances import CNF
+    >>> from reductions.sat_ov import SatToOV
+    >>> assert_reduction_sound(SatToOV(), CNF(3, [[1, 2, 3], [-1], []]))
+    """
+    reduced = reduction.forward(instance)
+    for check in CONTRACT_CHECKS.values():
+        check(reduction, instance, reduced)
+
+
+def contract_instances(reduction: Reduction, count: int = 12, *, seed: int = 0, max_size: int = 6) -> list[Any]:
+    """Small deterministic source instances for contract tests of ``reduction``.
+
+    Reductions may define ``random_source(rng, size)`` to restrict their input
+    (e.g. to equal-weight vectors); otherwise the source problem's generator is used.
+
+    >>> from reductions.sat_ov import SatToOV
+    >>> len(contract_instances(SatToOV(), 5))
+    5
+    """
+    generate = getattr(reduction, "random_source", None) or get_problem(reduction.source).random_instance
+    return [generate(np.random.default_rng([seed, k]), 1 + k % max_size) for k in range(count)]
