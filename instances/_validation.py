@@ -29,7 +29,7 @@ Seed = int | np.random.Generator | None
 def as_generator(seed: Seed) -> np.random.Generator:
     """Normalise ``seed`` (an int, a Generator or None) to a numpy Generator.
 
-    >>> as_generator(3).integers(0, 10) == as_generator(3).integers(0, 10)
+    >>> bool(as_generator(3).integers(0, 10) == as_generator(3).integers(0, 10))
     True
     """
     if isinstance(seed, np.random.Generator):
@@ -131,7 +131,7 @@ def binary_matrix(name: str, value: Any, columns: int | None = None) -> np.ndarr
         raise InvalidInstanceError(f"'{name}' must hold numbers 0/1 (got dtype {array.dtype})")
     if bad.any():
         position = tuple(int(x) for x in np.argwhere(bad)[0])
-        raise InvalidInstanceError(f"'{name}' must be binary: entry {position} is {array[position]!r}")
+        raise InvalidInstanceError(f"'{name}' must be binary: entry {position} is {array[position].item()!r}")
     return readonly(array.astype(np.uint8))
 
 
@@ -157,12 +157,12 @@ def real_matrix(name: str, value: Any, bound: float | None = None, columns: int 
     finite = np.isfinite(array)
     if not finite.all():
         position = tuple(int(x) for x in np.argwhere(~finite)[0])
-        raise InvalidInstanceError(f"'{name}' entry {position} is {array[position]!r}; entries must be finite")
+        raise InvalidInstanceError(f"'{name}' entry {position} is {array[position].item()!r}; entries must be finite")
     if bound is not None and array.size:
         over = np.abs(array) > bound
         if over.any():
             position = tuple(int(x) for x in np.argwhere(over)[0])
             raise InvalidInstanceError(
-                f"'{name}' entry {position} is {array[position]!r}, above the bound B = {bound!r} in absolute value"
+                f"'{name}' entry {position} is {array[position].item()!r}, above the bound B = {bound!r} in absolute value"
             )
     return readonly(array)

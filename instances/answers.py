@@ -85,6 +85,8 @@ class OrthogonalPair:
 class NeighborDecisions:
     """Gap-ANN answer: ``close[i]`` says query ``i`` is in case 1 (a point
     closer than ``t``); False means case 2 (every point at ``>= (1+eps) t``).
+    ``decided_by`` names the solver or oracle behind the decisions, so a
+    contradiction found later can name it (it does not take part in equality).
 
     >>> d = NeighborDecisions((False, True))
     >>> d.any_close, d.close_queries
@@ -92,6 +94,7 @@ class NeighborDecisions:
     """
 
     close: tuple[bool, ...] = attrs.field(converter=_bool_tuple)
+    decided_by: str | None = attrs.field(default=None, eq=False, kw_only=True)
 
     @property
     def any_close(self) -> bool:

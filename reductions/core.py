@@ -73,9 +73,10 @@ class ParameterMap:
 
     def evaluate(self, source_values: Mapping[str, Any], free_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Numbers for the target parameters, given the source's (and the free ones')."""
-        substitutions = {sympy.Symbol(k, positive=True): sympy.nsimplify(v) for k, v in source_values.items()}
+        substitutions = {sympy.Symbol(k, positive=True): _to_sympy(v) for k, v in source_values.items()}
         for name, value in (free_values or {}).items():
-            substitutions[sympy.Symbol(name, positive=True)] = sympy.nsimplify(value)
+            if value is not None:  # a free symbol the chosen branch does not use
+                substitutions[sympy.Symbol(name, positive=True)] = _to_sympy(value)
         result: dict[str, Any] = {}
         for name, expression in self.outputs.items():
             value = sympy.sympify(expression).subs(substitutions)
@@ -103,6 +104,15 @@ class ParameterMap:
     def pretty(self) -> str:
         """One line per target parameter, e.g. ``d = 3*m``."""
         return "\n".join(f"{name} = {sympy.sstr(expr)}" for name, expr in self.outputs.items())
+
+
+def _to_sympy(value: Any) -> sympy.Basic:
+    """Exact sympy numbers for ints and fractions, floats kept as floats."""
+    if isinstance(value, float):
+        return sympy.Float(value)
+    if hasattr(value, "numerator") and hasattr(value, "denominator"):
+        return sympy.Rational(int(value.numerator), int(value.denominator))
+    return sympy.sympify(value)
 
 
 def _to_python_number(value: sympy.Basic) -> Any:

@@ -93,7 +93,7 @@ def assert_parameters_match(reduction: Reduction, instance: Any, reduced: Reduce
     """
     reduced = _reduced(reduction, instance, reduced)
     mapping = reduction.parameters()
-    declared = mapping.evaluate(instance.parameters(), {k: reduced.info[k] for k in mapping.free})
+    declared = mapping.evaluate(instance.parameters(), {k: reduced.info.get(k) for k in mapping.free})
     actual = reduced.target.parameters()
     for name, value in declared.items():
         if name not in actual:

@@ -1,0 +1,217 @@
+"""The ``reductions`` command line.
+
+Every sub-command has ``--help``. Errors (a bad file, a bad argument, an
+instance an oracle refuses) exit with status 1 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from instances.errors import FrameworkError
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+# -- inspect -----------------------------------------------------------------------------
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from instances.dimacs import read_dimacs
+
+    parsed = read_dimacs(args.file)
+    formula = parsed.formula
+    widths = [len(c) for c in formula.clauses]
+    report = {
+        "file": str(args.file),
+        "variables": formula.num_vars,
+        "clauses": formula.num_clauses,
+        "declared_variables": parsed.declared_variables,
+        "declared_clauses": parsed.declared_clauses,
+        "max_clause_width": max(widths, default=0),
+        "empty_clauses": widths.count(0),
+        "warnings": list(parsed.warnings),
+    }
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"{args.file}: {formula.num_vars} variables, {formula.num_clauses} clauses "
+              f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)")
+        for warning in parsed.warnings:
+            print(f"warning: {warning}")
+    return 0
+
+
+# -- generate ----------------------------------------------------------------------------
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from instances import generators
+
+    if args.family == "random":
+        if (args.clauses is None) == (args.ratio is None):
+            raise ValueError("give exactly one of --clauses and --ratio")
+        formula = generators.random_ksat(args.vars, args.clauses, k=args.k, ratio=args.ratio, seed=args.seed)
+        comment = f"random {args.k}-SAT, seed {args.seed}"
+    elif args.family == "planted":
+        if args.clauses is None:
+            raise ValueError("--clauses is required for planted formulas")
+        formula, _ = generators.planted_ksat(args.vars, args.clauses, k=args.k, seed=args.seed)
+        comment = f"planted satisfiable {args.k}-SAT, seed {args.seed}"
+    else:
+        formula = generators.pigeonhole(args.pigeons, args.holes)
+        comment = f"pigeonhole principle, {args.pigeons} pigeons into {args.holes} holes"
+    text = formula.to_dimacs(comments=[comment])
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# -- verify ------------------------------------------------------------------------------
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from reductions.registry import get_reduction, reduction_names
+    from reductions.verify import verify_reduction
+
+    names = args.names or reduction_names()
+    reductions = [(name, get_reduction(name)) for name in names]
+    reports = []
+    for name, reduction in reductions:
+        report = verify_reduction(reduction, trials=args.trials, seed=args.seed)
+        reports.append((name, report))
+        if not args.json:
+            print(report.summary().replace(report.name, name, 1), flush=True)
+    if args.json:
+        _print_json({"passed": all(r.passed for _, r in reports),
+                     "reductions": [dict(r.as_dict(), name=n) for n, r in reports]})
+    return 0 if all(r.passed for _, r in reports) else 1
+
+
+# -- chain -------------------------------------------------------------------------------
+
+
+def _cmd_chain(args: argparse.Namespace) -> int:
+    from reductions.registry import all_paths, path
+
+    chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
+    if not chains:
+        raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}")
+    for index, chain in enumerate(chains):
+        if index:
+            print()
+        steps = " >> ".join(f"{p.name} ({p.source} -> {p.target})" for p in chain.parts)
+        print(f"{args.source} -> {args.target}: {steps}")
+        if args.symbolic:
+            from reductions.symbolic import describe_chain
+
+            print(describe_chain(chain))
+    return 0
+
+
+# -- bench -------------------------------------------------------------------------------
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from reductions import bench
+
+    if args.what == "reductions":
+        result = bench.bench_reductions(num_vars=args.vars, num_clauses=args.clauses, repeat=args.repeat)
+    else:  # pragma: no cover - guarded by argparse choices
+        raise ValueError(f"unknown benchmark {args.what!r}")
+    text = json.dumps(result, indent=2, default=str)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    print(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``reductions`` command.
+
+    >>> build_parser().parse_args(["verify", "sat-ov", "--trials", "5"]).trials
+    5
+    """
+    parser = _Parser(prog="reductions", description="Fine-grained reductions around attention.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    inspect = commands.add_parser("inspect", help="report what a DIMACS CNF file holds")
+    inspect.add_argument("file", help="DIMACS CNF file")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.set_defaults(run=_cmd_inspect)
+
+    generate = commands.add_parser("generate", help="write a CNF formula as DIMACS")
+    generate.add_argument("family", choices=["random", "planted", "pigeonhole"])
+    generate.add_argument("--vars", type=int, default=20, help="number of variables (random, planted)")
+    generate.add_argument("--clauses", type=int, help="number of clauses (random, planted)")
+    generate.add_argument("--ratio", type=float, help="clauses per variable (random)")
+    generate.add_argument("--k", type=int, default=3, help="literals per clause")
+    generate.add_argument("--pigeons", type=int, default=3)
+    generate.add_argument("--holes", type=int, default=2)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", help="file to write (default: standard output)")
+    generate.set_defaults(run=_cmd_generate)
+
+    verify = commands.add_parser("verify", help="random-test registered reductions and chains")
+    verify.add_argument("names", nargs="*", help="registered names (default: all)")
+    verify.add_argument("--trials", type=int, default=100)
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(run=_cmd_verify)
+
+    chain = commands.add_parser("chain", help="show the reduction path between two problems")
+    chain.add_argument("source")
+    chain.add_argument("target")
+    chain.add_argument("--symbolic", action="store_true", help="print the composed parameter map")
+    chain.add_argument("--all", action="store_true", help="list every registered path")
+    chain.set_defaults(run=_cmd_chain)
+
+    bench = commands.add_parser("bench", help="benchmarks, JSON out")
+    bench.add_argument("what", nargs="?", default="reductions", choices=["reductions"])
+    bench.add_argument("--vars", type=int, default=30)
+    bench.add_argument("--clauses", type=int, default=128)
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--out", help="also write the JSON to this file")
+    bench.set_defaults(run=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    >>> main(["chain", "sat", "ov"])
+    sat -> ov: sat-ov (sat -> ov)
+    0
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (FrameworkError, ValueError, TypeError, OSError) as err:
+        print(f"reductions: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("reductions: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
