@@ -7,9 +7,13 @@ Importing the package registers the built-in reductions.
 'sat-ov'
 """
 
+# Import order is registration order: the chain's steps first, then the chain.
 from reductions.core import Chain, ParameterMap, Reduced, Reduction, Stage
 from reductions.registry import all_paths, get_reduction, path, reduction_names, register, registry_graph
-from reductions.sat_ov import SatToOV
+from reductions.sat_ov import SatToOV  # isort: skip
+from reductions.ov_ann import HalfOnesPadding, OVToGapANN  # isort: skip
+from reductions.ann_attention import GapANNToAttention  # isort: skip
+from reductions.pipeline import SolveResult, attention_chain, solve_via_attention  # isort: skip
 
 __all__ = [
     "Reduction",
@@ -18,6 +22,12 @@ __all__ = [
     "Chain",
     "Stage",
     "SatToOV",
+    "OVToGapANN",
+    "HalfOnesPadding",
+    "GapANNToAttention",
+    "attention_chain",
+    "solve_via_attention",
+    "SolveResult",
     "register",
     "get_reduction",
     "reduction_names",

@@ -71,3 +71,44 @@ def bench_reductions(*, num_vars: int = 30, num_clauses: int = 128, repeat: int 
             }
         ],
     }
+
+
+def bench_solve(
+    *, num_vars: int = 20, num_clauses: int = 91, formulas: int = 3, seed: int = 0, oracle: str = "exact",
+    mode: str = "certified", balance: str = "paper",
+) -> dict[str, Any]:
+    """End-to-end time per stage of solving random 3-SAT through attention.
+
+    The default size is SATLIB's uf20-91 (20 variables, 91 clauses).
+
+    >>> result = bench_solve(num_vars=4, num_clauses=6, formulas=1)
+    >>> [stage["name"] for stage in result["results"][0]["stages"]][:2]
+    ['sat-ov', 'ov-gapann']
+    """
+    from instances.generators import random_ksat
+    from reductions.pipeline import solve_via_attention
+    from solvers.sat import solve_sat
+
+    results = []
+    for index in range(formulas):
+        formula = random_ksat(num_vars, num_clauses, k=3, seed=seed + index)
+        solved = solve_via_attention(formula, oracle=oracle, mode=mode, balance=balance, branch="attention", progress=False)
+        reference = "SAT" if solve_sat(formula) is not None else "UNSAT"
+        results.append(
+            {
+                "seed": seed + index,
+                "status": solved.status,
+                "agrees_with_pysat": solved.status == reference,
+                "seconds": solved.seconds,
+                "stages": [{"name": s.name, "seconds": s.seconds, "sizes": dict(s.sizes)} for s in solved.stages],
+            }
+        )
+    return {
+        "benchmark": "solve",
+        "machine": machine_info(),
+        "formula": {"variables": num_vars, "clauses": num_clauses, "k": 3},
+        "oracle": oracle,
+        "mode": mode,
+        "balance": balance,
+        "results": results,
+    }

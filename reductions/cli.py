@@ -127,6 +127,41 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- solve -------------------------------------------------------------------------------
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from instances.dimacs import read_dimacs
+    from reductions.pipeline import solve_via_attention
+
+    parsed = read_dimacs(args.file)
+    result = solve_via_attention(
+        parsed.formula,
+        oracle=args.oracle,
+        mode=args.mode,
+        balance=args.balance,
+        branch=args.branch,
+        progress=None if not args.quiet else False,
+    )
+    if args.json:
+        _print_json(dict(result.as_dict(), file=str(args.file), warnings=list(parsed.warnings)))
+    else:
+        for warning in parsed.warnings:
+            print(f"c warning: {warning}")
+        if args.trace:
+            for line in result.trace_table().splitlines():
+                print(f"c {line}")
+            print(f"c oracle: {result.oracle}; total {result.seconds:.3f} s")
+        if result.assignment is None:
+            print("s UNSATISFIABLE")
+        else:
+            print("s SATISFIABLE")
+            literals = [str(lit) for lit in result.assignment.to_literals()] + ["0"]
+            for start in range(0, len(literals), 10):
+                print("v " + " ".join(literals[start : start + 10]))
+    return 10 if result.status == "SAT" else 20
+
+
 # -- bench -------------------------------------------------------------------------------
 
 
@@ -134,7 +169,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from reductions import bench
 
     if args.what == "reductions":
-        result = bench.bench_reductions(num_vars=args.vars, num_clauses=args.clauses, repeat=args.repeat)
+        result = bench.bench_reductions(
+            num_vars=args.vars or 30, num_clauses=args.clauses or 128, repeat=args.repeat
+        )
+    elif args.what == "solve":
+        result = bench.bench_solve(
+            num_vars=args.vars or 20, num_clauses=args.clauses or 91, formulas=args.formulas, oracle=args.oracle
+        )
+    elif args.what == "oracles":
+        from reductions.bench_oracles import bench_oracles_command
+
+        result = bench_oracles_command(args)
     else:  # pragma: no cover - guarded by argparse choices
         raise ValueError(f"unknown benchmark {args.what!r}")
     text = json.dumps(result, indent=2, default=str)
@@ -185,10 +230,33 @@ def build_parser() -> argparse.ArgumentParser:
     chain.add_argument("--all", action="store_true", help="list every registered path")
     chain.set_defaults(run=_cmd_chain)
 
+    solve = commands.add_parser(
+        "solve",
+        help="decide a CNF file through attention (exit 10 SAT, 20 UNSAT)",
+        description="Reduce the formula along SAT -> OV -> Gap-ANN -> AAttC, call one attention oracle, "
+        "map its answer back and check it. Prints 's SATISFIABLE' with 'v ... 0' lines or 's UNSATISFIABLE'.",
+    )
+    solve.add_argument("file", help="DIMACS CNF file")
+    solve.add_argument("--oracle", default="exact", help="attention oracle (default: exact)")
+    solve.add_argument("--mode", default="certified", choices=["certified", "paper"], help="how beta is chosen")
+    solve.add_argument("--balance", default="paper", choices=["paper", "tight"], help="balancing block")
+    solve.add_argument(
+        "--branch", default="auto", choices=["auto", "attention", "hamming-ball"], help="Lemma 4.7 branch"
+    )
+    solve.add_argument("--trace", action="store_true", help="print every stage as 'c' comment lines")
+    solve.add_argument("--json", action="store_true", help="print one JSON object")
+    solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    solve.set_defaults(run=_cmd_solve)
+
     bench = commands.add_parser("bench", help="benchmarks, JSON out")
-    bench.add_argument("what", nargs="?", default="reductions", choices=["reductions"])
-    bench.add_argument("--vars", type=int, default=30)
-    bench.add_argument("--clauses", type=int, default=128)
+    bench.add_argument("what", nargs="?", default="reductions", choices=["reductions", "solve", "oracles"])
+    bench.add_argument("--vars", type=int, help="variables (reductions: 30, solve: 20)")
+    bench.add_argument("--clauses", type=int, help="clauses (reductions: 128, solve: 91)")
+    bench.add_argument("--formulas", type=int, default=3, help="formulas to solve (solve)")
+    bench.add_argument("--oracle", default="exact", help="oracle(s), comma-separated (solve, oracles)")
+    bench.add_argument("--n", type=int, action="append", help="sequence length(s) (oracles)")
+    bench.add_argument("--d", type=int, action="append", help="head dimension(s) (oracles)")
+    bench.add_argument("--sample-rows", type=int, help="time this many query rows and scale (oracles)")
     bench.add_argument("--repeat", type=int, default=3)
     bench.add_argument("--out", help="also write the JSON to this file")
     bench.set_defaults(run=_cmd_bench)

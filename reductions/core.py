@@ -10,6 +10,7 @@ symbolically and checked against the sizes they actually produce.
 from __future__ import annotations
 
 import abc
+import functools
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -95,7 +96,7 @@ class ParameterMap:
         """
         substitutions = {sympy.Symbol(k, positive=True): v for k, v in self.outputs.items()}
         outputs = {
-            name: sympy.simplify(sympy.sympify(expr).subs(substitutions, simultaneous=True))
+            name: sympy.sympify(expr).subs(substitutions, simultaneous=True)
             for name, expr in following.outputs.items()
         }
         free = tuple(dict.fromkeys(self.free + following.free))
@@ -335,7 +336,13 @@ class Chain(Reduction):
         return answer
 
     def parameters(self) -> ParameterMap:
-        composed = self.parts[0].parameters()
-        for part in self.parts[1:]:
-            composed = composed.then(part.parameters())
-        return composed
+        return _composed_parameters(self.parts)
+
+
+@functools.lru_cache(maxsize=64)
+def _composed_parameters(parts: tuple[Reduction, ...]) -> ParameterMap:
+    """Compose once per distinct chain: sympy substitution is slow to repeat per instance."""
+    composed = parts[0].parameters()
+    for part in parts[1:]:
+        composed = composed.then(part.parameters())
+    return composed

@@ -222,3 +222,46 @@ register_problem(
         _gap_ann_witnesses,
     )
 )
+
+# -- AAttC ---------------------------------------------------------------------------------
+
+
+def _random_attention(rng: np.random.Generator, size: int) -> Any:
+    from instances.attention import random_attention
+
+    return random_attention(size + 1, 1 + size % 4, float(rng.uniform(0.5, 3.0)), seed=rng)
+
+
+def _solve_attention(instance: Any) -> Any:
+    from solvers.attention.exact import ExactAttention
+
+    return ExactAttention()(instance, log_space=instance.nonnegative_values)
+
+
+def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
+    from instances.attention import AttentionOutput
+
+    if not isinstance(answer, AttentionOutput) or answer.values is None:
+        return "answer is not an attention output with values"
+    error = float(np.max(np.abs(answer.values - reference.values))) if reference.values.size else 0.0
+    allowed = answer.abs_error + reference.abs_error
+    return None if error <= allowed else f"output differs from exact attention by {error:.3g} > {allowed:.3g}"
+
+
+def _register_attention() -> None:
+    from instances.attention import AttentionInstance
+
+    register_problem(
+        Problem(
+            "aattc",
+            "Approximate attention computation",
+            AttentionInstance,
+            _random_attention,
+            _solve_attention,
+            _check_attention,
+            lambda instance, limit: [_solve_attention(instance)][:limit],
+        )
+    )
+
+
+_register_attention()

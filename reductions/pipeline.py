@@ -1,0 +1,306 @@
+"""Solving CNF-SAT *through attention*: the whole hardness chain end to end.
+
+``solve_via_attention`` runs k-SAT -> OV -> Gap-ANN -> half-ones -> AAttC
+forward, makes one oracle call, maps the oracle's output back through every
+step, and checks the resulting assignment against the original formula. The
+result carries a trace of every stage: sizes, choices (beta, threshold,
+margin, branch) and seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from instances.answers import Assignment
+from instances.cnf import CNF
+from instances.errors import OracleContradiction, OracleRefusal
+from reductions.ann_attention import GapANNToAttention
+from reductions.core import Chain, Stage
+from reductions.ov_ann import HalfOnesPadding, OVToGapANN
+from reductions.sat_ov import SatToOV
+
+__all__ = ["SolveResult", "ChainPrediction", "predict_chain", "solve_via_attention", "attention_chain", "make_oracle", "ORACLES"]
+
+DEFAULT_MAX_BYTES = 8 * 2**30
+"""Largest memory the pipeline plans to use (a third of this machine's 24 GiB)."""
+
+DEFAULT_MAX_SECONDS = 600.0
+"""Longest predicted run the pipeline starts."""
+
+# Rates measured on a 2-core machine, used only for predictions shown to the user.
+_FLOPS_PER_SECOND = 2e10
+_EXPS_PER_SECOND = 4e8
+
+
+def _exact_oracle(**options: Any) -> Any:
+    from solvers.attention.exact import ExactAttention
+
+    return ExactAttention(**options)
+
+
+ORACLES: dict[str, Callable[..., Any]] = {"exact": _exact_oracle}
+"""Attention oracles by command-line name."""
+
+
+def make_oracle(name: str, **options: Any) -> Any:
+    """The oracle registered as ``name``; an unknown name lists the valid ones.
+
+    >>> make_oracle("exact").name
+    'exact'
+    >>> make_oracle("psychic")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown oracle 'psychic'; choose one of: exact
+    """
+    try:
+        factory = ORACLES[name]
+    except KeyError:
+        raise ValueError(f"unknown oracle {name!r}; choose one of: {', '.join(sorted(ORACLES))}") from None
+    return factory(**options)
+
+
+def attention_chain(*, mode: str = "certified", balance: str = "paper", branch: str = "auto", oracle_rel_error: float = 1e-6) -> Chain:
+    """The chain SAT -> OV -> Gap-ANN -> half-ones -> AAttC with the given options.
+
+    >>> attention_chain().name
+    'sat-ov >> ov-gapann >> half-ones >> gapann-aattc'
+    """
+    return Chain.of(
+        SatToOV(),
+        OVToGapANN(),
+        HalfOnesPadding(),
+        GapANNToAttention(mode=mode, balance=balance, branch=branch, oracle_rel_error=oracle_rel_error),
+    )
+
+
+@attrs.frozen
+class ChainPrediction:
+    """Sizes, memory and time of the chain on a formula, before anything is built."""
+
+    num_a: int
+    num_b: int
+    dimension: int
+    size: int
+    attention_dimension: int
+    branch: str
+    ball_points: int
+    bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        """One line with the numbers."""
+        if self.branch == "hamming-ball":
+            work = f"Hamming-ball search over {self.ball_points:.3g} points"
+        else:
+            work = f"attention with N = {self.size:,} and d = {self.attention_dimension:,}"
+        return f"{work}: about {_human_bytes(self.bytes)} and {self.seconds:.3g} s"
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if count < 1024 or unit == "EiB":
+            return f"{count:.3g} {unit}"
+        count /= 1024
+    return f"{count:.3g} EiB"
+
+
+def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction:
+    """Predict sizes, memory and time of the chain on ``formula`` without building it.
+
+    Examples
+    --------
+    >>> from instances import CNF
+    >>> p = predict_chain(CNF(60, [[1, 2, 3]] * 250))
+    >>> p.size, p.branch
+    (2147483648, 'attention')
+    >>> p.bytes > 2**40
+    True
+    """
+    chain = chain or attention_chain()
+    final: GapANNToAttention = chain.parts[-1]  # type: ignore[assignment]
+    split: SatToOV = chain.parts[0]  # type: ignore[assignment]
+    v, m = formula.num_vars, formula.num_clauses
+    first = split.first_half_size(v)
+    n_a, n_b = 2**first, 2 ** (v - first)
+    D = 6 * m
+    size = max(n_a, 2 * n_b)
+    # After the gadget and padding, orthogonal pairs sit at distance 2m < t = 2m + 2.
+    ball_points = n_a * sum(math.comb(D, k) for k in range(min(2 * m, D) + 1)) if m < 200 else math.inf
+    attention_work = size * size * (2 * D + 1)
+    if m == 0 or final.branch == "hamming-ball" or (final.branch == "auto" and ball_points <= attention_work):
+        branch = "hamming-ball"
+        vector_bytes = (n_a + n_b) * max(m, 1) * 12
+        seconds = float(ball_points) * D / _FLOPS_PER_SECOND
+        return ChainPrediction(n_a, n_b, D, size, 2 * D, branch, int(min(ball_points, 2**62)), vector_bytes, seconds)
+    # The three N x 2D float64 inputs, their vector ancestors, plus the oracle's tiles.
+    bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
+    seconds = size * size * (2 * 2 * D) / _FLOPS_PER_SECOND + size * size / _EXPS_PER_SECOND
+    return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", int(min(ball_points, 2**62)), bytes_needed, seconds)
+
+
+@attrs.frozen
+class SolveResult:
+    """The answer of :func:`solve_via_attention` with its trace.
+
+    ``status`` is ``"SAT"`` or ``"UNSAT"``; ``assignment`` is a checked
+    satisfying assignment when SAT.
+    """
+
+    status: str
+    assignment: Assignment | None
+    oracle: str
+    stages: tuple[Stage, ...]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` form: ``status``, ``assignment``, ``oracle``, ``stages``, ``seconds``."""
+        return {
+            "status": self.status,
+            "assignment": None if self.assignment is None else list(self.assignment.to_literals()),
+            "oracle": self.oracle,
+            "stages": [stage.as_dict() for stage in self.stages],
+            "seconds": self.seconds,
+        }
+
+    def trace_table(self) -> str:
+        """The stages as a readable table."""
+        header = ("stage", "target", "sizes", "choices", "seconds")
+        rows = [header]
+        for stage in self.stages:
+            sizes = ", ".join(f"{k}={_short(v)}" for k, v in stage.sizes.items())
+            info = ", ".join(f"{k}={_short(v)}" for k, v in stage.info.items() if v is not None)
+            rows.append((stage.name, stage.target, sizes, info, f"{stage.seconds:.3f}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = []
+        for index, row in enumerate(rows):
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4].rjust(7))
+            if index == 0:
+                lines.append("-" * len(lines[0]))
+        return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _progress(enabled: bool) -> Callable[[str], None]:
+    start = time.perf_counter()
+
+    def report(message: str) -> None:
+        if enabled:
+            print(f"[{time.perf_counter() - start:7.2f} s] {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def solve_via_attention(
+    formula: CNF,
+    *,
+    oracle: str | Any = "exact",
+    mode: str = "certified",
+    balance: str = "paper",
+    branch: str = "auto",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    progress: bool | None = None,
+) -> SolveResult:
+    """Decide ``formula`` with one call to an attention oracle.
+
+    Parameters
+    ----------
+    formula : CNF
+    oracle : str or oracle object
+        A name from :data:`ORACLES` or an oracle instance.
+    mode, balance, branch : str
+        Options of :class:`~reductions.ann_attention.GapANNToAttention`.
+    max_bytes, max_seconds : int, float
+        Refuse (before building anything) when the prediction exceeds these.
+    progress : bool or None
+        Report stages on stderr; by default only when stderr is a terminal.
+
+    Returns
+    -------
+    SolveResult
+        ``SAT`` with an assignment checked against ``formula``, or ``UNSAT``.
+
+    Raises
+    ------
+    OracleRefusal
+        The chain would not fit in memory or time, or the oracle's guarantee
+        is too weak for the instance's margin.
+    OracleContradiction
+        The oracle's answer was checked and found wrong.
+
+    Examples
+    --------
+    >>> from instances import CNF
+    >>> result = solve_via_attention(CNF(3, [[1, 2], [-1, 3], [-2, -3]]), branch="attention")
+    >>> result.status, CNF(3, [[1, 2], [-1, 3], [-2, -3]]).is_satisfied_by(result.assignment)
+    ('SAT', True)
+    >>> solve_via_attention(CNF(1, [[1], [-1]])).status
+    'UNSAT'
+    >>> solve_via_attention(CNF(60, [[1, 2, 3]] * 250))
+    Traceback (most recent call last):
+    ...
+    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 1.03e+05 TiB and ... s, above the limit of 8 GiB
+    """
+    start = time.perf_counter()
+    report = _progress(sys.stderr.isatty() if progress is None else progress)
+    oracle_object = make_oracle(oracle) if isinstance(oracle, str) else oracle
+    chain = attention_chain(mode=mode, balance=balance, branch=branch)
+    prediction = predict_chain(formula, chain)
+    what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
+    if prediction.bytes > max_bytes:
+        raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
+    if prediction.seconds > max_seconds:
+        raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
+    report(f"forward: {what}")
+    reduced = chain.forward(formula)
+    stages = list(reduced.stages())
+    attention_record = reduced.parts[-1]
+    output = None
+    if attention_record.info.get("branch") == "attention":
+        refusal = getattr(oracle_object, "check", None)
+        if callable(refusal):
+            refusal(attention_record.target)
+        report(f"oracle {oracle_object.name}: N = {attention_record.target.parameters()['n']}")
+        oracle_start = time.perf_counter()
+        output = oracle_object(attention_record.target, log_space=True)
+        stages.append(
+            Stage(
+                name=f"oracle:{oracle_object.name}",
+                source="aattc",
+                target="answer",
+                sizes=attention_record.target.parameters(),
+                info={"rel_error": output.rel_error, "abs_error": output.abs_error},
+                seconds=time.perf_counter() - oracle_start,
+            )
+        )
+    report("backward")
+    backward_start = time.perf_counter()
+    assignment = chain.backward(reduced, output)
+    if assignment is not None and not formula.is_satisfied_by(assignment):
+        raise OracleContradiction("the assignment read back does not satisfy the formula")
+    stages.append(
+        Stage("backward", "answer", "sat", {}, {"certificate": "checked" if assignment else "none"}, time.perf_counter() - backward_start)
+    )
+    status = "SAT" if assignment is not None else "UNSAT"
+    used = oracle_object.name if output is not None else f"{oracle_object.name} (not called: Hamming-ball branch)"
+    return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
+
+
+def _register() -> None:
+    from reductions.registry import register
+
+    register("sat-aattc", Chain.of(attention_chain(), label="sat-aattc"))
+
+
+_register()
