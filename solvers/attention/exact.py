@@ -1,0 +1,633 @@
+"""Exact attention: tiled, online (running-max) log-sum-exp softmax in float64 or float32.
+
+:class:`ExactAttention` computes ``T = D^-1 A V`` with ``A = exp(Q K^T / d)`` to
+working precision at any temperature: scores of magnitude ``10^4`` and more are
+fine, because every score is shifted by a running row maximum before it is
+exponentiated. For ``V >= 0`` it can return ``log T``, exact for entries far below
+float64's range (``e^-1650``), which is how the hardness chain reads its answer.
+
+Examples
+--------
+>>> import numpy as np
+>>> from instances.attention import AttentionInstance
+>>> from solvers.attention.exact import ExactAttention
+>>> inst = AttentionInstance([[0.0, 0.0], [2.0, 0.0]], [[1.0, 0.0], [-1.0, 0.0]], [[1.0], [0.0]], 2.0)
+>>> out = ExactAttention()(inst)
+>>> np.round(out.values[:, 0], 6)  # row 2: e^1 / (e^1 + e^-1)
+array([0.5     , 0.880797])
+>>> out.oracle, out.rel_error < 1e-11
+('exact', True)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+
+from instances._validation import as_generator, check_int
+from instances.attention import AttentionInstance, AttentionOutput
+from instances.errors import InvalidInstanceError, OracleRefusal
+from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget
+
+__all__ = ["ExactAttention", "ERROR_CONSTANTS"]
+
+_U64 = 2.0**-53
+_TINY64 = float(np.finfo(np.float64).tiny)
+
+ERROR_CONSTANTS: dict[str, dict[str, float]] = {
+    "float64": {"unit_roundoff": 2.0**-53, "exp_error": 4.0, "tiny": _TINY64, "theta": 64.0},
+    "float32": {"unit_roundoff": 2.0**-24, "exp_error": 8.0, "tiny": float(np.finfo(np.float32).tiny), "theta": 32.0},
+}
+"""Per working precision: unit roundoff ``u``; ``exp`` error in units of ``u`` (numpy's
+SIMD ``exp`` is within 1 ulp = 2u in float64 and 2.6 ulp in float32, the tests check
+the float64 and float32 claims on a sample); smallest normal; ``theta``, the largest
+exponent a weight may reach before its row is rescaled."""
+
+_LOG_ERROR = 4.0  # numpy float64 log: within 2 ulps = 4u
+_LOG_RANGE = 1500.0  # bound, in nats, on |log| of the float64 intermediates of the log form
+
+# Cost model (measured on the project's 2-core machine, float64, in nanoseconds per score
+# entry on one core: score product + exp + value product), and the two-worker speedup.
+_NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
+_NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
+_TWO_WORKER_SPEEDUP = 1.7
+
+
+def _gamma(k: float, u: float) -> float:
+    """Higham's ``gamma_k = k u / (1 - k u)`` (inf when ``k u >= 1``)."""
+    ku = k * u
+    return ku / (1.0 - ku) if ku < 1.0 else math.inf
+
+
+def _safe_expm1(x: float) -> float:
+    return math.expm1(x) if x < 700.0 else math.inf
+
+
+def _positive_int(name: str) -> Any:
+    return lambda value: check_int(name, value, minimum=1)
+
+
+def _workers(value: Any) -> int | str:
+    if value == "auto" and isinstance(value, str):
+        return "auto"
+    return check_int("workers", value, minimum=1)
+
+
+def _optional_bytes(value: Any) -> int | None:
+    return None if value is None else check_int("max_bytes", value, minimum=0)
+
+
+def _optional_seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"'max_seconds' must be a number >= 0 or None (got {value!r})")
+    return float(value)
+
+
+def _threadpool_limits() -> Any:
+    """``threadpoolctl.threadpool_limits``, or ``None`` when threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is installed in development
+        return None
+    return threadpool_limits
+
+
+@attrs.frozen
+class ExactAttention:
+    """Exact attention ``D^-1 exp(Q K^T / d) V`` by a tiled online log-sum-exp.
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32"}
+        Working precision of the score and value products and of ``exp``
+        (accumulation across key tiles and the final division are float64).
+    query_block, key_block : int
+        Tile of query rows times keys processed at once (default 256 x 2048,
+        4 MiB in float64): memory beyond the inputs stays ``O(tile)`` per worker.
+    workers : int or "auto"
+        Threads over query tiles, BLAS held to one thread each (threadpoolctl).
+        ``"auto"`` uses two when at least ``parallel_threshold`` score entries
+        are asked for and two CPUs are there.
+    parallel_threshold : int
+        Score entries (rows times keys) from which ``"auto"`` uses two workers.
+    max_bytes : int or None
+        Refuse when the predicted peak extra memory exceeds this (default a
+        quarter of physical memory).
+    max_seconds : float or None
+        Refuse when the predicted time exceeds this (default: no limit).
+
+    Raises
+    ------
+    OracleRefusal
+        On a call whose predicted time or memory exceeds the limits, or whose
+        scores do not fit the working precision.
+    ValueError
+        ``log_space=True`` with a negative entry in ``V``.
+
+    See Also
+    --------
+    solvers.attention.reference.mpmath_attention : arbitrary-precision reference.
+
+    Notes
+    -----
+    **Algorithm.** ``Q/d``, a shift column and ``K^T`` with a row of ones make one
+    product give ``s - m_i`` (score minus the row's running shift) for a tile; the
+    first tile of a row block sets ``m_i`` to its row maxima. Later tiles are
+    exponentiated in place, and multiplied by ``[V; 1]^T`` so that the numerator
+    and the normaliser come from one product, accumulated in float64. A tile's row
+    maxima are computed only while some row could exceed ``e^theta``
+    (``R_i - m_i > theta`` with the data bound ``R_i``); a row whose tile maximum
+    passes ``theta`` is rescaled (lazily, so rarely). The normaliser is then at
+    least 1 and no weight exceeds ``e^theta``: no NaN, no inf, no zero division.
+    ``V`` is first scaled by an exact power of two to ``||V||_inf < 1``.
+
+    **Small entries** (``V >= 0``). An entry whose float64 numerator is so small
+    that underflowed weights could matter (below ``m tiny (2 + e^theta) / u``)
+    is recomputed with a per-column log-sum-exp over
+    ``s_ik + log V_kj`` (keys with ``V_kj > 0``), so its logarithm is exact to
+    working precision however small it is; ``-inf`` is reported only where the
+    column of ``V`` is identically zero, i.e. where the true entry is exactly 0.
+    In plain mode such entries are returned as ``exp(log T)``, 0 or subnormal
+    below 2^-1022 (the relative guarantee then does not apply; the absolute one
+    does): ask for ``log_space=True`` to read them.
+
+    **Error bound.** With ``u`` the unit roundoff of ``dtype`` (2^-53 or 2^-24),
+    ``u64 = 2^-53``, ``R`` the score bound (:attr:`AttentionInstance.score_bound`),
+    ``L = max |log V_kj|`` over positive entries (0 for mixed-sign ``V``), ``t``
+    key tiles of ``b`` keys, ``c_e`` the ``exp`` error in units of ``u`` and
+    ``c_l = 4``:
+
+    - every computed weight ``e^(s - m)`` is within a factor ``e^(+-eta)`` of the
+      exact one, ``eta = u ((2d + 13)(R + L) + c_e) + u64 (t (4 + 2) + c_l L)``
+      (the score product of ``d + 2`` terms of size ``<= 2(R + L)``, the shift
+      subtraction and its telescoping rescales, casting to float32, ``exp``, and
+      at most ``t`` rescale factors);
+    - each sum (numerator and normaliser) adds ``sigma = gamma_b(u) + gamma_(t+1)(u64)``;
+    - weights lost to underflow change a numerator by at most
+      ``omega = m tiny (2 + e^theta)`` (the normaliser is ``>= 1``);
+    - the log form rounds logs and sums of size at most
+      ``Lambda = 1500 + 2 theta + 2 log m + R + L`` nats: ``lambda = 8 u64 Lambda``.
+
+    For ``V >= 0`` the relative error per entry is at most
+    ``rho = expm1(2 eta + 2 sigma / (1 - sigma) + 2u + 2 u64 + lambda)``
+    (entries recomputed in log form as well). For any ``V`` the absolute error is
+    at most ``||V||_inf (2 e1 / (1 - e1) (1 + u64) + u64 + u) + 2^-1022`` with
+    ``e1 = e^eta (1 + sigma) - 1 + omega`` (and at least ``rho ||V||_inf`` when
+    ``V >= 0``). In float64 at ``R = 1`` this is about ``2e-12``; the bound is
+    linear in ``R``, which is the conditioning of ``exp`` of a rounded score, not
+    an artefact. See :meth:`guarantee`.
+
+    **Cost.** ``O(n m (d + dv))`` time, dominated by one ``exp`` per score;
+    memory ``O((n + m)(d + dv))`` for prepared copies plus one tile per worker.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from instances.attention import AttentionInstance, random_attention
+    >>> from solvers.attention.exact import ExactAttention
+    >>> oracle = ExactAttention(query_block=2, key_block=3)
+    >>> inst = random_attention(5, 2, 1.0, num_keys=7, seed=0)
+    >>> bool(np.allclose(oracle(inst).values, ExactAttention()(inst).values, rtol=0, atol=1e-14))
+    True
+
+    Scores of magnitude 4000 (temperature far below 1) and an output near
+    ``e^-4000``, read in log space:
+
+    >>> cold = AttentionInstance([[200.0]], [[20.0], [0.0]], [[1.0], [0.0]], 200.0)
+    >>> float(ExactAttention()(cold, log_space=True).log_values[0, 0])  # log(e^4000 / (e^4000 + 1))
+    0.0
+    >>> cold = AttentionInstance([[200.0]], [[-20.0], [0.0]], [[1.0], [0.0]], 200.0)
+    >>> float(ExactAttention()(cold, log_space=True).log_values[0, 0])
+    -4000.0
+
+    Refusal when the predicted time exceeds the limit:
+
+    >>> ExactAttention(max_seconds=1e-9)(inst)
+    Traceback (most recent call last):
+    ...
+    instances.errors.OracleRefusal: oracle 'exact' refuses n = 5 rows, m = 7 keys: predicted ... s exceeds 'max_seconds' = 1e-09 s
+    """
+
+    dtype: Literal["float64", "float32"] = attrs.field(
+        default="float64", validator=attrs.validators.in_(("float64", "float32"))
+    )
+    query_block: int = attrs.field(default=256, converter=_positive_int("query_block"))
+    key_block: int = attrs.field(default=2048, converter=_positive_int("key_block"))
+    workers: int | str = attrs.field(default="auto", converter=_workers)
+    parallel_threshold: int = attrs.field(default=2**24, converter=_positive_int("parallel_threshold"))
+    max_bytes: int | None = attrs.field(default=DEFAULT_MAX_BYTES, converter=_optional_bytes)
+    max_seconds: float | None = attrs.field(default=None, converter=_optional_seconds)
+
+    # -- the protocol -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """``"exact"`` in float64, ``"exact-float32"`` in float32."""
+        return "exact" if self.dtype == "float64" else "exact-float32"
+
+    def guarantee(self, instance: AttentionInstance) -> Guarantee:
+        """The error promised on ``instance`` (see the class Notes for the derivation).
+
+        Examples
+        --------
+        >>> from instances.attention import random_attention
+        >>> from solvers.attention.exact import ExactAttention
+        >>> g = ExactAttention().guarantee(random_attention(64, 4, 1.0, nonnegative_values=True, seed=0))
+        >>> 0 < g.rel_error < 1e-11, 0 < g.abs_error < 1e-11
+        (True, True)
+        >>> ExactAttention().guarantee(random_attention(64, 4, 1.0, seed=0)).rel_error  # mixed-sign V
+        inf
+        """
+        terms = self._error_terms(instance)
+        rel = terms["rel_error"]
+        description = (
+            f"{self.dtype} tiled log-sum-exp over {terms['key_tiles']:.0f} key tile(s), score bound R = {terms['R']:.3g}: "
+            + (f"relative error {rel:.2e}, " if math.isfinite(rel) else "no relative bound (V has negative entries), ")
+            + f"absolute error {terms['abs_error']:.2e}"
+        )
+        return Guarantee(abs_error=terms["abs_error"], rel_error=rel, description=description)
+
+    def cost(
+        self, instance: AttentionInstance, *, rows: Sequence[int] | np.ndarray | None = None, log_space: bool = False
+    ) -> Cost:
+        """Predicted wall-clock seconds and peak extra bytes (``rows`` as in ``__call__``).
+
+        The time model is calibrated on a 2-core machine; ``log_space`` (and plain
+        mode with ``V >= 0``) may recompute tiny entries column by column: the
+        prediction counts that worst case only for ``log_space=True``.
+
+        Examples
+        --------
+        >>> from instances.attention import random_attention
+        >>> from solvers.attention.exact import ExactAttention
+        >>> c = ExactAttention().cost(random_attention(2**10, 4, 1.0, seed=0))
+        >>> 0 < c.seconds < 1, 0 < c.peak_bytes < 2**26
+        (True, True)
+        """
+        r = instance.n if rows is None else len(rows)
+        m, d, dv = instance.m, instance.d, instance.value_columns
+        itemsize = np.dtype(self.dtype).itemsize
+        workers = self.worker_count(r, m)
+        per_score = _NS_PER_SCORE[self.dtype] + _NS_PER_COLUMN[self.dtype] * (d + dv)
+        passes = 1 + (dv if log_space else 0)
+        speedup = _TWO_WORKER_SPEEDUP if workers > 1 else 1.0
+        seconds = r * m * per_score * passes * 1e-9 / speedup + 1e-4 + 2e-6 * (m * (d + dv)) / 1e3
+        qb, kb = min(self.query_block, max(r, 1)), min(self.key_block, m)
+        prepared = itemsize * ((r + m) * (d + 2) + m * (dv + 1)) + 8 * m * dv
+        tiles = workers * (itemsize * (qb * kb + qb * (dv + 1)) + 8 * qb * (dv + 1))
+        results = 8 * r * (2 * dv + 3)
+        return Cost(seconds=seconds, peak_bytes=prepared + tiles + results)
+
+    def __call__(
+        self,
+        instance: AttentionInstance,
+        *,
+        log_space: bool = False,
+        rows: Sequence[int] | np.ndarray | None = None,
+    ) -> AttentionOutput:
+        """Attention of ``instance`` (or of the query ``rows`` given, in that order).
+
+        Parameters
+        ----------
+        instance : AttentionInstance
+        log_space : bool
+            Return ``log_values`` (natural log of each entry) instead of
+            ``values``; needs ``V >= 0``.
+        rows : sequence of int, optional
+            Answer only these query rows (for sampling at large ``n``); the
+            answer's ``rows`` records them.
+
+        Returns
+        -------
+        AttentionOutput
+            With this oracle's :meth:`guarantee` as ``abs_error`` / ``rel_error``.
+
+        Raises
+        ------
+        OracleRefusal
+            Predicted time or memory above the limits, or scores beyond the
+            working precision's range.
+        ValueError
+            ``log_space=True`` with a negative value, or a row index out of range.
+
+        Examples
+        --------
+        >>> from instances.attention import random_attention
+        >>> from solvers.attention.exact import ExactAttention
+        >>> inst = random_attention(6, 3, 1.0, nonnegative_values=True, seed=2)
+        >>> out = ExactAttention()(inst, rows=[5, 0])
+        >>> out.shape, out.rows.tolist()
+        ((2, 3), [5, 0])
+        >>> from instances.attention import AttentionInstance
+        >>> ExactAttention()(AttentionInstance([[1.0]], [[1.0], [0.5]], [[1.0], [-0.25]], 1.0), log_space=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: 'log_space=True' needs V >= 0; 'V' entry (1, 0) is -0.25
+        """
+        if not isinstance(instance, AttentionInstance):
+            raise TypeError(f"'instance' must be an AttentionInstance (got {type(instance).__name__})")
+        if not isinstance(log_space, bool):
+            raise TypeError(f"'log_space' must be a bool (got {log_space!r})")
+        row_index = self._row_index(instance, rows)
+        nonnegative = instance.nonnegative_values
+        if log_space and not nonnegative:
+            position = tuple(int(x) for x in np.argwhere(instance.value < 0)[0])
+            raise ValueError(
+                f"'log_space=True' needs V >= 0; 'V' entry {position} is {float(instance.value[position])!r}"
+            )
+        r = instance.n if row_index is None else row_index.shape[0]
+        self._check_range(instance)
+        check_budget(
+            self.name,
+            self.cost(instance, rows=row_index, log_space=log_space),
+            max_seconds=self.max_seconds,
+            max_bytes=self.max_bytes,
+            what=f"n = {r} rows, m = {instance.m} keys",
+        )
+        guarantee = self.guarantee(instance)
+        log_values, values = self._compute(instance, row_index, want_log=log_space, nonnegative=nonnegative)
+        return AttentionOutput(
+            values=values,
+            log_values=log_values,
+            abs_error=guarantee.abs_error,
+            rel_error=guarantee.rel_error,
+            oracle=self.name,
+            rows=row_index,
+        )
+
+    def sample_rows(self, instance: AttentionInstance, count: int, *, seed: Any = None) -> np.ndarray:
+        """``count`` distinct query rows drawn at random, sorted (for timing or error estimates).
+
+        >>> from instances.attention import random_attention
+        >>> from solvers.attention.exact import ExactAttention
+        >>> ExactAttention().sample_rows(random_attention(100, 2, 1.0, seed=0), 3, seed=1).shape
+        (3,)
+        """
+        count = check_int("count", count, minimum=0, maximum=instance.n)
+        return np.sort(as_generator(seed).choice(instance.n, size=count, replace=False)).astype(np.int64)
+
+    # -- error bound ----------------------------------------------------------------------
+    def _error_terms(self, instance: AttentionInstance) -> dict[str, float]:
+        constants = ERROR_CONSTANTS[self.dtype]
+        u, c_exp, tiny, theta = (constants[k] for k in ("unit_roundoff", "exp_error", "tiny", "theta"))
+        m, d = instance.m, instance.d
+        R = instance.score_bound
+        nonnegative = instance.nonnegative_values
+        positive = instance.value[instance.value > 0]
+        L = float(np.max(np.abs(np.log(positive)))) if (nonnegative and positive.size) else 0.0
+        t = math.ceil(m / self.key_block)
+        b = min(self.key_block, m)
+        cast = u if self.dtype == "float32" else 0.0
+        eta = u * ((2 * d + 13) * (R + L) + c_exp) + _U64 * (t * (ERROR_CONSTANTS["float64"]["exp_error"] + 2) + _LOG_ERROR * L)
+        sigma = _gamma(b, u) + _gamma(t + 1, _U64)
+        omega = m * tiny * (2.0 + math.exp(theta))
+        lam = 8 * _U64 * (_LOG_RANGE + 2 * theta + 2 * math.log(m) + R + L)
+        if sigma < 1:
+            rho = _safe_expm1(2 * eta + 2 * sigma / (1 - sigma) + 2 * u + 2 * _U64 + lam)
+        else:
+            rho = math.inf
+        e1 = _safe_expm1(eta) * (1 + sigma) + sigma + omega if eta < 700 else math.inf
+        abs_factor = 2 * e1 / (1 - e1) * (1 + _U64) + _U64 + cast if e1 < 1 else math.inf
+        norm = instance.value_norm
+        if nonnegative:
+            abs_factor = max(abs_factor, rho)
+        abs_error = abs_factor * norm + _TINY64 if norm > 0 else 0.0
+        if math.isnan(abs_error):  # inf * 0 cannot happen (norm > 0), kept for safety
+            abs_error = math.inf
+        return {
+            "R": R,
+            "L": L,
+            "key_tiles": float(t),
+            "eta": eta,
+            "sigma": sigma,
+            "rel_error": rho if nonnegative else math.inf,
+            "abs_error": abs_error,
+        }
+
+    # -- helpers --------------------------------------------------------------------------
+    def worker_count(self, rows: int, m: int) -> int:
+        """Threads a call on ``rows`` query rows and ``m`` keys uses.
+
+        >>> from solvers.attention.exact import ExactAttention
+        >>> ExactAttention(workers=1).worker_count(2**20, 2**20), ExactAttention().worker_count(16, 16)
+        (1, 1)
+        """
+        if self.workers != "auto":
+            return int(self.workers)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        enough = rows * m >= self.parallel_threshold and rows > self.query_block
+        return 2 if (enough and cpus >= 2 and _threadpool_limits() is not None) else 1
+
+    @staticmethod
+    def _row_index(instance: AttentionInstance, rows: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+        if rows is None:
+            return None
+        index = np.asarray(rows)
+        if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
+            raise ValueError(f"'rows' must be a 1-dimensional sequence of row indices (got {rows!r})")
+        index = index.astype(np.int64)
+        bad = np.flatnonzero((index < 0) | (index >= instance.n))
+        if bad.size:
+            raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
+        return index
+
+    def _check_range(self, instance: AttentionInstance) -> None:
+        limit = float(np.finfo(self.dtype).max) / 64
+        R = instance.score_bound
+        if not R * (instance.d + 2) < limit:
+            raise OracleRefusal(
+                f"oracle {self.name!r} refuses: scores up to R = {R:.3g} would overflow {self.dtype} "
+                f"(largest {float(np.finfo(self.dtype).max):.3g})"
+            )
+        for name, array in (("Q", instance.query), ("K", instance.key)):
+            big = float(np.max(np.abs(array))) if array.size else 0.0
+            if not big < limit:
+                raise OracleRefusal(f"oracle {self.name!r} refuses: '{name}' entries up to {big:.3g} do not fit {self.dtype}")
+
+    # -- the computation ------------------------------------------------------------------
+    def _compute(
+        self, instance: AttentionInstance, row_index: np.ndarray | None, *, want_log: bool, nonnegative: bool
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        dtype = np.dtype(self.dtype)
+        constants = ERROR_CONSTANTS[self.dtype]
+        theta = constants["theta"]
+        query = instance.query if row_index is None else instance.query[row_index]
+        r, d = query.shape
+        m, dv = instance.m, instance.value_columns
+        if r == 0:
+            empty = np.zeros((0, dv))
+            return (empty, None) if want_log else (None, empty)
+
+        # exact power-of-two scaling of V to ||V'|| < 1
+        norm = instance.value_norm
+        exponent = math.frexp(norm)[1] if norm > 0 else 0
+        scaled_value = np.ldexp(instance.value, -exponent)
+
+        qa = np.empty((r, d + 1), dtype=dtype)
+        qa[:, :d] = query / d
+        qa[:, d] = 0
+        kt = np.ones((d + 1, m), dtype=dtype)
+        kt[:d] = instance.key.T
+        vat = np.ones((dv + 1, m), dtype=dtype)
+        vat[:dv] = scaled_value.T
+        column_max = np.max(np.abs(instance.key), axis=0)
+        margin = 1 + 4 * (d + 3) * constants["unit_roundoff"]
+        upper = (np.abs(query) @ column_max) / d * margin + 1e-300
+
+        workers = self.worker_count(r, m)
+        acc, shift = self._sweep(qa, kt, vat, upper, theta, workers, d)
+        numerator, normaliser = acc[:, :dv], acc[:, dv]
+
+        if not nonnegative:
+            values = np.ldexp(numerator / normaliser[:, None], exponent)
+            return None, values
+
+        threshold = m * constants["tiny"] * (2.0 + math.exp(theta)) / constants["unit_roundoff"]
+        trusted = numerator >= threshold
+        log_values = np.empty((r, dv))
+        with np.errstate(divide="ignore"):
+            log_values[trusted] = (
+                np.log(np.where(trusted, numerator, 1.0)) - np.log(normaliser)[:, None] + exponent * math.log(2)
+            )[trusted]
+        log_normaliser = shift + np.log(normaliser)
+        for j in np.flatnonzero(~trusted.all(axis=0)):
+            redo = np.flatnonzero(~trusted[:, j])
+            log_values[redo, j] = self._log_column(instance, query, redo, j, upper, theta, workers) - log_normaliser[redo]
+        if want_log:
+            return log_values, None
+        values = np.where(trusted, np.ldexp(numerator / normaliser[:, None], exponent), np.exp(log_values))
+        return None, values
+
+    def _log_column(
+        self,
+        instance: AttentionInstance,
+        query: np.ndarray,
+        redo: np.ndarray,
+        j: int,
+        upper: np.ndarray,
+        theta: float,
+        workers: int,
+    ) -> np.ndarray:
+        """``log sum_k exp(s_ik + log V_kj)`` for the query rows ``redo`` (``-inf`` if column ``j`` is 0)."""
+        dtype = np.dtype(self.dtype)
+        keys = np.flatnonzero(instance.value[:, j] > 0)
+        if keys.size == 0:
+            return np.full(redo.shape[0], -np.inf)
+        d = instance.d
+        bias = np.log(instance.value[keys, j])
+        qa = np.empty((redo.shape[0], d + 2), dtype=dtype)
+        qa[:, :d] = query[redo] / d
+        qa[:, d] = 0
+        qa[:, d + 1] = 1
+        kt = np.empty((d + 2, keys.shape[0]), dtype=dtype)
+        kt[:d] = instance.key[keys].T
+        kt[d] = 1
+        kt[d + 1] = bias
+        vat = np.ones((1, keys.shape[0]), dtype=dtype)
+        upper_j = upper[redo] + float(bias.max()) * (1 + 4 * ERROR_CONSTANTS[self.dtype]["unit_roundoff"]) + 1e-300
+        acc, shift = self._sweep(qa, kt, vat, upper_j, theta, workers, d)
+        return shift + np.log(acc[:, 0])
+
+    def _sweep(
+        self,
+        qa: np.ndarray,
+        kt: np.ndarray,
+        vat: np.ndarray,
+        upper: np.ndarray,
+        theta: float,
+        workers: int,
+        shift_column: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run the tile kernel over all query blocks; ``(acc, shift)`` in float64."""
+        r = qa.shape[0]
+        c = vat.shape[0]
+        qb = min(self.query_block, r)
+        kb = min(self.key_block, kt.shape[1])
+        acc = np.empty((r, c))
+        shift = np.empty(r)
+        blocks = [(i, min(r, i + qb)) for i in range(0, r, qb)]
+        workers = min(workers, len(blocks))
+
+        def work(queue: Iterator[tuple[int, int]], lock: threading.Lock) -> None:
+            scores = np.empty(qb * kb, dtype=qa.dtype)
+            product = np.empty(c * qb, dtype=qa.dtype)
+            while True:
+                with lock:
+                    block = next(queue, None)
+                if block is None:
+                    return
+                i0, i1 = block
+                acc[i0:i1], shift[i0:i1] = _tile_kernel(qa[i0:i1].copy(), kt, vat, upper[i0:i1], theta, kb, shift_column, scores, product)
+
+        lock = threading.Lock()
+        queue = iter(blocks)
+        if workers == 1:
+            work(queue, lock)
+            return acc, shift
+        limits = _threadpool_limits()
+        context: AbstractContextManager[Any] = limits(limits=1, user_api="blas") if limits is not None else nullcontext()
+        with context, ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(work, queue, lock) for _ in range(workers)]
+            for future in futures:
+                future.result()
+        return acc, shift
+
+
+def _tile_kernel(
+    qa: np.ndarray,
+    kt: np.ndarray,
+    vat: np.ndarray,
+    upper: np.ndarray,
+    theta: float,
+    kb: int,
+    shift_column: int,
+    scores: np.ndarray,
+    product: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One block of query rows against all keys: returns ``(sum_k e^(s_k - m) [v_k; 1], m)``.
+
+    ``qa`` (private copy) holds ``Q/d`` with the shift column at ``shift_column``
+    (and possibly a bias column of ones after it); ``kt`` the matching ``[K^T; 1; bias]``;
+    ``vat`` the value rows ``[V'^T; 1]``.
+    """
+    rows, width = qa.shape[0], vat.shape[0]
+    m = kt.shape[1]
+    acc = np.zeros((rows, width))
+    shift: np.ndarray | None = None
+    need_max = True
+    out_t = product[: width * rows].reshape(width, rows)
+    for k0 in range(0, m, kb):
+        k1 = min(m, k0 + kb)
+        tile = scores[: rows * (k1 - k0)].reshape(rows, k1 - k0)
+        np.matmul(qa, kt[:, k0:k1], out=tile)
+        if shift is None:
+            shift = tile.max(axis=1)
+            tile -= shift[:, None]
+            qa[:, shift_column] = -shift
+            need_max = bool(np.any(upper - shift > theta))
+        elif need_max:
+            tile_max = tile.max(axis=1)
+            over = np.flatnonzero(tile_max > theta)
+            if over.size:
+                new_shift = (shift[over] + tile_max[over]).astype(qa.dtype)
+                delta = new_shift - shift[over]
+                tile[over] -= delta[:, None]
+                acc[over] *= np.exp(-delta.astype(np.float64))[:, None]
+                shift[over] = new_shift
+                qa[over, shift_column] = -new_shift
+                need_max = bool(np.any(upper - shift > theta))
+        np.exp(tile, out=tile)
+        np.matmul(vat[:, k0:k1], tile.T, out=out_t)
+        acc += out_t.T
+    assert shift is not None
+    return acc, shift.astype(np.float64)
+
