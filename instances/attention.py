@@ -178,7 +178,8 @@ class AttentionInstance:
         if self.n == 0:
             return 0.0
         column_max = np.max(np.abs(self.key), axis=0)
-        return float(np.max(np.abs(self.query) @ column_max) / self.d)
+        with np.errstate(over="ignore"):  # scores beyond float64: R = inf
+            return float(np.max(np.abs(self.query) @ column_max) / self.d)
 
     def parameters(self) -> dict[str, Any]:
         """The AAttC parameters ``n``, ``m``, ``d`` and ``B`` of this instance.

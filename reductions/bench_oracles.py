@@ -46,7 +46,22 @@ from instances.attention import AttentionInstance, random_attention
 from solvers.attention.exact import ExactAttention
 from solvers.attention.reference import mpmath_attention
 
-__all__ = ["bench_exact_oracle", "time_oracle", "exp_pass_seconds", "reference_error", "machine_summary"]
+__all__ = [
+    "bench_exact_oracle",
+    "bench_oracles",
+    "bench_oracles_command",
+    "BENCH_ORACLES",
+    "time_oracle",
+    "exp_pass_seconds",
+    "reference_error",
+    "machine_summary",
+]
+
+BENCH_ORACLES: dict[str, Any] = {
+    "exact": lambda: ExactAttention(),
+    "exact-float32": lambda: ExactAttention(dtype="float32"),
+}
+"""Oracles ``bench_oracles`` knows by name (later oracles add themselves here)."""
 
 
 def machine_summary() -> dict[str, Any]:
@@ -232,3 +247,68 @@ def bench_exact_oracle(
         "baseline": "one numpy.exp pass over the same number of float64 scores, in tile-shaped chunks",
         "results": results,
     }
+
+
+def bench_oracles(
+    oracles: Sequence[str] = ("exact",),
+    n_values: Sequence[int] = (2**14,),
+    d_values: Sequence[int] = (4, 8),
+    *,
+    sample_rows: int | None = None,
+    seed: int = 0,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """Benchmark the named oracles; one ``results`` list for all of them.
+
+    Raises
+    ------
+    ValueError
+        An unknown oracle name (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> from reductions.bench_oracles import bench_oracles
+    >>> report = bench_oracles(["exact", "exact-float32"], n_values=(2**7,), d_values=(2,), repeats=1)
+    >>> [r["oracle"] for r in report["results"]]
+    ['exact', 'exact-float32']
+    >>> bench_oracles(["fast"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown oracle 'fast'; valid names: exact, exact-float32
+    """
+    for name in oracles:
+        if name not in BENCH_ORACLES:
+            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(BENCH_ORACLES))}")
+    report: dict[str, Any] = {}
+    results: list[dict[str, Any]] = []
+    for name in oracles:
+        report = bench_exact_oracle(
+            n_values, d_values, sample_rows=sample_rows, seed=seed, repeats=repeats, oracle=BENCH_ORACLES[name]()
+        )
+        results.extend(report["results"])
+    report["benchmark"] = "oracles"
+    report["results"] = results
+    return report
+
+
+def bench_oracles_command(args: Any) -> dict[str, Any]:
+    """Run :func:`bench_oracles` from the ``bench oracles`` command's options.
+
+    Reads the attributes ``oracle`` (comma-separated names), ``n`` and ``d``
+    (lists or ``None``), ``sample_rows`` and ``repeat`` of ``args``; missing ones
+    take the defaults.
+
+    >>> from types import SimpleNamespace
+    >>> from reductions.bench_oracles import bench_oracles_command
+    >>> args = SimpleNamespace(oracle="exact", n=[64], d=[2], sample_rows=None, repeat=1)
+    >>> bench_oracles_command(args)["results"][0]["n"]
+    64
+    """
+    names = [name.strip() for name in str(getattr(args, "oracle", None) or "exact").split(",") if name.strip()]
+    return bench_oracles(
+        names,
+        tuple(getattr(args, "n", None) or (2**14,)),
+        tuple(getattr(args, "d", None) or (4, 8)),
+        sample_rows=getattr(args, "sample_rows", None),
+        repeats=getattr(args, "repeat", None) or 3,
+    )
