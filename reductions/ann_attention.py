@@ -144,6 +144,8 @@ def block_parameters(
     else:
         # The paper's t~0 = 2 t~ with t~ = exp(beta (1 - t/D) / 4) / (3 N tau).
         log_threshold = math.log(2 / 3) + (beta / 4) * (1 - float(instance.threshold) / D) - math.log(N) - log_tau
+    if far > D:  # no distance reaches the far side: no query can be in case 2
+        log_upper = -math.inf
     return BlockParameters(D, n_a, n_b, n_k, close, far, beta, log_tau, log_lower, log_upper, log_threshold)
 
 
@@ -350,21 +352,33 @@ def _log_first_column(answer: AttentionOutput, p: BlockParameters) -> np.ndarray
     return column
 
 
+def _log_difference(larger: float, smaller: float) -> float:
+    """``log(e^larger - e^smaller)`` for ``larger > smaller`` (``smaller`` may be ``-inf``)."""
+    return larger + math.log1p(-math.exp(smaller - larger))
+
+
 def _check_guarantee(answer: AttentionOutput, p: BlockParameters) -> None:
-    """Raise unless the oracle's stated error cannot move ``L`` below or ``U`` above ``theta``."""
+    """Raise unless the oracle's stated error cannot move ``L`` below or ``U`` above ``theta``.
+
+    Each side may be covered by the relative or by the absolute bound (the
+    oracle promises both at once).
+    """
     rho, eps = float(answer.rel_error), float(answer.abs_error)
-    if rho < 1:
-        if p.log_lower + math.log1p(-rho) >= p.log_threshold and p.log_upper + math.log1p(rho) < p.log_threshold:
-            return
-    if eps == 0 or (eps < math.inf and eps > 0):
-        if eps == 0:
-            return
-        log_eps = math.log(eps)
-        room_low = p.log_lower + math.log1p(-math.exp(min(p.log_threshold - p.log_lower, 0.0)))
-        room_high = p.log_threshold + math.log1p(-math.exp(min(p.log_upper - p.log_threshold, 0.0)))
-        if log_eps <= room_low and log_eps < room_high:
-            return
-    needed_rho = min(1 - math.exp(p.log_threshold - p.log_lower), math.exp(p.log_threshold - p.log_upper) - 1)
+    log_eps = math.log(eps) if eps > 0 else -math.inf
+    lower_safe = p.log_lower > p.log_threshold and (
+        (rho < 1 and p.log_lower + math.log1p(-rho) >= p.log_threshold)
+        or log_eps <= _log_difference(p.log_lower, p.log_threshold)
+    )
+    upper_safe = p.log_upper == -math.inf or (
+        p.log_upper < p.log_threshold
+        and (
+            (rho < math.inf and p.log_upper + math.log1p(rho) < p.log_threshold)
+            or log_eps < _log_difference(p.log_threshold, p.log_upper)
+        )
+    )
+    if lower_safe and upper_safe:
+        return
+    needed_rho = min(-math.expm1(p.log_threshold - p.log_lower), math.expm1(p.log_threshold - p.log_upper))
     raise OracleRefusal(
         f"oracle {answer.oracle!r} guarantees relative error {rho:.3g} and absolute error {eps:.3g}; "
         f"deciding this instance needs relative error below {needed_rho:.3g} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import math
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -156,6 +157,8 @@ class Stage:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # strict JSON has no infinities
     if isinstance(value, (bool, int, float, str)) or value is None:
         return value
     if hasattr(value, "item") and callable(value.item):

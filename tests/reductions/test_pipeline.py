@@ -1,0 +1,99 @@
+"""Solving CNF formulas through attention, end to end, against PySAT."""
+
+import csv
+
+import pytest
+from hypothesis import given, settings
+
+from instances import CNF, OracleRefusal
+from instances.dimacs import read_dimacs
+from instances.generators import random_ksat
+from reductions.pipeline import predict_chain, solve_via_attention
+from solvers.sat import solve_sat
+from tests.conftest import DATA
+from tests.strategies import cnf_formulas
+
+COMBINATIONS = [(mode, balance) for mode in ("certified", "paper") for balance in ("paper", "tight")]
+
+
+def _expected_files():
+    with open(DATA / "cnf" / "EXPECTED.tsv", encoding="utf-8") as handle:
+        return [(row["path"], row["expected"]) for row in csv.DictReader(handle, delimiter="\t")]
+
+
+def _fits(formula):
+    prediction = predict_chain(formula)
+    return prediction.bytes < 2**30 and prediction.seconds < 20
+
+
+@pytest.mark.parametrize("mode, balance", COMBINATIONS)
+@settings(max_examples=250)
+@given(formula=cnf_formulas(max_vars=8, max_clauses=12))
+def test_random_formulas_agree_with_pysat(formula, mode, balance):
+    result = solve_via_attention(formula, mode=mode, balance=balance, progress=False)
+    reference = solve_sat(formula)
+    assert result.status == ("SAT" if reference is not None else "UNSAT")
+    if result.assignment is not None:
+        assert formula.is_satisfied_by(result.assignment)
+
+
+@pytest.mark.parametrize("mode, balance", COMBINATIONS)
+@settings(max_examples=60)
+@given(formula=cnf_formulas(min_vars=1, max_vars=8, max_clauses=12))
+def test_attention_branch_forced_agrees_with_pysat(formula, mode, balance):
+    if formula.num_clauses == 0:
+        return  # dimension 0: the strict attention branch refuses, tested elsewhere
+    result = solve_via_attention(formula, mode=mode, balance=balance, branch="attention", progress=False)
+    assert result.status == ("SAT" if solve_sat(formula) is not None else "UNSAT")
+    assert result.oracle == "exact"
+
+
+@pytest.mark.parametrize("mode, balance", COMBINATIONS)
+@pytest.mark.parametrize("path, expected", _expected_files(), ids=[p for p, _ in _expected_files()])
+def test_shared_cnf_files_that_fit(path, expected, mode, balance):
+    formula = read_dimacs(DATA / "cnf" / path).formula
+    if not _fits(formula):
+        with pytest.raises(OracleRefusal, match="above the limit"):
+            solve_via_attention(formula, max_bytes=2**30, max_seconds=20, progress=False)
+        return
+    result = solve_via_attention(formula, mode=mode, balance=balance, progress=False)
+    assert result.status == expected
+    if expected == "SAT":
+        assert formula.is_satisfied_by(result.assignment)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_uf20_sized_random_formulas(seed):
+    formula = random_ksat(20, 91, seed=seed)
+    result = solve_via_attention(formula, progress=False)
+    assert result.status == ("SAT" if solve_sat(formula) is not None else "UNSAT")
+    attention = [s for s in result.stages if s.name == "gapann-aattc"][0]
+    assert attention.info["branch"] == "attention"
+    assert attention.sizes["n"] == 2048 and attention.sizes["d"] == 12 * 91
+
+
+def test_sixty_variables_are_refused_with_numbers_before_building_anything():
+    formula = random_ksat(60, 250, seed=0)
+    with pytest.raises(OracleRefusal, match=r"60 variables and 250 clauses need attention with N = 2,147,483,648"):
+        solve_via_attention(formula, progress=False)
+
+
+def test_trace_records_every_stage_and_the_choices():
+    result = solve_via_attention(CNF(4, [[1, -2], [2, 3], [-3, 4]]), branch="attention", progress=False)
+    names = [stage.name for stage in result.stages]
+    assert names == ["sat-ov", "ov-gapann", "half-ones", "gapann-aattc", "oracle:exact", "backward"]
+    info = result.stages[3].info
+    assert {"beta", "log_threshold", "log_margin", "branch"} <= set(info)
+    data = result.as_dict()
+    assert set(data) == {"status", "assignment", "oracle", "stages", "seconds"}
+    assert "gapann-aattc" in result.trace_table()
+
+
+def test_hamming_ball_branch_reports_that_the_oracle_was_not_called():
+    result = solve_via_attention(CNF(2, [[1], [2]]), branch="hamming-ball", progress=False)
+    assert result.status == "SAT" and "not called" in result.oracle
+
+
+def test_unknown_oracle_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown oracle 'nope'; choose one of: .*exact"):
+        solve_via_attention(CNF(1, [[1]]), oracle="nope")
