@@ -40,6 +40,10 @@ def _matrix(name: str) -> Any:
     return lambda value: real_matrix(name, value)
 
 
+def _array_field(name: str) -> Any:
+    return attrs.field(converter=_matrix(name), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False)
+
+
 @attrs.frozen
 class AttentionInstance:
     """An attention instance ``(Q, K, V)`` with entries bounded by ``B``.
@@ -94,9 +98,9 @@ class AttentionInstance:
 
     problem: ClassVar[str] = "aattc"
 
-    query: np.ndarray = attrs.field(converter=_matrix("Q"), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False)
-    key: np.ndarray = attrs.field(converter=_matrix("K"), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False)
-    value: np.ndarray = attrs.field(converter=_matrix("V"), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False)
+    query: np.ndarray = _array_field("Q")
+    key: np.ndarray = _array_field("K")
+    value: np.ndarray = _array_field("V")
     bound: float = attrs.field(converter=lambda v: check_real("bound", v, minimum=0))
 
     def __attrs_post_init__(self) -> None:
@@ -207,7 +211,9 @@ def _optional_matrix(name: str, allow_negative_infinity: bool) -> Any:
         if bad.any():
             position = tuple(int(x) for x in np.argwhere(bad)[0])
             allowed = "finite or -inf" if allow_negative_infinity else "finite"
-            raise InvalidInstanceError(f"'{name}' entry {position} is {float(array[position])!r}; entries must be {allowed}")
+            raise InvalidInstanceError(
+                f"'{name}' entry {position} is {float(array[position])!r}; entries must be {allowed}"
+            )
         return readonly(array)
 
     return convert

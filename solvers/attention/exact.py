@@ -59,6 +59,7 @@ _LOG_RANGE = 1500.0  # bound, in nats, on |log| of the float64 intermediates of 
 _NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
 _NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
 _TWO_WORKER_SPEEDUP = 1.7
+_PROBE_KEYS = 32  # keys that set a row's first shift
 
 
 def _gamma(k: float, u: float) -> float:
@@ -141,9 +142,10 @@ class ExactAttention:
     Notes
     -----
     **Algorithm.** ``Q/d``, a shift column and ``K^T`` with a row of ones make one
-    product give ``s - m_i`` (score minus the row's running shift) for a tile; the
-    first tile of a row block sets ``m_i`` to its row maxima. Later tiles are
-    exponentiated in place, and multiplied by ``[V; 1]^T`` so that the numerator
+    product give ``s - m_i`` (score minus the row's running shift) for a tile; a
+    row's first shift is its largest score over a few probe keys (an actual score,
+    so the normaliser ends at least 1). Each tile is exponentiated in place and
+    multiplied by ``[V; 1]^T`` so that the numerator
     and the normaliser come from one product, accumulated in float64. A tile's row
     maxima are computed only while some row could exceed ``e^theta``
     (``R_i - m_i > theta`` with the data bound ``R_i``); a row whose tile maximum
@@ -250,7 +252,8 @@ class ExactAttention:
         terms = self._error_terms(instance)
         rel = terms["rel_error"]
         description = (
-            f"{self.dtype} tiled log-sum-exp over {terms['key_tiles']:.0f} key tile(s), score bound R = {terms['R']:.3g}: "
+            f"{self.dtype} tiled log-sum-exp over {terms['key_tiles']:.0f} key tile(s), "
+            f"score bound R = {terms['R']:.3g}: "
             + (f"relative error {rel:.2e}, " if math.isfinite(rel) else "no relative bound (V has negative entries), ")
             + f"absolute error {terms['abs_error']:.2e}"
         )
@@ -387,7 +390,8 @@ class ExactAttention:
         t = math.ceil(m / self.key_block)
         b = min(self.key_block, m)
         cast = u if self.dtype == "float32" else 0.0
-        eta = u * ((2 * d + 13) * (R + L) + c_exp) + _U64 * (t * (ERROR_CONSTANTS["float64"]["exp_error"] + 2) + _LOG_ERROR * L)
+        rescale = ERROR_CONSTANTS["float64"]["exp_error"] + 2  # exp and product of a rescale factor
+        eta = u * ((2 * d + 13) * (R + L) + c_exp) + _U64 * (t * rescale + _LOG_ERROR * L)
         sigma = _gamma(b, u) + _gamma(t + 1, _U64)
         omega = m * tiny * (2.0 + math.exp(theta))
         lam = 8 * _U64 * (_LOG_RANGE + 2 * theta + 2 * math.log(m) + R + L)
@@ -451,7 +455,9 @@ class ExactAttention:
         for name, array in (("Q", instance.query), ("K", instance.key)):
             big = float(np.max(np.abs(array))) if array.size else 0.0
             if not big < limit:
-                raise OracleRefusal(f"oracle {self.name!r} refuses: '{name}' entries up to {big:.3g} do not fit {self.dtype}")
+                raise OracleRefusal(
+                    f"oracle {self.name!r} refuses: '{name}' entries up to {big:.3g} do not fit {self.dtype}"
+                )
 
     # -- the computation ------------------------------------------------------------------
     def _compute(
@@ -501,7 +507,8 @@ class ExactAttention:
         log_normaliser = shift + np.log(normaliser)
         for j in np.flatnonzero(~trusted.all(axis=0)):
             redo = np.flatnonzero(~trusted[:, j])
-            log_values[redo, j] = self._log_column(instance, query, redo, j, upper, theta, workers) - log_normaliser[redo]
+            log_column = self._log_column(instance, query, redo, j, upper, theta, workers)
+            log_values[redo, j] = log_column - log_normaliser[redo]
         if want_log:
             return log_values, None
         values = np.where(trusted, np.ldexp(numerator / normaliser[:, None], exponent), np.exp(log_values))
@@ -566,7 +573,9 @@ class ExactAttention:
                 if block is None:
                     return
                 i0, i1 = block
-                acc[i0:i1], shift[i0:i1] = _tile_kernel(qa[i0:i1].copy(), kt, vat, upper[i0:i1], theta, kb, shift_column, scores, product)
+                acc[i0:i1], shift[i0:i1] = _tile_kernel(
+                    qa[i0:i1].copy(), kt, vat, upper[i0:i1], theta, kb, shift_column, scores, product
+                )
 
         lock = threading.Lock()
         queue = iter(blocks)
@@ -574,7 +583,9 @@ class ExactAttention:
             work(queue, lock)
             return acc, shift
         limits = _threadpool_limits()
-        context: AbstractContextManager[Any] = limits(limits=1, user_api="blas") if limits is not None else nullcontext()
+        context: AbstractContextManager[Any] = nullcontext()
+        if limits is not None:
+            context = limits(limits=1, user_api="blas")
         with context, ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(work, queue, lock) for _ in range(workers)]
             for future in futures:
@@ -597,24 +608,24 @@ def _tile_kernel(
 
     ``qa`` (private copy) holds ``Q/d`` with the shift column at ``shift_column``
     (and possibly a bias column of ones after it); ``kt`` the matching ``[K^T; 1; bias]``;
-    ``vat`` the value rows ``[V'^T; 1]``.
+    ``vat`` the value rows ``[V'^T; 1]``. ``upper`` bounds each row's scores.
     """
     rows, width = qa.shape[0], vat.shape[0]
     m = kt.shape[1]
     acc = np.zeros((rows, width))
-    shift: np.ndarray | None = None
-    need_max = True
+    # initial shift: each row's largest score over a few probe keys (an actual score, so
+    # the normaliser ends >= 1); no weight can pass e^theta while upper - shift <= theta
+    probe = min(m, _PROBE_KEYS)
+    qa[:, shift_column] = 0
+    shift = np.max(qa @ kt[:, :probe], axis=1)
+    qa[:, shift_column] = -shift
+    need_max = bool(np.any(upper - shift > theta))
     out_t = product[: width * rows].reshape(width, rows)
     for k0 in range(0, m, kb):
         k1 = min(m, k0 + kb)
         tile = scores[: rows * (k1 - k0)].reshape(rows, k1 - k0)
         np.matmul(qa, kt[:, k0:k1], out=tile)
-        if shift is None:
-            shift = tile.max(axis=1)
-            tile -= shift[:, None]
-            qa[:, shift_column] = -shift
-            need_max = bool(np.any(upper - shift > theta))
-        elif need_max:
+        if need_max:
             tile_max = tile.max(axis=1)
             over = np.flatnonzero(tile_max > theta)
             if over.size:
@@ -628,6 +639,5 @@ def _tile_kernel(
         np.exp(tile, out=tile)
         np.matmul(vat[:, k0:k1], tile.T, out=out_t)
         acc += out_t.T
-    assert shift is not None
     return acc, shift.astype(np.float64)
 

@@ -26,7 +26,9 @@ __all__ = ["mpmath_attention", "reference_precision"]
 _U64 = 2.0**-53
 
 
-def reference_precision(instance: AttentionInstance, *, digits: int | None = None, abs_error: float | None = None) -> int:
+def reference_precision(
+    instance: AttentionInstance, *, digits: int | None = None, abs_error: float | None = None
+) -> int:
     """Working precision in bits that :func:`mpmath_attention` uses on ``instance``.
 
     By default the internal relative error is kept below ``2^-80`` (far below

@@ -46,7 +46,9 @@ def instances(draw: Any, nonnegative: bool | None = None) -> AttentionInstance:
 
 def oracles() -> st.SearchStrategy[ExactAttention]:
     return st.builds(
-        lambda dtype, tile, workers: ExactAttention(dtype=dtype, query_block=tile[0], key_block=tile[1], workers=workers),
+        lambda dtype, tile, workers: ExactAttention(
+            dtype=dtype, query_block=tile[0], key_block=tile[1], workers=workers
+        ),
         st.sampled_from(["float64", "float32"]),
         st.sampled_from(TILES),
         st.sampled_from([1, 2]),
@@ -286,7 +288,8 @@ def test_cost_grows_with_size() -> None:
 def test_refusal_message_has_the_numbers() -> None:
     inst = random_attention(300, 4, 1.0, seed=0)
     seconds = ExactAttention().cost(inst).seconds
-    with pytest.raises(OracleRefusal, match=r"refuses n = 300 rows, m = 300 keys: predicted [0-9.e-]+ s exceeds 'max_seconds' = 1e-06 s"):
+    expected = r"refuses n = 300 rows, m = 300 keys: predicted [0-9.e-]+ s exceeds 'max_seconds' = 1e-06 s"
+    with pytest.raises(OracleRefusal, match=expected):
         ExactAttention(max_seconds=1e-6)(inst)
     with pytest.raises(OracleRefusal, match=r"predicted peak memory [0-9.]+ KiB exceeds 'max_bytes' = 1000 B"):
         ExactAttention(max_bytes=1000)(inst)
@@ -345,7 +348,11 @@ def test_numpy_exp_accuracy_matches_the_stated_constant(dtype: str) -> None:
     computed = np.exp(points)
     with mpmath.workdps(40):
         exact = [mpmath.exp(mpmath.mpf(float(x))) for x in points]
-        worst = max(abs((mpmath.mpf(float(c)) - e) / e) for c, e in zip(computed, exact, strict=True) if c >= constants["tiny"])
+        worst = max(
+            abs((mpmath.mpf(float(c)) - e) / e)
+            for c, e in zip(computed, exact, strict=True)
+            if c >= constants["tiny"]
+        )
     assert float(worst) <= constants["exp_error"] * constants["unit_roundoff"]
 
 
@@ -383,7 +390,8 @@ def test_reference_does_not_touch_global_precision() -> None:
 def test_reference_agrees_with_more_digits() -> None:
     inst = random_attention(3, 3, 30.0, nonnegative_values=True, seed=2)
     default, precise = mpmath_attention(inst), mpmath_attention(inst, digits=80)
-    assert np.all(np.abs(default.values - precise.values) <= default.abs_error + precise.abs_error)  # type: ignore[operator]
+    assert default.values is not None and precise.values is not None
+    assert np.all(np.abs(default.values - precise.values) <= default.abs_error + precise.abs_error)
 
 
 def test_larger_instance_against_reference() -> None:
