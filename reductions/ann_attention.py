@@ -110,7 +110,7 @@ def block_parameters(
     >>> import numpy as np
     >>> a = np.array([[1, 0, 1, 0], [0, 1, 1, 0]]); b = np.array([[1, 0, 0, 1]])
     >>> p = block_parameters(GapANNInstance(a, b, 2, 1))
-    >>> p.close_distance, p.far_distance, p.log_margin >= np.log(4.0) - 1e-9
+    >>> p.close_distance, p.far_distance, bool(p.log_margin >= np.log(4.0) - 1e-9)
     (0, 4, True)
     """
     D = instance.dimension
@@ -195,7 +195,7 @@ class GapANNToAttention(Reduction):
     Examples
     --------
     >>> from reductions.ov_ann import HalfOnesPadding
-    >>> g = HalfOnesPadding().forward(GapANNInstance([[1, 0], [0, 0]], [[1, 1]], 2, 1)).target
+    >>> g = HalfOnesPadding().forward(GapANNInstance([[1, 0], [0, 1]], [[1, 0]], 1, 1)).target
     >>> reduced = GapANNToAttention(branch="attention").forward(g)
     >>> reduced.info["branch"], reduced.target.parameters()["n"], reduced.target.parameters()["d"]
     ('attention', 2, 8)

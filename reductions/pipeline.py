@@ -250,7 +250,7 @@ def solve_via_attention(
     >>> solve_via_attention(CNF(60, [[1, 2, 3]] * 250))
     Traceback (most recent call last):
     ...
-    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 1.03e+05 TiB and ... s, above the limit of 8 GiB
+    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 152 TiB and ... s, above the limit of 8 GiB
     """
     start = time.perf_counter()
     report = _progress(sys.stderr.isatty() if progress is None else progress)

@@ -26,7 +26,10 @@ def register(name: str, reduction: Reduction) -> Reduction:
     'sat-ov'
     >>> _ = _REDUCTIONS.pop("sat-ov-split1")
     """
-    if name in _REDUCTIONS and _REDUCTIONS[name] != reduction:
+    existing = _REDUCTIONS.get(name)
+    # Compare by class name and options, so that re-importing a module (as doctest
+    # collection may do) re-registers the same reduction instead of failing.
+    if existing is not None and (type(existing).__qualname__, repr(existing)) != (type(reduction).__qualname__, repr(reduction)):
         raise ValueError(f"a different reduction is already registered as {name!r}")
     _REDUCTIONS[name] = reduction
     return reduction
