@@ -257,6 +257,10 @@ class GapANNToAttention(Reduction):
             return "hamming-ball"  # degenerate: the ball has one point, or there is nothing to find
         return "hamming-ball" if hamming_ball_cost(instance) <= self.attention_cost(instance) else "attention"
 
+    def needs_oracle(self, reduced: Reduced) -> bool:
+        """Whether ``backward`` needs an attention output (not on the Hamming-ball branch)."""
+        return "decisions" not in reduced.decoding
+
     def _forward(self, instance: GapANNInstance) -> tuple[Any, Mapping[str, Any], Mapping[str, Any]]:
         if not instance.has_equal_weights():
             raise InvalidInstanceError(

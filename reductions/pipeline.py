@@ -123,8 +123,11 @@ def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction:
     True
     """
     chain = chain or attention_chain()
-    final: GapANNToAttention = chain.parts[-1]  # type: ignore[assignment]
-    split: SatToOV = chain.parts[0]  # type: ignore[assignment]
+    final = chain.parts[-1]
+    first_step = chain.parts[0]
+    if not (isinstance(final, GapANNToAttention) and isinstance(first_step, SatToOV) and len(chain.parts) == 4):
+        return _predict_from_parameters(formula, chain)
+    split = first_step
     v, m = formula.num_vars, formula.num_clauses
     first = split.first_half_size(v)
     n_a, n_b = 2**first, 2 ** (v - first)
@@ -142,6 +145,20 @@ def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction:
     bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
     seconds = size * size * (2 * 2 * D) / _FLOPS_PER_SECOND + size * size / _EXPS_PER_SECOND
     return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", int(min(ball_points, 2**62)), bytes_needed, seconds)
+
+
+def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction:
+    """Prediction for any chain ending in attention, from its declared sizes ``n``, ``m``, ``d``."""
+    sizes = chain.parameters().evaluate(formula.parameters())
+    try:
+        n, m, d = (int(sizes[k]) for k in ("n", "m", "d"))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"cannot predict the sizes of {chain.name}: its parameters give {sizes}") from err
+    bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
+    seconds = n * m * 2 * d / _FLOPS_PER_SECOND + n * m / _EXPS_PER_SECOND
+    first = chain.parts[0]
+    split = first.first_half_size(formula.num_vars) if isinstance(first, SatToOV) else formula.num_vars
+    return ChainPrediction(2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds)
 
 
 @attrs.frozen
@@ -208,6 +225,7 @@ def solve_via_attention(
     mode: str = "certified",
     balance: str = "paper",
     branch: str = "auto",
+    chain: Chain | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     progress: bool | None = None,
@@ -221,6 +239,10 @@ def solve_via_attention(
         A name from :data:`ORACLES` or an oracle instance.
     mode, balance, branch : str
         Options of :class:`~reductions.ann_attention.GapANNToAttention`.
+    chain : Chain or None
+        Another registered path from ``sat`` to an attention problem (the
+        options above are then ignored); the oracle is called on its final
+        instance unless the last step says it needs none.
     max_bytes, max_seconds : int, float
         Refuse (before building anything) when the prediction exceeds these.
     progress : bool or None
@@ -255,7 +277,10 @@ def solve_via_attention(
     start = time.perf_counter()
     report = _progress(sys.stderr.isatty() if progress is None else progress)
     oracle_object = make_oracle(oracle) if isinstance(oracle, str) else oracle
-    chain = attention_chain(mode=mode, balance=balance, branch=branch)
+    if chain is None:
+        chain = attention_chain(mode=mode, balance=balance, branch=branch)
+    elif chain.source != "sat":
+        raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     prediction = predict_chain(formula, chain)
     what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
     if prediction.bytes > max_bytes:
@@ -267,13 +292,14 @@ def solve_via_attention(
     stages = list(reduced.stages())
     attention_record = reduced.parts[-1]
     output = None
-    if attention_record.info.get("branch") == "attention":
+    needs_oracle = getattr(attention_record.reduction, "needs_oracle", None)
+    if needs_oracle is None or needs_oracle(attention_record):
         refusal = getattr(oracle_object, "check", None)
         if callable(refusal):
             refusal(attention_record.target)
-        report(f"oracle {oracle_object.name}: N = {attention_record.target.parameters()['n']}")
+        report(f"oracle {oracle_object.name}: {attention_record.target!r}")
         oracle_start = time.perf_counter()
-        output = oracle_object(attention_record.target, log_space=True)
+        output = oracle_object(attention_record.target, log_space=bool(attention_record.target.nonnegative_values))
         stages.append(
             Stage(
                 name=f"oracle:{oracle_object.name}",
@@ -293,7 +319,7 @@ def solve_via_attention(
         Stage("backward", "answer", "sat", {}, {"certificate": "checked" if assignment else "none"}, time.perf_counter() - backward_start)
     )
     status = "SAT" if assignment is not None else "UNSAT"
-    used = oracle_object.name if output is not None else f"{oracle_object.name} (not called: Hamming-ball branch)"
+    used = oracle_object.name if output is not None else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
 
 
