@@ -186,20 +186,28 @@ class SolveResult:
         }
 
     def trace_table(self) -> str:
-        """The stages as a readable table."""
-        header = ("stage", "target", "sizes", "choices", "seconds")
+        """The stages as a readable table: one row per stage, choices last.
+
+        >>> from instances import CNF
+        >>> table = solve_via_attention(CNF(2, [[1], [-2]]), branch="attention").trace_table()
+        >>> print(table.splitlines()[0])
+        stage         target  seconds  sizes                             choices
+        >>> [line.split()[0] for line in table.splitlines()[2:]]
+        ['sat-ov', 'ov-gapann', 'half-ones', 'gapann-aattc', 'oracle:exact', 'backward']
+        """
+        header = ("stage", "target", "seconds", "sizes", "choices")
         rows = [header]
         for stage in self.stages:
             sizes = ", ".join(f"{k}={_short(v)}" for k, v in stage.sizes.items())
             info = ", ".join(f"{k}={_short(v)}" for k, v in stage.info.items() if v is not None)
-            rows.append((stage.name, stage.target, sizes, info, f"{stage.seconds:.3f}"))
+            rows.append((stage.name, stage.target, f"{stage.seconds:.3f}", sizes, info))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = []
         for index, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4].rjust(7))
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4])
             if index == 0:
-                lines.append("-" * len(lines[0]))
-        return "\n".join(lines)
+                lines.append("-" * (sum(widths) + 2 * 4 + len("choices")))
+        return "\n".join(line.rstrip() for line in lines)
 
 
 def _short(value: Any) -> str:
@@ -275,7 +283,7 @@ def solve_via_attention(
     instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 152 TiB and ... s, above the limit of 8 GiB
     """
     start = time.perf_counter()
-    report = _progress(sys.stderr.isatty() if progress is None else progress)
+    on_terminal = sys.stderr.isatty() if progress is None else progress
     oracle_object = make_oracle(oracle) if isinstance(oracle, str) else oracle
     if chain is None:
         chain = attention_chain(mode=mode, balance=balance, branch=branch)
@@ -287,6 +295,8 @@ def solve_via_attention(
         raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
     if prediction.seconds > max_seconds:
         raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
+    # Progress only where someone watches and the run is long enough to wonder.
+    report = _progress(on_terminal and (progress is True or prediction.seconds > 2.0))
     report(f"forward: {what}")
     reduced = chain.forward(formula)
     stages = list(reduced.stages())
@@ -294,9 +304,6 @@ def solve_via_attention(
     output = None
     needs_oracle = getattr(attention_record.reduction, "needs_oracle", None)
     if needs_oracle is None or needs_oracle(attention_record):
-        refusal = getattr(oracle_object, "check", None)
-        if callable(refusal):
-            refusal(attention_record.target)
         report(f"oracle {oracle_object.name}: {attention_record.target!r}")
         oracle_start = time.perf_counter()
         output = oracle_object(attention_record.target, log_space=bool(attention_record.target.nonnegative_values))
