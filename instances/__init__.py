@@ -1,4 +1,4 @@
-"""Problem instances, their answers, file formats and generators.
+r"""Problem instances, their answers, file formats and generators.
 
 The lowest layer of the project: nothing here imports ``solvers`` or
 ``reductions``.
