@@ -188,7 +188,7 @@ def test_pigeonhole_matches_the_classic_files(path: str, pigeons: int, holes: in
     assert pigeonhole(pigeons, holes) == read_dimacs(DATA / path).formula
 
 
-@pytest.mark.parametrize(("pigeons", "holes"), itertools.product(range(5), range(5)))
+@pytest.mark.parametrize(("pigeons", "holes"), list(itertools.product(range(5), range(5))))
 def test_pigeonhole_shape_and_status(pigeons: int, holes: int) -> None:
     formula = pigeonhole(pigeons, holes)
     assert formula.num_vars == pigeons * holes
