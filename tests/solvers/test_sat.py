@@ -211,6 +211,6 @@ def test_backends_agree_with_brute_force(formula: CNF, backend: str) -> None:
     _check(formula, solve_sat(formula, backend=backend), brute_force_sat(formula) is not None)
 
 
-@pytest.mark.parametrize(("pigeons", "holes"), itertools.product(range(1, 4), range(1, 4)))
+@pytest.mark.parametrize(("pigeons", "holes"), list(itertools.product(range(1, 4), range(1, 4))))
 def test_is_satisfiable_on_pigeonholes(pigeons: int, holes: int) -> None:
     assert is_satisfiable(pigeonhole(pigeons, holes)) == (pigeons <= holes)
