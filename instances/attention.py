@@ -170,10 +170,16 @@ class AttentionInstance:
         return float(np.max(np.abs(self.value)))
 
     @cached_property
+    def key_column_max(self) -> np.ndarray:
+        """``max_j |K_jl|`` for each column ``l`` (read-only, length ``d``)."""
+        return readonly(np.max(np.abs(self.key), axis=0))
+
+    @cached_property
     def score_bound(self) -> float:
         """Data-aware bound ``R`` on every score: ``|<q_i, k_j>| / d <= R <= B^2``.
 
-        ``R = max_i sum_l |Q_il| max_j |K_jl| / d``, computed in ``O((n + m) d)``.
+        ``R = max_i sum_l |Q_il| max_j |K_jl| / d``, computed in ``O((n + m) d)``;
+        ``inf`` when that overflows float64.
 
         >>> from instances.attention import AttentionInstance
         >>> AttentionInstance([[1.0, -2.0]], [[0.5, 1.0], [-1.0, 0.0]], [[1.0], [1.0]], 2.0).score_bound
@@ -181,9 +187,19 @@ class AttentionInstance:
         """
         if self.n == 0:
             return 0.0
-        column_max = np.max(np.abs(self.key), axis=0)
         with np.errstate(over="ignore"):  # scores beyond float64: R = inf
-            return float(np.max(np.abs(self.query) @ column_max) / self.d)
+            return float(np.max(np.abs(self.query) @ self.key_column_max) / self.d)
+
+    @cached_property
+    def value_log_range(self) -> float:
+        """``max |log V_kj|`` over the positive entries of ``V`` (0 when there are none).
+
+        >>> from instances.attention import AttentionInstance
+        >>> round(AttentionInstance([[0.0]], [[0.0], [0.0]], [[1e-3], [0.0]], 1.0).value_log_range, 4)
+        6.9078
+        """
+        positive = self.value[self.value > 0]
+        return float(np.max(np.abs(np.log(positive)))) if positive.size else 0.0
 
     def parameters(self) -> dict[str, Any]:
         """The AAttC parameters ``n``, ``m``, ``d`` and ``B`` of this instance.

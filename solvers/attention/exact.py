@@ -348,7 +348,7 @@ class ExactAttention:
                 f"'log_space=True' needs V >= 0; 'V' entry {position} is {float(instance.value[position])!r}"
             )
         r = instance.n if row_index is None else row_index.shape[0]
-        self._check_range(instance)
+        self._check_range(instance, row_index)
         check_budget(
             self.name,
             self.cost(instance, rows=row_index, log_space=log_space),
@@ -385,8 +385,7 @@ class ExactAttention:
         m, d = instance.m, instance.d
         R = instance.score_bound
         nonnegative = instance.nonnegative_values
-        positive = instance.value[instance.value > 0]
-        L = float(np.max(np.abs(np.log(positive)))) if (nonnegative and positive.size) else 0.0
+        L = instance.value_log_range if nonnegative else 0.0
         t = math.ceil(m / self.key_block)
         b = min(self.key_block, m)
         cast = u if self.dtype == "float32" else 0.0
@@ -444,7 +443,7 @@ class ExactAttention:
             raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
         return index
 
-    def _check_range(self, instance: AttentionInstance) -> None:
+    def _check_range(self, instance: AttentionInstance, row_index: np.ndarray | None) -> None:
         limit = float(np.finfo(self.dtype).max) / 64
         R = instance.score_bound
         if not R * (instance.d + 2) < limit:
@@ -452,7 +451,10 @@ class ExactAttention:
                 f"oracle {self.name!r} refuses: scores up to R = {R:.3g} would overflow {self.dtype} "
                 f"(largest {float(np.finfo(self.dtype).max):.3g})"
             )
-        for name, array in (("Q", instance.query), ("K", instance.key)):
+        if self.dtype == "float64":
+            return  # finite float64 entries fit; only the scores could overflow
+        query = instance.query if row_index is None else instance.query[row_index]
+        for name, array in (("Q", query), ("K", instance.key_column_max[None, :])):
             big = float(np.max(np.abs(array))) if array.size else 0.0
             if not big < limit:
                 raise OracleRefusal(
@@ -476,16 +478,19 @@ class ExactAttention:
         # exact power-of-two scaling of V to ||V'|| < 1
         norm = instance.value_norm
         exponent = math.frexp(norm)[1] if norm > 0 else 0
-        scaled_value = np.ldexp(instance.value, -exponent)
 
         qa = np.empty((r, d + 1), dtype=dtype)
         qa[:, :d] = query / d
         qa[:, d] = 0
-        kt = np.ones((d + 1, m), dtype=dtype)
-        kt[:d] = instance.key.T
-        vat = np.ones((dv + 1, m), dtype=dtype)
-        vat[:dv] = scaled_value.T
-        column_max = np.max(np.abs(instance.key), axis=0)
+        # key side, key-major: [K, 1] and [V', 1]; the kernel reads their transposes
+        keys = np.empty((m, d + 1), dtype=dtype)
+        keys[:, :d] = instance.key
+        keys[:, d] = 1
+        values = np.empty((m, dv + 1), dtype=dtype)
+        np.ldexp(instance.value, -exponent, out=values[:, :dv], casting="unsafe")
+        values[:, dv] = 1
+        kt, vat = keys.T, values.T
+        column_max = instance.key_column_max
         margin = 1 + 4 * (d + 3) * constants["unit_roundoff"]
         upper = (np.abs(query) @ column_max) / d * margin + 1e-300
 
