@@ -171,7 +171,12 @@ class AttentionInstance:
 
     @cached_property
     def key_column_max(self) -> np.ndarray:
-        """``max_j |K_jl|`` for each column ``l`` (read-only, length ``d``)."""
+        """``max_j |K_jl|`` for each column ``l`` (read-only, length ``d``).
+
+        >>> from instances.attention import AttentionInstance
+        >>> AttentionInstance([[0.0, 0.0]], [[0.5, -1.0], [-0.75, 0.0]], [[1.0], [1.0]], 1.0).key_column_max
+        array([0.75, 1.  ])
+        """
         return readonly(np.max(np.abs(self.key), axis=0))
 
     @cached_property

@@ -116,9 +116,10 @@ class ExactAttention:
         Tile of query rows times keys processed at once (default 256 x 2048,
         4 MiB in float64): memory beyond the inputs stays ``O(tile)`` per worker.
     workers : int or "auto"
-        Threads over query tiles, BLAS held to one thread each (threadpoolctl).
-        ``"auto"`` uses two when at least ``parallel_threshold`` score entries
-        are asked for and two CPUs are there.
+        Threads over query tiles, BLAS held to one thread each (threadpoolctl;
+        the limit is process-wide while the workers run). ``"auto"`` uses two
+        when at least ``parallel_threshold`` score entries are asked for, two
+        CPUs are there and threadpoolctl is installed.
     parallel_threshold : int
         Score entries (rows times keys) from which ``"auto"`` uses two workers.
     max_bytes : int or None
