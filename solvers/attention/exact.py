@@ -146,9 +146,9 @@ class ExactAttention:
     product give ``s - m_i`` (score minus the row's running shift) for a tile; a
     row's first shift is its largest score over a few probe keys (an actual score,
     so the normaliser ends at least 1). Each tile is exponentiated in place and
-    multiplied by ``[V; 1]^T`` so that the numerator
-    and the normaliser come from one product, accumulated in float64. A tile's row
-    maxima are computed only while some row could exceed ``e^theta``
+    multiplied by ``[V; 1]^T`` so that the numerator and the normaliser come from
+    one product, accumulated in float64. A tile's row maxima are computed only
+    while some row could exceed ``e^theta``
     (``R_i - m_i > theta`` with the data bound ``R_i``); a row whose tile maximum
     passes ``theta`` is rescaled (lazily, so rarely). The normaliser is then at
     least 1 and no weight exceeds ``e^theta``: no NaN, no inf, no zero division.
