@@ -97,3 +97,10 @@ def test_hamming_ball_branch_reports_that_the_oracle_was_not_called():
 def test_unknown_oracle_lists_the_valid_ones():
     with pytest.raises(ValueError, match="unknown oracle 'nope'; choose one of: .*exact"):
         solve_via_attention(CNF(1, [[1]]), oracle="nope")
+
+
+def test_progress_goes_to_stderr_when_asked(capsys):
+    solve_via_attention(CNF(2, [[1, 2]]), branch="attention", progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "forward:" in captured.err and "oracle exact" in captured.err and "backward" in captured.err
