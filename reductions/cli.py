@@ -248,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
     solve.set_defaults(run=_cmd_solve)
 
+    from reductions.demo import add_demo_command
+
+    demo = add_demo_command(commands)
+    demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")
+
     bench = commands.add_parser("bench", help="benchmarks, JSON out")
     bench.add_argument("what", nargs="?", default="reductions", choices=["reductions", "solve", "oracles"])
     bench.add_argument("--vars", type=int, help="variables (reductions: 30, solve: 20)")
