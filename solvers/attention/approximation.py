@@ -279,7 +279,8 @@ def explicit_degree_bound(radius: float, eps: float) -> int:
         if ratio >= 1:
             return math.inf
         log_value = (
-            math.log(2) + h + h * h / (4 * (g + 2)) + (g + 1) * math.log(h / 2) - math.lgamma(g + 2) - math.log1p(-ratio)
+            math.log(2) + h + h * h / (4 * (g + 2)) + (g + 1) * math.log(h / 2)
+            - math.lgamma(g + 2) - math.log1p(-ratio)
         )
         return math.exp(log_value) if log_value < 709 else math.inf
 
@@ -362,7 +363,9 @@ class ExpApproximation:
         True
         """
         with mpmath.workprec(self.precision):
-            t = (mpmath.mpf(x) - mpmath.mpf(self.center)) / mpmath.mpf(self.radius) if self.radius > 0 else mpmath.mpf(0)
+            t = mpmath.mpf(0)
+            if self.radius > 0:
+                t = (mpmath.mpf(x) - mpmath.mpf(self.center)) / mpmath.mpf(self.radius)
             return mpmath.exp(mpmath.mpf(self.center)) * _horner(self.coefficients, t)
 
     @cached_property
@@ -382,7 +385,7 @@ class ExpApproximation:
         with mpmath.workprec(self.precision + extra):
             c, h = mpmath.mpf(self.center), mpmath.mpf(self.radius)
             if self.radius == 0:
-                return (self.coefficients[0],)
+                return (self.coefficients[0],) + (mpmath.mpf(0),) * self.degree
             scaled = [b / h**k for k, b in enumerate(self.coefficients)]
             return tuple(_taylor_shift(scaled, -c))
 
@@ -518,6 +521,8 @@ def _chebyshev_coefficients(radius: float, degree: int) -> list[mpmath.mpf]:
     (every term is positive).
     """
     x = mpmath.mpf(radius)
+    if radius == 0:
+        return [mpmath.mpf(1)] + [mpmath.mpf(0)] * degree
     if degree == 0:
         return [mpmath.besseli(0, x)]
     upper, current = mpmath.besseli(degree + 1, x), mpmath.besseli(degree, x)

@@ -1,0 +1,449 @@
+"""Symmetric tensor features: ``P(<q, k>/d) = <phi(q), psi(k)>`` for a polynomial ``P`` (Lemma 3.2).
+
+For ``P(x) = sum_j gamma_j x^j`` the multinomial theorem gives
+
+    P(<q, k>/d) = sum_alpha  gamma_|alpha| * mult(alpha) / d^|alpha| * q^alpha * k^alpha
+
+over all exponent vectors ``alpha`` in ``d`` variables of total degree at most
+``g``: ``r = C(d + g, g)`` of them (Lemma 3.2 counts ``C(2(g + d), 2g)``, the
+monomials of ``P(<u, v>)`` in all ``2d`` variables; the symmetric count is far
+smaller). So ``phi(q) = w * q^alpha`` and ``psi(k) = k^alpha`` with the weights
+``w_alpha = gamma_|alpha| mult(alpha) / d^|alpha|`` on one side.
+
+The monomials are built by a graded recursion, feature-major: the degree-``k``
+monomials whose largest variable is ``l`` are ``x_l`` times the degree-``(k-1)``
+monomials whose largest variable is at most ``l`` -- a contiguous prefix of the
+previous degree's rows -- so each degree costs ``d`` vectorised products over a
+``(rows x block)`` scratch, one multiplication per monomial and token.
+
+:func:`feature_attention_sums` runs Algorithm 1's products without forming
+``U1`` or ``U2``: ``M = sum over key blocks of psi(K_block) [V_block, 1]``
+(``r x (dv+1)``), the weights folded into ``M``, then ``M^T psi(Q_block)`` per
+query block.
+
+Examples
+--------
+>>> import numpy as np
+>>> from solvers.attention.features import feature_maps, feature_rank, paper_rank
+>>> feature_rank(4, 7), paper_rank(4, 7)
+(330, 319770)
+>>> rng = np.random.default_rng(0)
+>>> q, k = rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (5, 4))
+>>> coefficients = [1.0, 1.0, 0.5, 1 / 6]  # P(x) = 1 + x + x^2/2 + x^3/6
+>>> u1, u2 = feature_maps(q, k, coefficients)
+>>> x = q @ k.T / 4
+>>> bool(np.allclose(u1 @ u2.T, 1 + x + x**2 / 2 + x**3 / 6, rtol=1e-14, atol=0))
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+
+from instances._validation import check_int
+
+__all__ = [
+    "feature_rank",
+    "paper_rank",
+    "log10_binomial",
+    "monomial_exponents",
+    "monomial_weights",
+    "monomial_features",
+    "feature_maps",
+    "feature_attention_sums",
+    "feature_block",
+]
+
+_SCRATCH_BYTES = 4 * 2**20  # per-worker feature scratch that keeps the block in the L2/L3 caches
+
+
+def feature_rank(d: int, degree: int) -> int:
+    """``r = C(d + g, g)``: monomials of degree at most ``g`` in ``d`` variables.
+
+    >>> from solvers.attention.features import feature_rank
+    >>> feature_rank(4, 7), feature_rank(1, 10)
+    (330, 11)
+    """
+    d = check_int("d", d, minimum=1)
+    degree = check_int("degree", degree, minimum=0)
+    return math.comb(d + degree, degree)
+
+
+def paper_rank(d: int, degree: int) -> int:
+    """Lemma 3.2's count ``C(2(g + d), 2g)`` (all monomials of ``P(<u, v>)`` in ``2d`` variables).
+
+    >>> from solvers.attention.features import paper_rank
+    >>> paper_rank(4, 7)
+    319770
+    """
+    d = check_int("d", d, minimum=1)
+    degree = check_int("degree", degree, minimum=0)
+    return math.comb(2 * (degree + d), 2 * degree)
+
+
+def log10_binomial(top: float, bottom: float) -> float:
+    """``log10 C(top, bottom)`` via ``lgamma`` (for counts far beyond any integer worth printing).
+
+    >>> from solvers.attention.features import log10_binomial
+    >>> round(log10_binomial(1092 + 13500, 13500))
+    1684
+    """
+    if bottom < 0 or bottom > top:
+        return -math.inf
+    return (math.lgamma(top + 1) - math.lgamma(bottom + 1) - math.lgamma(top - bottom + 1)) / math.log(10)
+
+
+@functools.lru_cache(maxsize=32)
+def _structure(d: int, degree: int) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
+    """``(starts, prefixes)``: degree ``k`` occupies rows ``starts[k]:starts[k+1]``; ``prefixes[k][l]`` is
+    the number of degree-``(k-1)`` monomials whose largest variable is at most ``l``."""
+    starts = [0, 1]
+    prefixes: list[tuple[int, ...]] = [()]
+    for k in range(1, degree + 1):
+        prefix = tuple(math.comb(l + k - 1, k - 1) for l in range(d))
+        prefixes.append(prefix)
+        starts.append(starts[-1] + sum(prefix))
+    return tuple(starts), tuple(prefixes)
+
+
+@functools.lru_cache(maxsize=32)
+def _exponents(d: int, degree: int) -> np.ndarray:
+    starts, prefixes = _structure(d, degree)
+    exponents = np.zeros((starts[-1], d), dtype=np.int64)
+    for k in range(1, degree + 1):
+        previous = starts[k - 1]
+        row = starts[k]
+        for l in range(d):
+            p = prefixes[k][l]
+            exponents[row : row + p] = exponents[previous : previous + p]
+            exponents[row : row + p, l] += 1
+            row += p
+    exponents.flags.writeable = False
+    return exponents
+
+
+def monomial_exponents(d: int, degree: int) -> np.ndarray:
+    """Exponent vectors of all monomials of degree ``<= g`` in the features' order, shape ``(r, d)``.
+
+    Degree by degree; within a degree, by largest variable, each group being
+    ``x_l`` times the previous degree's prefix.
+
+    >>> from solvers.attention.features import monomial_exponents
+    >>> monomial_exponents(2, 2).tolist()
+    [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]]
+    """
+    d = check_int("d", d, minimum=1)
+    degree = check_int("degree", degree, minimum=0)
+    return _exponents(d, degree)
+
+
+@functools.lru_cache(maxsize=32)
+def _weights(d: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    starts, prefixes = _structure(d, degree)
+    exponents = _exponents(d, degree)
+    weights = np.empty(starts[-1])
+    weights[0] = 1.0
+    degrees = np.zeros(starts[-1], dtype=np.int64)
+    for k in range(1, degree + 1):
+        previous = starts[k - 1]
+        row = starts[k]
+        for l in range(d):
+            p = prefixes[k][l]
+            # mult(alpha + e_l) / d^k = mult(alpha) / d^(k-1) * k / (d (alpha_l + 1))
+            factor = k / (d * (exponents[previous : previous + p, l] + 1.0))
+            np.multiply(weights[previous : previous + p], factor, out=weights[row : row + p])
+            degrees[row : row + p] = k
+            row += p
+    weights.flags.writeable = False
+    degrees.flags.writeable = False
+    return weights, degrees
+
+
+def monomial_weights(d: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(mult(alpha) / d^|alpha|, |alpha|)`` for every monomial, in the features' order.
+
+    ``<q, k>^j / d^j = sum_{|alpha| = j} mult(alpha) / d^j q^alpha k^alpha``. The
+    weights are computed by the same recursion as the monomials,
+    ``w(alpha + e_l) = w(alpha) k / (d (alpha_l + 1))``: two roundings per
+    degree, so relative error at most ``gamma_(2g)``.
+
+    >>> from solvers.attention.features import monomial_weights
+    >>> w, k = monomial_weights(2, 2)
+    >>> (w * 4).tolist(), k.tolist()  # multinomials 1; 1, 1; 1, 2, 1 over 2^k
+    ([4.0, 2.0, 2.0, 1.0, 2.0, 1.0], [0, 1, 1, 2, 2, 2])
+    """
+    d = check_int("d", d, minimum=1)
+    degree = check_int("degree", degree, minimum=0)
+    return _weights(d, degree)
+
+
+def _fill(points_t: np.ndarray, degree: int, out: np.ndarray) -> None:
+    """Monomials of the columns of ``points_t`` (``d x b``) into ``out`` (``r x b``)."""
+    d = points_t.shape[0]
+    starts, prefixes = _structure(d, degree)
+    out[0] = 1.0
+    for k in range(1, degree + 1):
+        previous = starts[k - 1]
+        row = starts[k]
+        for l in range(d):
+            p = prefixes[k][l]
+            np.multiply(out[previous : previous + p], points_t[l], out=out[row : row + p])
+            row += p
+
+
+def monomial_features(points: Any, degree: int, *, out: np.ndarray | None = None) -> np.ndarray:
+    """All monomials of degree ``<= g`` of every point, feature-major: shape ``(r, n)``.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+    degree : int
+    out : ndarray, optional
+        A C-contiguous float64 ``(r, n)`` array to fill.
+
+    Returns
+    -------
+    ndarray, shape (r, n)
+        Row ``a`` holds ``points^alpha_a`` (see :func:`monomial_exponents`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from solvers.attention.features import monomial_features
+    >>> monomial_features(np.array([[2.0, 3.0]]), 2)[:, 0].tolist()
+    [1.0, 2.0, 3.0, 4.0, 6.0, 9.0]
+    """
+    array = np.asarray(points, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] < 1:
+        raise ValueError(f"'points' must be an (n, d) matrix with d >= 1 (got shape {array.shape})")
+    degree = check_int("degree", degree, minimum=0)
+    n, d = array.shape
+    r = feature_rank(d, degree)
+    if out is None:
+        out = np.empty((r, n))
+    elif out.shape != (r, n) or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"'out' must be a C-contiguous float64 array of shape {(r, n)} (got {out.shape}, {out.dtype})")
+    _fill(np.ascontiguousarray(array.T), degree, out)
+    return out
+
+
+def _feature_weights(d: int, coefficients: Sequence[float]) -> np.ndarray:
+    degree = len(coefficients) - 1
+    weights, degrees = _weights(d, degree)
+    return weights * np.asarray(coefficients, dtype=np.float64)[degrees]
+
+
+def feature_maps(query: Any, key: Any, coefficients: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """``U1, U2`` (``n x r``, ``m x r``) with ``U1 U2^T = P(Q K^T / d)`` entrywise (Lemma 3.2).
+
+    ``P(x) = sum_j coefficients[j] x^j``; the weights go on the query side.
+    This materialises both matrices: for teaching and tests. The oracle uses
+    :func:`feature_attention_sums`, which never holds more than one block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from solvers.attention.features import feature_maps
+    >>> u1, u2 = feature_maps([[1.0, 2.0]], [[3.0, -1.0]], [0.0, 0.0, 1.0])  # P(x) = x^2
+    >>> u1.shape, float((u1 @ u2.T)[0, 0])  # (<q, k>/2)^2 = (1/2)^2
+    ((1, 6), 0.25)
+    """
+    q = np.asarray(query, dtype=np.float64)
+    k = np.asarray(key, dtype=np.float64)
+    if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1] or q.shape[1] < 1:
+        raise ValueError(f"'query' and 'key' must be matrices with the same d >= 1 columns (got {q.shape}, {k.shape})")
+    if len(coefficients) < 1:
+        raise ValueError("'coefficients' must hold at least the constant term")
+    degree = len(coefficients) - 1
+    d = q.shape[1]
+    weights = _feature_weights(d, coefficients)
+    u1 = monomial_features(q, degree).T * weights
+    u2 = monomial_features(k, degree).T.copy()
+    return u1, u2
+
+
+def feature_block(rank: int, rows: int) -> int:
+    """Columns of the per-worker ``(r x block)`` scratch: about 4 MiB, a power of two in [256, 8192].
+
+    >>> from solvers.attention.features import feature_block
+    >>> feature_block(330, 2**20), feature_block(6435, 2**20), feature_block(330, 100)
+    (2048, 256, 100)
+    """
+    rank = check_int("rank", rank, minimum=1)
+    rows = check_int("rows", rows, minimum=0)
+    target = _SCRATCH_BYTES / (8 * rank)
+    block = 2 ** max(8, min(13, round(math.log2(max(target, 1.0)))))
+    return max(1, min(block, rows))
+
+
+_CONTROLLER: list[Any] = []
+
+
+def _one_blas_thread() -> AbstractContextManager[Any]:
+    """A context holding BLAS to one thread (threadpoolctl; a no-op without it). The controller is
+    created once: building one inspects every loaded library."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is installed in development
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    controller = _CONTROLLER[0]
+    return controller.limit(limits=1, user_api="blas") if controller is not None else nullcontext()
+
+
+def _run_blocks(count: int, workers: int, work: Any) -> None:
+    """Call ``work(worker_index, block_index)`` for every block, over ``workers`` threads, BLAS held
+    to one thread (its own threads cost more than they save on these skinny products)."""
+    context = _one_blas_thread()
+    if workers <= 1 or count <= 1:
+        with context:
+            for index in range(count):
+                work(0, index)
+        return
+    lock = threading.Lock()
+    queue = iter(range(count))
+
+    def loop(worker: int) -> None:
+        while True:
+            with lock:
+                index = next(queue, None)
+            if index is None:
+                return
+            work(worker, index)
+
+    with context, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(loop, w) for w in range(workers)]
+        for future in futures:
+            future.result()
+
+
+def _default_workers(rows: int) -> int:
+    """Threads used by :func:`feature_attention_sums` when ``workers="auto"``."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if (cpus >= 2 and rows >= 8192) else 1
+
+
+def feature_attention_sums(
+    query: Any,
+    key: Any,
+    values: Any,
+    coefficients: Sequence[float],
+    *,
+    block: int | None = None,
+    workers: int | str = "auto",
+) -> np.ndarray:
+    """``sum_j P(<q_i, k_j>/d) [v_j, 1]`` for every query, through the features: shape ``(n, dv + 1)``.
+
+    Column ``dv`` is the normaliser ``w = U1 (U2^T 1)``; the others are ``U1 (U2^T V)``.
+
+    Parameters
+    ----------
+    query : array_like, shape (n, d)
+    key : array_like, shape (m, d)
+    values : array_like, shape (m, dv)
+    coefficients : sequence of float
+        ``P(x) = sum_j coefficients[j] x^j`` in the score ``x = <q, k>/d``.
+    block : int, optional
+        Tokens per feature block (default :func:`feature_block`).
+    workers : int or "auto"
+        Threads over blocks (BLAS held to one thread each); ``"auto"`` uses two
+        from 8192 tokens on when two CPUs are there.
+
+    Returns
+    -------
+    ndarray, shape (n, dv + 1)
+
+    Notes
+    -----
+    Time ``O((n + m) r (d... + dv))``: one multiplication per monomial and token
+    for the features, ``2 (dv + 1)`` flops per monomial and token for the two
+    products. Memory: one ``r x block`` scratch per worker plus ``M``.
+
+    Rounding: every term ``phi_a(q) psi_a(k) v`` is formed with relative error
+    at most ``gamma_(4g + 2)`` (monomials, weights), the key sums within a block
+    and across blocks add ``gamma_(block + m/block + 2)``, the final product
+    ``gamma_r``: each output is within ``gamma_K sum_j sum_a |phi_a psi_a| |v_j|``
+    of its exact value, ``K = 4g + block + m/block + r + 4``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from solvers.attention.features import feature_attention_sums
+    >>> rng = np.random.default_rng(1)
+    >>> q, k, v = rng.uniform(-1, 1, (6, 3)), rng.uniform(-1, 1, (5, 3)), rng.uniform(0, 1, (5, 2))
+    >>> coefficients = [1.0, 1.0, 0.5]
+    >>> sums = feature_attention_sums(q, k, v, coefficients, block=2)
+    >>> x = q @ k.T / 3
+    >>> p = 1 + x + x**2 / 2
+    >>> bool(np.allclose(sums, np.hstack([p @ v, p.sum(axis=1, keepdims=True)]), rtol=1e-14, atol=1e-15))
+    True
+    """
+    q = np.asarray(query, dtype=np.float64)
+    k = np.asarray(key, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1] or q.shape[1] < 1:
+        raise ValueError(f"'query' and 'key' must be matrices with the same d >= 1 columns (got {q.shape}, {k.shape})")
+    if v.ndim != 2 or v.shape[0] != k.shape[0]:
+        raise ValueError(f"'values' must have one row per key (got shape {v.shape} for {k.shape[0]} keys)")
+    if len(coefficients) < 1:
+        raise ValueError("'coefficients' must hold at least the constant term")
+    n, d = q.shape
+    m, dv = k.shape[0], v.shape[1]
+    degree = len(coefficients) - 1
+    r = feature_rank(d, degree)
+    width = dv + 1
+    if block is None:
+        block = feature_block(r, max(n, m, 1))
+    block = check_int("block", block, minimum=1)
+    if workers == "auto":
+        count = _default_workers(max(n, m))
+    elif isinstance(workers, str):
+        raise ValueError(f"'workers' must be an int >= 1 or 'auto' (got {workers!r})")
+    else:
+        count = check_int("workers", workers, minimum=1)
+    weights = _feature_weights(d, coefficients)
+
+    key_t = np.ascontiguousarray(k.T)
+    extended = np.empty((m, width))
+    extended[:, :dv] = v
+    extended[:, dv] = 1.0
+    key_blocks = [(s, min(m, s + block)) for s in range(0, m, block)]
+    query_blocks = [(s, min(n, s + block)) for s in range(0, n, block)]
+    count = max(1, min(count, max(len(key_blocks), len(query_blocks))))
+    scratch = [np.empty((r, block)) for _ in range(count)]
+    partial = [np.zeros((r, width)) for _ in range(count)]
+
+    def key_work(worker: int, index: int) -> None:
+        s0, s1 = key_blocks[index]
+        features = scratch[worker] if s1 - s0 == block else np.empty((r, s1 - s0))
+        _fill(key_t[:, s0:s1], degree, features)
+        partial[worker] += features @ extended[s0:s1]
+
+    _run_blocks(len(key_blocks), count, key_work)
+    moments = partial[0]
+    for extra in partial[1:]:
+        moments += extra
+    moments *= weights[:, None]
+
+    query_t = np.ascontiguousarray(q.T)
+    result = np.empty((n, width))
+
+    def query_work(worker: int, index: int) -> None:
+        s0, s1 = query_blocks[index]
+        features = scratch[worker] if s1 - s0 == block else np.empty((r, s1 - s0))
+        _fill(query_t[:, s0:s1], degree, features)
+        np.matmul(features.T, moments, out=result[s0:s1])
+
+    _run_blocks(len(query_blocks), count, query_work)
+    return result
