@@ -274,7 +274,14 @@ class HalfspaceSums(Protocol):
         ...
 
     def exp_sums(
-        self, queries: Any, shifts: Any, log_tolerance: float, *, max_radius: float = ..., max_upper: float = ...
+        self,
+        queries: Any,
+        shifts: Any,
+        log_tolerance: float,
+        *,
+        max_radius: float = ...,
+        max_upper: float = ...,
+        margin: float = ...,
     ) -> tuple[np.ndarray, ExpSumStats]:
         """``sum_j exp(<q_i, k_j> - s_i) w_j`` within ``exp(log_tolerance)`` per point."""
         ...
@@ -518,9 +525,17 @@ class BruteForceHalfspace:
         return np.max(q @ self.points.T, axis=1) if q.shape[0] else np.zeros(0)
 
     def exp_sums(
-        self, queries: Any, shifts: Any, log_tolerance: float, *, max_radius: float = 3.0, max_upper: float = 1.0
+        self,
+        queries: Any,
+        shifts: Any,
+        log_tolerance: float,
+        *,
+        max_radius: float = 4.0,
+        max_upper: float = 1.0,
+        margin: float = 0.0,
     ) -> tuple[np.ndarray, ExpSumStats]:
-        """``sum_j exp(<q_i, k_j> - s_i) w_j`` over all points, exactly (no window, no polynomial)."""
+        """``sum_j exp(<q_i, k_j> - s_i) w_j`` over all points, exactly (no window, no polynomial;
+        the keyword options of the tree are accepted and ignored)."""
         q = _queries("queries", queries, self.dimension)
         s = _vector("shifts", shifts, q.shape[0])
         _check_tolerance(log_tolerance)
