@@ -1,0 +1,319 @@
+"""Benchmarks of any-temperature attention against exact attention, as JSON-ready dicts.
+
+Each function builds random instances (entries uniform in ``[-B, B]``), times
+:class:`~solvers.attention.anytemp.AnyTemperatureAttention` and
+:class:`~solvers.attention.exact.ExactAttention` in the same process, and
+reports both with their ratio. At large ``n`` exact attention is timed on a
+sample of query rows against all keys and scaled linearly in the rows (its cost
+is linear in the rows): ``seconds = fixed + (sampled - fixed) (n - 1) / (rows - 1)``
+with ``fixed`` the time of a one-row call. The error is measured against exact
+attention on ``error_rows`` sampled rows.
+
+Every result entry has ``oracle``, ``seconds``, ``max_abs_error``, ``n``, ``d``
+and ``B`` (the keys of ``reductions bench oracles``), plus the exact time, the
+speedup and the any-temperature oracle's stated bound.
+
+Examples
+--------
+>>> import json
+>>> from reductions.bench_anytemp import bench_anytemp_case
+>>> r = bench_anytemp_case(512, 1, 100.0, repeats=1)
+>>> r["oracle"], r["n"], r["d"], r["B"]
+('anytemp', 512, 1, 100.0)
+>>> r["max_abs_error"] <= r["abs_error_bound"]
+True
+>>> len(json.dumps(r)) > 0
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from instances._validation import check_int, check_real
+from instances.attention import AttentionInstance, random_attention
+from reductions.bench_oracles import machine_summary
+from solvers.attention.anytemp import AnyTemperatureAttention
+from solvers.attention.exact import ExactAttention
+
+__all__ = [
+    "bench_anytemp",
+    "bench_anytemp_case",
+    "bench_anytemp_d1",
+    "bench_anytemp_scaling",
+    "bench_anytemp_temperature",
+    "exact_seconds",
+    "fit_exponent",
+]
+
+
+def _best_of(repeats: int, call: Any) -> tuple[float, Any]:
+    best, result = math.inf, None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def exact_seconds(
+    instance: AttentionInstance, *, sample_rows: int | None = 1024, repeats: int = 1, seed: int = 0
+) -> dict[str, Any]:
+    """Seconds of :class:`ExactAttention` on ``instance`` (sampled and scaled when ``n > sample_rows``).
+
+    Returns a dict with ``seconds``, ``sampled`` and ``rows_timed``.
+
+    Examples
+    --------
+    >>> from instances.attention import random_attention
+    >>> from reductions.bench_anytemp import exact_seconds
+    >>> r = exact_seconds(random_attention(300, 2, 1.0, seed=0), sample_rows=64)
+    >>> r["sampled"], r["rows_timed"], r["seconds"] > 0
+    (True, 64, True)
+    """
+    oracle = ExactAttention()
+    n = instance.n
+    if sample_rows is None or sample_rows >= n:
+        seconds, _ = _best_of(repeats, lambda: oracle(instance))
+        return {"seconds": seconds, "sampled": False, "rows_timed": n}
+    sample_rows = check_int("sample_rows", sample_rows, minimum=2)
+    rows = oracle.sample_rows(instance, sample_rows, seed=seed)
+    measured, _ = _best_of(repeats, lambda: oracle(instance, rows=rows))
+    fixed, _ = _best_of(repeats, lambda: oracle(instance, rows=rows[:1]))
+    per_row = max(measured - fixed, 0.0) / (sample_rows - 1)
+    return {"seconds": fixed + per_row * (n - 1), "sampled": True, "rows_timed": sample_rows}
+
+
+def bench_anytemp_case(
+    n: int,
+    d: int,
+    bound: float,
+    *,
+    seed: int = 0,
+    repeats: int = 1,
+    sample_rows: int | None = 1024,
+    error_rows: int = 64,
+    oracle: AnyTemperatureAttention | None = None,
+) -> dict[str, Any]:
+    """Time the any-temperature oracle and exact attention on one random instance.
+
+    Parameters
+    ----------
+    n : int
+        Queries and keys.
+    d : int
+        Head dimension (``V`` has ``d`` columns too).
+    bound : float
+        Entry bound ``B``.
+    seed : int
+        Seed of the instance and the row samples.
+    repeats : int
+        Timings per oracle; the minimum is reported.
+    sample_rows : int, optional
+        Exact attention is timed on this many rows when ``n`` is larger.
+    error_rows : int
+        Rows on which the error against exact attention is measured.
+    oracle : AnyTemperatureAttention, optional
+        The oracle (default ``AnyTemperatureAttention()``).
+
+    Returns
+    -------
+    dict
+        ``oracle``, ``n``, ``d``, ``B``, ``seconds``, ``exact_seconds``,
+        ``exact_sampled``, ``speedup`` (exact / anytemp), ``max_abs_error``,
+        ``abs_error_bound``, ``error_rows`` and ``value_norm``.
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import bench_anytemp_case
+    >>> r = bench_anytemp_case(400, 2, 10.0, sample_rows=100, error_rows=8)
+    >>> r["exact_sampled"], r["error_rows"]
+    (True, 8)
+    """
+    n = check_int("n", n, minimum=1)
+    d = check_int("d", d, minimum=1)
+    bound = check_real("bound", bound, minimum=0)
+    repeats = check_int("repeats", repeats, minimum=1)
+    error_rows = check_int("error_rows", error_rows, minimum=1)
+    oracle = AnyTemperatureAttention() if oracle is None else oracle
+    instance = random_attention(n, d, bound, seed=seed)
+    seconds, answer = _best_of(repeats, lambda: oracle(instance))
+    exact = exact_seconds(instance, sample_rows=sample_rows, repeats=repeats, seed=seed)
+    check = ExactAttention().sample_rows(instance, min(error_rows, n), seed=seed + 1)
+    reference = ExactAttention()(instance, rows=check)
+    assert answer.values is not None and reference.values is not None
+    error = float(np.max(np.abs(answer.values[check] - reference.values)))
+    return {
+        "oracle": oracle.name,
+        "n": n,
+        "d": d,
+        "B": bound,
+        "seconds": seconds,
+        "exact_seconds": exact["seconds"],
+        "exact_sampled": exact["sampled"],
+        "speedup": exact["seconds"] / seconds if seconds > 0 else math.inf,
+        "max_abs_error": error,
+        "abs_error_bound": answer.abs_error,
+        "error_rows": int(check.shape[0]),
+        "value_norm": instance.value_norm,
+    }
+
+
+def fit_exponent(n_values: Sequence[float], seconds: Sequence[float]) -> float:
+    """Least-squares slope of ``log seconds`` against ``log n``.
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import fit_exponent
+    >>> round(fit_exponent([100, 200, 400], [1.0, 4.0, 16.0]), 6)
+    2.0
+    >>> fit_exponent([100], [1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: fit_exponent needs at least 2 points (got 1)
+    """
+    if len(n_values) < 2 or len(n_values) != len(seconds):
+        raise ValueError(f"fit_exponent needs at least 2 points (got {min(len(n_values), len(seconds))})")
+    slope, _ = np.polyfit(np.log(np.asarray(n_values, dtype=float)), np.log(np.asarray(seconds, dtype=float)), 1)
+    return float(slope)
+
+
+def _crossover(results: list[dict[str, Any]]) -> float | None:
+    """The ``n`` where the speedup crosses 1 (log-log interpolation), or ``None``."""
+    for before, after in zip(results, results[1:]):
+        s0, s1 = before["speedup"], after["speedup"]
+        if s0 < 1 <= s1:
+            t = math.log(s0) / (math.log(s0) - math.log(s1))
+            return float(math.exp(math.log(before["n"]) + t * (math.log(after["n"]) - math.log(before["n"]))))
+    if results and results[0]["speedup"] >= 1:
+        return float(results[0]["n"])
+    return None
+
+
+def bench_anytemp_d1(
+    n: int = 2**16, bound: float = 100.0, *, repeats: int = 3, sample_rows: int | None = 2048, seed: int = 0
+) -> dict[str, Any]:
+    """``d = 1`` at ``n = 2^16``, ``B = 100``: the target is a speedup of at least 20 over exact.
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import bench_anytemp_d1
+    >>> r = bench_anytemp_d1(2**10, repeats=1, sample_rows=128)
+    >>> r["benchmark"], r["target_speedup"], r["results"][0]["n"]
+    ('anytemp-d1', 20.0, 1024)
+    """
+    result = bench_anytemp_case(n, 1, bound, seed=seed, repeats=repeats, sample_rows=sample_rows)
+    return {
+        "benchmark": "anytemp-d1",
+        "machine": machine_summary(),
+        "target_speedup": 20.0,
+        "meets_target": result["speedup"] >= 20.0,
+        "results": [result],
+    }
+
+
+def bench_anytemp_scaling(
+    d: int,
+    n_values: Sequence[int] = (2**10, 2**11, 2**12, 2**13, 2**14),
+    bound: float = 10.0,
+    *,
+    repeats: int = 1,
+    sample_rows: int | None = 1024,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Time against ``n`` at fixed ``d`` and ``B``: fitted exponents and the crossover ``n``.
+
+    ``exponent`` is fitted on all points; ``tail_exponent`` on the last three
+    (the asymptotic regime). ``crossover_n`` is where the any-temperature oracle
+    overtakes exact attention (``None`` when it does not in the range).
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import bench_anytemp_scaling
+    >>> r = bench_anytemp_scaling(2, (256, 512), bound=3.0, sample_rows=None)
+    >>> sorted(r)
+    ['B', 'benchmark', 'crossover_n', 'd', 'exact_exponent', 'exponent', 'machine', 'results', 'tail_exponent', 'theory_exponent']
+    """
+    results = [
+        bench_anytemp_case(n, d, bound, seed=seed, repeats=repeats, sample_rows=sample_rows) for n in n_values
+    ]
+    ns = [r["n"] for r in results]
+    tail = results[-3:] if len(results) >= 3 else results
+    return {
+        "benchmark": "anytemp-scaling",
+        "machine": machine_summary(),
+        "d": d,
+        "B": bound,
+        "theory_exponent": 2 - 1 / d,
+        "exponent": fit_exponent(ns, [r["seconds"] for r in results]),
+        "tail_exponent": fit_exponent([r["n"] for r in tail], [r["seconds"] for r in tail]),
+        "exact_exponent": fit_exponent(ns, [r["exact_seconds"] for r in results]),
+        "crossover_n": _crossover(results),
+        "results": results,
+    }
+
+
+def bench_anytemp_temperature(
+    n: int = 2**14,
+    d: int = 1,
+    bounds: Sequence[float] = (1.0, 10.0, 100.0, 1e3, 1e4),
+    *,
+    repeats: int = 1,
+    sample_rows: int | None = 1024,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Time against ``B`` at fixed ``n`` and ``d``; ``spread`` is the largest time over the smallest.
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import bench_anytemp_temperature
+    >>> r = bench_anytemp_temperature(256, 1, (1.0, 1e4), sample_rows=None)
+    >>> [x["B"] for x in r["results"]], r["spread"] >= 1
+    ([1.0, 10000.0], True)
+    """
+    results = [
+        bench_anytemp_case(n, d, float(b), seed=seed, repeats=repeats, sample_rows=sample_rows) for b in bounds
+    ]
+    times = [r["seconds"] for r in results]
+    return {
+        "benchmark": "anytemp-temperature",
+        "machine": machine_summary(),
+        "n": n,
+        "d": d,
+        "spread": max(times) / min(times),
+        "results": results,
+    }
+
+
+def bench_anytemp(*, quick: bool = True, seed: int = 0) -> dict[str, Any]:
+    """All three benchmarks; ``quick`` uses sizes that run in seconds, else the targets' sizes.
+
+    The full run (``quick=False``): ``d = 1``, ``n = 2^16``, ``B = 100``; scaling in
+    ``n`` up to ``2^16`` for ``d = 2`` and ``2^15`` for ``d = 3``; ``B`` from 1 to
+    ``10^4`` at ``n = 2^14`` for ``d = 1, 2``.
+
+    Examples
+    --------
+    >>> from reductions.bench_anytemp import bench_anytemp
+    >>> sorted(bench_anytemp(quick=True, seed=0))  # doctest: +SKIP
+    ['d1', 'scaling', 'temperature']
+    """
+    if quick:
+        return {
+            "d1": bench_anytemp_d1(2**12, repeats=1, seed=seed),
+            "scaling": [bench_anytemp_scaling(d, (2**9, 2**10, 2**11), seed=seed) for d in (2, 3)],
+            "temperature": [bench_anytemp_temperature(2**11, d, seed=seed) for d in (1, 2)],
+        }
+    return {
+        "d1": bench_anytemp_d1(seed=seed),
+        "scaling": [
+            bench_anytemp_scaling(2, tuple(2**k for k in range(11, 17)), seed=seed),
+            bench_anytemp_scaling(3, tuple(2**k for k in range(11, 16)), seed=seed),
+        ],
+        "temperature": [bench_anytemp_temperature(2**14, d, seed=seed) for d in (1, 2)],
+    }
