@@ -153,11 +153,21 @@ def test_small_figures_take_other_inputs():
     assert len(demo.attention_blocks_figure(unsatisfiable, mode="paper").axes) == 5
 
 
-def test_phase_transition_without_the_polynomial_oracle(monkeypatch):
+def test_phase_transition_without_the_newer_oracles(monkeypatch):
     monkeypatch.setitem(sys.modules, "solvers.attention.polynomial", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "solvers.attention.anytemp", None)
     figure = demo.phase_transition_figure(n=64)
     labels = figure.axes[2].get_legend_handles_labels()[1]
     assert any("predicted: n·r·(d + g)" in label for label in labels)
+    labels = figure.axes[4].get_legend_handles_labels()[1]
+    assert not any("any-temperature" in label for label in labels)
+
+
+def test_phase_transition_shows_the_oracles_that_exist():
+    pytest.importorskip("solvers.attention.anytemp")
+    figure = demo.phase_transition_figure(n=128)
+    labels = figure.axes[4].get_legend_handles_labels()[1]
+    assert any("any-temperature" in label for label in labels)
 
 
 def test_crossover_is_where_the_work_balances():
@@ -221,6 +231,17 @@ def test_demo_command_options():
     assert (args.names, args.format, args.dpi, args.out) == (["all"], "svg", 80, "figures")
     with pytest.raises(SystemExit):
         _parse("demo", "gadget", "--format", "gif")
+
+
+def test_demo_command_through_the_reductions_command(tmp_path, capsys):
+    from reductions.cli import main
+
+    assert main(["demo", "--list"]) == 0
+    assert capsys.readouterr().out.split()[0] == "registry"
+    assert main(["demo", "gadget", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "gadget.png")
+    assert main(["demo", "cubism"]) == 1
+    assert capsys.readouterr().err.startswith("reductions: error: unknown demo 'cubism'")
 
 
 def test_demo_command_without_matplotlib(monkeypatch, capsys, tmp_path):
