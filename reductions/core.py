@@ -31,6 +31,8 @@ _PROBLEM_PARAMETERS: dict[str, tuple[str, ...]] = {
     "ov": ("n_a", "n_b", "d"),
     "gapann": ("n_a", "n_b", "d", "t", "eps"),
     "aattc": ("n", "m", "d", "B"),
+    "maxip": ("n_a", "n_b", "d", "tau", "W"),
+    "selfattn": ("N", "d_x", "d", "d_v", "B"),
 }
 
 

@@ -265,3 +265,106 @@ def _register_attention() -> None:
 
 
 _register_attention()
+
+# -- Max-IP --------------------------------------------------------------------------------
+
+
+def _random_maxip(rng: np.random.Generator, size: int) -> Any:
+    """Binary or small-integer Max-IP with the threshold near the true maximum (both answers occur)."""
+    from instances.maxip import MaxIPInstance
+
+    n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
+    d = int(rng.integers(0, size + 3))
+    if rng.random() < 0.5:
+        a, b = rng.integers(0, 2, size=(n_a, d)), rng.integers(0, 2, size=(n_b, d))
+    else:
+        low, high = -int(rng.integers(0, 4)), int(rng.integers(1, 4))
+        a, b = rng.integers(low, high + 1, size=(n_a, d)), rng.integers(low, high + 1, size=(n_b, d))
+    best = int((a @ b.T).max()) if n_b and n_a else 0
+    return MaxIPInstance(a, b, best + int(rng.integers(-1, 2)))
+
+
+def _solve_maxip(instance: Any) -> Any:
+    from solvers.maxip import brute_force_maxip
+
+    return brute_force_maxip(instance)
+
+
+def _check_maxip(instance: Any, answer: Any, reference: Any) -> str | None:
+    from instances.maxip import InnerProductPair
+
+    if answer is None:
+        return None if reference is None else f"answered no pair, {reference} reaches the threshold"
+    if not isinstance(answer, InnerProductPair):
+        return f"answer is a {type(answer).__name__}, not an InnerProductPair"
+    if not instance.is_witness(answer):
+        return f"{answer} has inner product {instance.inner_product(answer)} < tau = {instance.threshold}"
+    return None
+
+
+def _maxip_witnesses(instance: Any, limit: int) -> list[Any]:
+    from solvers.maxip import maxip_pairs
+
+    return maxip_pairs(instance, limit=limit)
+
+
+def _register_maxip() -> None:
+    from instances.maxip import MaxIPInstance
+
+    register_problem(
+        Problem(
+            "maxip",
+            "Maximum inner product (decision)",
+            MaxIPInstance,
+            _random_maxip,
+            _solve_maxip,
+            _check_maxip,
+            _maxip_witnesses,
+        )
+    )
+
+
+_register_maxip()
+
+# -- Self-attention ---------------------------------------------------------------------------
+
+
+def _random_selfattention(rng: np.random.Generator, size: int) -> Any:
+    from instances.selfattention import random_selfattention
+
+    score = "dot" if rng.random() < 0.5 else "l2"
+    return random_selfattention(
+        size + 1,
+        1 + size % 3,
+        1 + size % 4,
+        float(rng.uniform(0.5, 2.0)),
+        value_columns=1 + size % 2,
+        score=score,
+        nonnegative_values=bool(rng.random() < 0.5),
+        seed=rng,
+    )
+
+
+def _solve_selfattention(instance: Any) -> Any:
+    from solvers.selfattention import ExactSelfAttention
+
+    return ExactSelfAttention()(instance, log_space=instance.nonnegative_values)
+
+
+def _register_selfattention() -> None:
+    from instances.selfattention import SelfAttentionInstance
+
+    register_problem(
+        Problem(
+            "selfattn",
+            "Self-attention (dot-product or l2 scores)",
+            SelfAttentionInstance,
+            _random_selfattention,
+            _solve_selfattention,
+            _check_attention,
+            lambda instance, limit: [_solve_selfattention(instance)][:limit],
+        )
+    )
+
+
+_register_selfattention()
