@@ -14,6 +14,9 @@ from reductions.sat_ov import SatToOV  # isort: skip
 from reductions.ov_ann import HalfOnesPadding, OVToGapANN  # isort: skip
 from reductions.ann_attention import GapANNToAttention  # isort: skip
 from reductions.pipeline import SolveResult, attention_chain, solve_via_attention  # isort: skip
+from reductions.direct import GentleGapANNToAttention, OVToAttention  # isort: skip
+from reductions.maxip import MaxIPToAttention, OVToMaxIP  # isort: skip
+from reductions.self_attention import OVToL2SelfAttention, OVToSelfAttention  # isort: skip
 
 __all__ = [
     "Reduction",
@@ -34,4 +37,10 @@ __all__ = [
     "registry_graph",
     "path",
     "all_paths",
+    "OVToAttention",
+    "GentleGapANNToAttention",
+    "OVToMaxIP",
+    "MaxIPToAttention",
+    "OVToSelfAttention",
+    "OVToL2SelfAttention",
 ]
