@@ -152,8 +152,8 @@ class AnyTemperatureAttention:
     structure : {"kdtree", "bruteforce"}
         The halfspace structure; ``"bruteforce"`` sums every key exactly (for tests).
     query_block : int
-        Queries processed together (memory is about ``query_block * r * 8`` bytes
-        of query features plus the traversal's pairs).
+        Queries processed together (four times as many for ``d = 1``); memory is
+        about ``query_block * (r + 6 v) * 8`` bytes for ``v`` node visits per query.
     log_rel_error : float
         Relative error promised by ``log_space=True`` (see ``__call__``).
     max_bytes, max_seconds : optional
@@ -320,16 +320,16 @@ class AnyTemperatureAttention:
         nodes = 2 * max(1, math.ceil(m / leaf))
         depth = max(1, math.ceil(math.log2(max(m / leaf, 1)))) + 1
         cells = (m / leaf) ** (1 - 1 / d) if m > leaf else 1.0
-        visits = min(nodes, 4 * cells * depth) if d > 1 else min(nodes, 4 * depth)
+        visits = min(nodes, 4 * cells + 2 * depth)
         build = 1e-9 * (200 * m + _NS_PER_MOMENT * (m * r * c + nodes * r * (g + 1) * d * c))
         per_query = 1e-9 * (_NS_PER_VISIT * visits + _NS_PER_EXACT_POINT * leaf * min(cells, nodes) * (d + c))
         seconds = 2e-3 + build + n * per_query
-        block = min(max(n, 1), max(self.query_block, 2**22 // r))
+        block = min(max(n, 1), self._block(d))
         peak = 8 * (
             3 * nodes * r * c  # moments and their transposed copy
             + m * (2 * d + 2 * c)  # permuted, scaled copies
             + block * r  # query features
-            + block * min(nodes, 64) * (2 * d + 8)  # traversal pairs
+            + block * visits * 6  # traversal pairs kept for the evaluation
             + n * (c + 2)  # sums and shifts
         )
         return Cost(seconds=seconds, peak_bytes=peak)
@@ -496,7 +496,7 @@ class AnyTemperatureAttention:
         log_delta = math.log(terms["delta"])
         sums = np.empty((n, dv + 1))
         stats: list[ExpSumStats] = []
-        block = max(self.query_block, 2**22 // monomial_count(d, g))
+        block = self._block(d)
         for start in range(0, n, block):
             part = scaled_query[start : start + block]
             shifts = self._row_max(structure, part)
@@ -513,6 +513,10 @@ class AnyTemperatureAttention:
             max_degree=max(s.max_degree for s in stats),
         )
         return values, total
+
+    def _block(self, d: int) -> int:
+        """Queries per traversal: ``query_block`` (four times that for ``d = 1``, whose pairs are few)."""
+        return self.query_block * (4 if d == 1 else 1)
 
     @staticmethod
     def _row_max(structure: KDTreeHalfspace | BruteForceHalfspace, query: np.ndarray) -> np.ndarray:
