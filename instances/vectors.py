@@ -173,9 +173,13 @@ class GapANNInstance:
         }
 
     def nearest_distances(self) -> np.ndarray:
-        """Distance from each query to its nearest point of ``b`` (``d + 1`` if ``b`` is empty)."""
+        """Distance from each query to its nearest point of ``b``.
+
+        With ``b`` empty every query is far from everything: the distances are
+        ``inf`` (a float array), so every query is in case 2.
+        """
         if self.b.shape[0] == 0:
-            return np.full(self.a.shape[0], self.dimension + 1, dtype=np.int64)
+            return np.full(self.a.shape[0], np.inf)
         return hamming_distances(self.a, self.b).min(axis=1)
 
     def is_valid_answer(self, decisions: NeighborDecisions) -> bool:

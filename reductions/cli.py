@@ -133,10 +133,17 @@ def _cmd_chain(args: argparse.Namespace) -> int:
 def _cmd_solve(args: argparse.Namespace) -> int:
     from instances.dimacs import read_dimacs
     from reductions.pipeline import solve_via_attention
+    from reductions.registry import get_reduction
 
+    chain = None
+    if args.chain is not None:
+        chain = get_reduction(args.chain)
+        if chain.source != "sat":
+            raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
     parsed = read_dimacs(args.file)
     result = solve_via_attention(
         parsed.formula,
+        chain=chain,
         oracle=args.oracle,
         mode=args.mode,
         balance=args.balance,
@@ -242,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--balance", default="paper", choices=["paper", "tight"], help="balancing block")
     solve.add_argument(
         "--branch", default="auto", choices=["auto", "attention", "hamming-ball"], help="Lemma 4.7 branch"
+    )
+    solve.add_argument(
+        "--chain",
+        help="a registered chain from sat (e.g. sat-aattc-direct; see 'reductions chain sat aattc --all'); "
+        "--mode/--balance/--branch apply to the default chain only",
     )
     solve.add_argument("--trace", action="store_true", help="print every stage as 'c' comment lines")
     solve.add_argument("--json", action="store_true", help="print one JSON object")

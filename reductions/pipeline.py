@@ -44,24 +44,39 @@ def _exact_oracle(**options: Any) -> Any:
     return ExactAttention(**options)
 
 
-ORACLES: dict[str, Callable[..., Any]] = {"exact": _exact_oracle}
-"""Attention oracles by command-line name."""
+def _exact_self_attention(**options: Any) -> Any:
+    from solvers.selfattention import ExactSelfAttention
+
+    return ExactSelfAttention(**options)
 
 
-def make_oracle(name: str, **options: Any) -> Any:
-    """The oracle registered as ``name``; an unknown name lists the valid ones.
+ORACLES: dict[str, dict[str, Callable[..., Any]]] = {
+    "aattc": {"exact": _exact_oracle},
+    "selfattn": {"exact": _exact_self_attention},
+}
+"""Oracles by the problem they answer, then by command-line name."""
+
+
+def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
+    """The oracle called ``name`` for ``problem``; an unknown name lists the valid ones.
 
     >>> make_oracle("exact").name
     'exact'
+    >>> make_oracle("exact", "selfattn").name
+    'exact-selfattn'
     >>> make_oracle("psychic")
     Traceback (most recent call last):
     ...
-    ValueError: unknown oracle 'psychic'; choose one of: exact
+    ValueError: unknown oracle 'psychic' for aattc; choose one of: exact...
     """
     try:
-        factory = ORACLES[name]
+        oracles = ORACLES[problem]
     except KeyError:
-        raise ValueError(f"unknown oracle {name!r}; choose one of: {', '.join(sorted(ORACLES))}") from None
+        raise ValueError(f"no oracle answers {problem!r}; problems with oracles: {', '.join(sorted(ORACLES))}") from None
+    try:
+        factory = oracles[name]
+    except KeyError:
+        raise ValueError(f"unknown oracle {name!r} for {problem}; choose one of: {', '.join(sorted(oracles))}") from None
     return factory(**options)
 
 
@@ -151,7 +166,10 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction:
     """Prediction for any chain ending in attention, from its declared sizes ``n``, ``m``, ``d``."""
     sizes = chain.parameters().evaluate(formula.parameters())
     try:
-        n, m, d = (int(sizes[k]) for k in ("n", "m", "d"))
+        # Attention targets name their sizes n, m, d; self-attention has N tokens.
+        n = int(sizes["n"] if "n" in sizes else sizes["N"])
+        m = int(sizes.get("m", n))
+        d = int(sizes["d"])
     except (KeyError, TypeError) as err:
         raise ValueError(f"cannot predict the sizes of {chain.name}: its parameters give {sizes}") from err
     bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
@@ -289,6 +307,7 @@ def solve_via_attention(
         chain = attention_chain(mode=mode, balance=balance, branch=branch)
     elif chain.source != "sat":
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
+    oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     prediction = predict_chain(formula, chain)
     what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
     if prediction.bytes > max_bytes:
@@ -310,7 +329,7 @@ def solve_via_attention(
         stages.append(
             Stage(
                 name=f"oracle:{oracle_object.name}",
-                source="aattc",
+                source=chain.target,
                 target="answer",
                 sizes=attention_record.target.parameters(),
                 info={"rel_error": output.rel_error, "abs_error": output.abs_error},

@@ -67,7 +67,7 @@ def get_problem(name: str) -> Problem:
     >>> get_problem("tsp")
     Traceback (most recent call last):
     ...
-    ValueError: unknown problem 'tsp'; known problems: aattc, gapann, ov, sat
+    ValueError: unknown problem 'tsp'; known problems: aattc, gapann, ...
     """
     try:
         return PROBLEMS[name]

@@ -124,3 +124,14 @@ def test_help_works_for_every_command():
     for command in ["inspect", "generate", "verify", "chain", "bench", "solve"]:
         result = run(command, "--help")
         assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_solve_through_another_registered_chain(capsys):
+    assert main(["solve", str(CNF_DIR / "sat" / "quinn.cnf"), "--chain", "sat-selfattn", "--json"]) == 10
+    data = json.loads(capsys.readouterr().out)
+    assert data["oracle"] == "exact-selfattn" and data["stages"][0]["name"] == "sat-ov"
+
+
+def test_solve_refuses_a_chain_that_does_not_start_at_sat(capsys):
+    assert main(["solve", str(CNF_DIR / "sat" / "quinn.cnf"), "--chain", "ov-gapann"]) == 1
+    assert "starts at 'ov', not at 'sat'" in capsys.readouterr().err

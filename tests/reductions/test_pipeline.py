@@ -95,7 +95,7 @@ def test_hamming_ball_branch_reports_that_the_oracle_was_not_called():
 
 
 def test_unknown_oracle_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown oracle 'nope'; choose one of: .*exact"):
+    with pytest.raises(ValueError, match="unknown oracle 'nope' for aattc; choose one of: .*exact"):
         solve_via_attention(CNF(1, [[1]]), oracle="nope")
 
 
@@ -104,3 +104,18 @@ def test_progress_goes_to_stderr_when_asked(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "forward:" in captured.err and "oracle exact" in captured.err and "backward" in captured.err
+
+
+CHAINS_FROM_SAT = ["sat-aattc", "sat-aattc-direct", "sat-aattc-maxip", "sat-aattc-gentle", "sat-selfattn", "sat-selfattn-l2"]
+
+
+@pytest.mark.parametrize("name", CHAINS_FROM_SAT)
+@settings(max_examples=40)
+@given(formula=cnf_formulas(max_vars=6, max_clauses=8))
+def test_every_registered_chain_from_sat_agrees_with_pysat(name, formula):
+    from reductions.registry import get_reduction
+
+    result = solve_via_attention(formula, chain=get_reduction(name), progress=False)
+    assert result.status == ("SAT" if solve_sat(formula) is not None else "UNSAT")
+    if result.assignment is not None:
+        assert formula.is_satisfied_by(result.assignment)
