@@ -186,6 +186,19 @@ def monomial_weights(d: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     return _weights(d, degree)
 
 
+def _top_groups(
+    starts: tuple[int, ...], prefixes: tuple[tuple[int, ...], ...], degree: int
+) -> list[tuple[int, int, int, int]]:
+    """``(l, source, target, p)`` for the top degree: rows ``target : target + p`` are ``x_l`` times
+    rows ``source : source + p`` (a prefix of degree ``g - 1``)."""
+    groups = []
+    row = starts[degree]
+    for l, p in enumerate(prefixes[degree]):
+        groups.append((l, starts[degree - 1], row, p))
+        row += p
+    return groups
+
+
 def _fill(points_t: np.ndarray, degree: int, out: np.ndarray) -> None:
     """Monomials of the columns of ``points_t`` (``d x b``) into ``out`` (``r x b``)."""
     d = points_t.shape[0]
@@ -366,14 +379,20 @@ def feature_attention_sums(
 
     Notes
     -----
-    Time ``O((n + m) r (d... + dv))``: one multiplication per monomial and token
+    Time ``O((n + m) r (dv + 1))``: one multiplication per monomial and token
     for the features, ``2 (dv + 1)`` flops per monomial and token for the two
-    products. Memory: one ``r x block`` scratch per worker plus ``M``.
+    products. The top degree (the largest group, ``C(d + g - 1, g)`` of the
+    ``r`` monomials) is never materialised: its monomials are ``x_l`` times a
+    prefix of degree ``g - 1``, so on the key side the prefix is multiplied by
+    ``x_l``-scaled values and on the query side the product is scaled by
+    ``x_l`` afterwards. Memory: one ``C(d + g - 1, g - 1) x block`` scratch per
+    worker plus ``M``.
 
     Rounding: every term ``phi_a(q) psi_a(k) v`` is formed with relative error
     at most ``gamma_(4g + 2)`` (monomials, weights), the key sums within a block
     and across blocks add ``gamma_(block + m/block + 2)``, the final product
-    ``gamma_r``: each output is within ``gamma_K sum_j sum_a |phi_a psi_a| |v_j|``
+    ``gamma_r`` (the top-degree scaling replaces a monomial product, one
+    rounding for one): each output is within ``gamma_K sum_j sum_a |phi_a psi_a| |v_j|``
     of its exact value, ``K = 4g + block + m/block + r + 4``.
 
     Examples
@@ -421,14 +440,28 @@ def feature_attention_sums(
     key_blocks = [(s, min(m, s + block)) for s in range(0, m, block)]
     query_blocks = [(s, min(n, s + block)) for s in range(0, n, block)]
     count = max(1, min(count, max(len(key_blocks), len(query_blocks))))
-    scratch = [np.empty((r, block)) for _ in range(count)]
+    # The top degree is never materialised: its monomials are x_l times a prefix of degree g - 1,
+    # so its products are taken against x_l-scaled values (keys) or scaled afterwards (queries).
+    starts, prefixes = _structure(d, degree)
+    low = starts[degree] if degree > 0 else r  # rows of degrees 0 .. g-1
+    top = [] if degree == 0 else _top_groups(starts, prefixes, degree)
+    scratch = [np.empty((low, block)) for _ in range(count)]
     partial = [np.zeros((r, width)) for _ in range(count)]
+    buffers = [np.empty((block, width)) for _ in range(count)]
 
     def key_work(worker: int, index: int) -> None:
         s0, s1 = key_blocks[index]
-        features = scratch[worker] if s1 - s0 == block else np.empty((r, s1 - s0))
-        _fill(key_t[:, s0:s1], degree, features)
-        partial[worker] += features @ extended[s0:s1]
+        size = s1 - s0
+        features = scratch[worker] if size == block else np.empty((low, size))
+        points = key_t[:, s0:s1]
+        _fill(points, degree - 1 if top else degree, features)
+        moments = partial[worker]
+        block_values = extended[s0:s1]
+        moments[:low] += features @ block_values
+        scaled = buffers[worker][:size]
+        for l, source, target, p in top:
+            np.multiply(block_values, points[l][:, None], out=scaled)
+            moments[target : target + p] += features[source : source + p] @ scaled
 
     _run_blocks(len(key_blocks), count, key_work)
     moments = partial[0]
@@ -441,9 +474,17 @@ def feature_attention_sums(
 
     def query_work(worker: int, index: int) -> None:
         s0, s1 = query_blocks[index]
-        features = scratch[worker] if s1 - s0 == block else np.empty((r, s1 - s0))
-        _fill(query_t[:, s0:s1], degree, features)
-        np.matmul(features.T, moments, out=result[s0:s1])
+        size = s1 - s0
+        features = scratch[worker] if size == block else np.empty((low, size))
+        points = query_t[:, s0:s1]
+        _fill(points, degree - 1 if top else degree, features)
+        out = result[s0:s1]
+        np.matmul(features.T, moments[:low], out=out)
+        part = buffers[worker][:size]
+        for l, source, target, p in top:
+            np.matmul(features[source : source + p].T, moments[target : target + p], out=part)
+            part *= points[l][:, None]
+            out += part
 
     _run_blocks(len(query_blocks), count, query_work)
     return result

@@ -70,8 +70,8 @@ _TINY = float(np.finfo(np.float64).tiny)
 _LN2 = math.log(2.0)
 
 # Cost model, measured on the project's 2-core machine (float64, nanoseconds).
-_NS_FEATURE = 1.0  # one monomial of one token
-_NS_PRODUCT = 0.025  # one monomial x one output column x one token (both products together: x 2)
+_NS_FEATURE = 0.9  # one materialised monomial (degree < g) of one token
+_NS_PRODUCT = 0.09  # one monomial x one output column x one token, both products
 _NS_BLOCK_CALL = 1500.0  # numpy call overhead per (degree, variable) and block
 _NS_FIXED = 100_000.0  # planning and setup of a call
 _TWO_WORKER_SPEEDUP = 1.6
@@ -474,19 +474,25 @@ class _PolynomialOracle:
         evaluation = self._evaluate(instance, n, lower, upper, bound, degree, None, workers, reason)
         approximation: ExpApproximation | None = None
         if not reason and self._choose(evaluation) is not None:
-            candidates = [self._approximation(lower, upper, self.degree)]
-            for attempt in range(3):
-                approximation = candidates[-1]
-                evaluation = self._evaluate(
-                    instance, n, lower, upper, bound, approximation.degree, approximation, workers, reason
-                )
-                if self._choose(evaluation) is not None or self.degree is not None:
+            approximation = self._approximation(lower, upper, self.degree)
+            evaluation = self._evaluate(
+                instance, n, lower, upper, bound, approximation.degree, approximation, workers, reason
+            )
+            for _ in range(3 if self.degree is None else 0):
+                chosen = self._choose(evaluation)
+                if chosen is not None and chosen[0] in _FLOAT64_ROUTES:
                     break
-                # float64 rounding may need a slightly more accurate polynomial
-                rounding = min(delta for name, _, _, _, delta, _ in evaluation if name in _FLOAT64_ROUTES)
-                if not rounding < 0.8 * self.eps:
+                # a float64 route that misses the budget only because the polynomial uses most of it:
+                # a slightly more accurate polynomial leaves room for the rounding
+                close = [r for r in evaluation if r[0] in _FLOAT64_ROUTES and r[3].startswith("float64 rounding")
+                         and r[4] < 0.8 * self.eps and self.route in ("auto", r[0])]
+                if not close:
                     break
-                candidates.append(self._approximation(lower, upper, approximation.degree + self._degree_step))
+                bumped = self._approximation(lower, upper, approximation.degree + self._degree_step)
+                trial = self._evaluate(instance, n, lower, upper, bound, bumped.degree, bumped, workers, reason)
+                if self._choose(trial) is None:
+                    break
+                approximation, evaluation = bumped, trial
         degree = approximation.degree if approximation is not None else degree
         eps_p = approximation.rel_error if approximation is not None else self.eps
         chosen = self._choose(evaluation)
@@ -574,7 +580,9 @@ class _PolynomialOracle:
             rank = math.comb(d + degree, degree)
             block = self.block or feature_block(rank, max(n, m, 1))
             blocks = math.ceil(max(n, 1) / block) + math.ceil(m / block)
-            ns = (n + m) * rank * (_NS_FEATURE + 2 * _NS_PRODUCT * (dv + 1)) + blocks * degree * d * _NS_BLOCK_CALL
+            low = math.comb(d + degree - 1, degree - 1) if degree > 0 else 1  # materialised monomials
+            ns = (n + m) * (low * _NS_FEATURE + rank * _NS_PRODUCT * (dv + 1))
+            ns += blocks * (degree + 2) * d * _NS_BLOCK_CALL
             if workers > 1:
                 ns /= _TWO_WORKER_SPEEDUP
             scratch = workers * rank * (block + dv + 1) + rank * (dv + 3)
@@ -588,7 +596,7 @@ class _PolynomialOracle:
         dense_speedup = _TWO_WORKER_SPEEDUP if (workers > 1 and n > query_block) else 1.0
         dense = (
             dense_ns * 1e-9 / dense_speedup + build,
-            8 * (2 * workers * min(max(n, 1), query_block) * min(m, key_block) + (n + m) * (d + dv + 1) + 2 * n * dv + 2 * n),
+            8 * (2 * workers * min(max(n, 1), query_block) * min(m, key_block) + (n + m) * (d + dv + 1) + 2 * n * (dv + 1)),
         )
         mp = (
             _mp_seconds(n * m * (degree + d + 2 * dv + 6) + n * (dv + 2) * 40, bits) + build,
@@ -613,7 +621,10 @@ class _PolynomialOracle:
         else:
             delta_entry = 2 * _U
         delta_dense = (1 + delta_entry) * (1 + _gamma(key_block + math.ceil(m / key_block) + 2)) - 1
-        delta_mp = 4 * (2 * degree + d + m + 16) * 2.0**-bits * min(kappa_t, 1e300) + _U
+        unit = 2.0**-bits
+        delta_mp = 4 * (2 * degree + d + m + 16) * unit * min(kappa_t, 1e300) + _U
+        if radius > 0:
+            delta_mp += 4 * lipschitz * (bound + abs(center)) / radius * unit
         result = []
         for name, (seconds, peak), delta in (
             ("features", features, delta_features),
@@ -926,7 +937,8 @@ class PolynomialAttention(_PolynomialOracle):
       the sums over ``m`` keys add ``gamma_(kb + m/kb + 2)``.
     - *mpmath*: the same dense evaluation in ``p`` bits, ``p`` covering
       ``e^(2h)`` and the degree (:func:`~solvers.attention.approximation.working_precision`);
-      rounding ``4 (2g + d + m + 16) 2^-p kappa_t + u``.
+      rounding ``4 (2g + d + m + 16) 2^-p kappa_t + 4 L (X + |c|)/h 2^-p + u`` (the last
+      ``u``: rounding the answers to float64).
 
     A float64 route is used only when ``eps_P + (1 + eps_P) delta <= eps``. In
     all routes the sums then satisfy ``|N_hat - N| <= eps_A sum_j A_ij |v_j|``
