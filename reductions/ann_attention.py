@@ -212,6 +212,8 @@ class GapANNToAttention(Reduction):
     source: ClassVar[str] = "gapann"
     target: ClassVar[str] = "aattc"
     verify_max_size: ClassVar[int] = 5
+    prepare: ClassVar[tuple[str, ...]] = ("half-ones",)
+    """Registered steps a path must apply first (equal weights)."""
 
     mode: str = attrs.field(default="certified", validator=lambda _i, _a, v: _check_choice("mode", ("certified", "paper"))(v))
     balance: str = attrs.field(default="paper", validator=lambda _i, _a, v: _check_choice("balance", ("paper", "tight"))(v))

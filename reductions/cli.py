@@ -121,9 +121,11 @@ def _cmd_chain(args: argparse.Namespace) -> int:
         steps = " >> ".join(f"{p.name} ({p.source} -> {p.target})" for p in chain.parts)
         print(f"{args.source} -> {args.target}: {steps}")
         if args.symbolic:
-            from reductions.symbolic import describe_chain
+            from reductions.symbolic import describe_chain, fine_grained_implication
 
             print(describe_chain(chain))
+            if chain.source == "sat" and {"n", "N"} & set(chain.parameters().outputs):
+                print(fine_grained_implication(chain))
     return 0
 
 

@@ -368,6 +368,7 @@ class GentleGapANNToAttention(Reduction):
     source: ClassVar[str] = "gapann"
     target: ClassVar[str] = "aattc"
     verify_max_size: ClassVar[int] = 6
+    prepare: ClassVar[tuple[str, ...]] = ("half-ones",)
 
     delta: Fraction | float = attrs.field(default=DEFAULT_DELTA, converter=_as_delta, validator=_check_delta)
 

@@ -44,6 +44,12 @@ def _exact_oracle(**options: Any) -> Any:
     return ExactAttention(**options)
 
 
+def _anytemp_oracle(**options: Any) -> Any:
+    from solvers.attention.anytemp import AnyTemperatureAttention
+
+    return AnyTemperatureAttention(**options)
+
+
 def _exact_self_attention(**options: Any) -> Any:
     from solvers.selfattention import ExactSelfAttention
 
@@ -51,7 +57,7 @@ def _exact_self_attention(**options: Any) -> Any:
 
 
 ORACLES: dict[str, dict[str, Callable[..., Any]]] = {
-    "aattc": {"exact": _exact_oracle},
+    "aattc": {"exact": _exact_oracle, "anytemp": _anytemp_oracle},
     "selfattn": {"exact": _exact_self_attention},
 }
 """Oracles by the problem they answer, then by command-line name."""
@@ -67,7 +73,7 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     >>> make_oracle("psychic")
     Traceback (most recent call last):
     ...
-    ValueError: unknown oracle 'psychic' for aattc; choose one of: exact...
+    ValueError: unknown oracle 'psychic' for aattc; choose one of: anytemp, exact...
     """
     try:
         oracles = ORACLES[problem]
@@ -125,7 +131,7 @@ def _human_bytes(count: float) -> str:
     return f"{count:.3g} EiB"
 
 
-def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction:
+def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction | None:
     """Predict sizes, memory and time of the chain on ``formula`` without building it.
 
     Examples
@@ -162,16 +168,19 @@ def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction:
     return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", int(min(ball_points, 2**62)), bytes_needed, seconds)
 
 
-def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction:
-    """Prediction for any chain ending in attention, from its declared sizes ``n``, ``m``, ``d``."""
-    sizes = chain.parameters().evaluate(formula.parameters())
-    try:
-        # Attention targets name their sizes n, m, d; self-attention has N tokens.
-        n = int(sizes["n"] if "n" in sizes else sizes["N"])
-        m = int(sizes.get("m", n))
-        d = int(sizes["d"])
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"cannot predict the sizes of {chain.name}: its parameters give {sizes}") from err
+def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | None:
+    """Prediction for any chain ending in attention, from its declared sizes.
+
+    Lemma 4.7's branch flag is taken on its attention side (the larger one);
+    ``None`` when the sizes still depend on a symbol chosen per instance.
+    """
+    sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
+    # Attention targets name their sizes n, m, d; self-attention has N tokens.
+    length = sizes.get("n", sizes.get("N"))
+    keys, dimension = sizes.get("m", length), sizes.get("d")
+    if not all(isinstance(x, int) for x in (length, keys, dimension)):
+        return None
+    n, m, d = int(length), int(keys), int(dimension)  # type: ignore[arg-type]
     bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
     seconds = n * m * 2 * d / _FLOPS_PER_SECOND + n * m / _EXPS_PER_SECOND
     first = chain.parts[0]
@@ -217,7 +226,8 @@ class SolveResult:
         rows = [header]
         for stage in self.stages:
             sizes = ", ".join(f"{k}={_short(v)}" for k, v in stage.sizes.items())
-            info = ", ".join(f"{k}={_short(v)}" for k, v in stage.info.items() if v is not None)
+            # hamming_ball only repeats 'branch' (it is the parameter map's branch flag)
+            info = ", ".join(f"{k}={_short(v)}" for k, v in stage.info.items() if v is not None and k != "hamming_ball")
             rows.append((stage.name, stage.target, f"{stage.seconds:.3f}", sizes, info))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = []
@@ -309,13 +319,17 @@ def solve_via_attention(
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     prediction = predict_chain(formula, chain)
-    what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
-    if prediction.bytes > max_bytes:
-        raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
-    if prediction.seconds > max_seconds:
-        raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
+    if prediction is None:
+        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses: sizes not predictable before building"
+    else:
+        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
+        if prediction.bytes > max_bytes:
+            raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
+        if prediction.seconds > max_seconds:
+            raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
     # Progress only where someone watches and the run is long enough to wonder.
-    report = _progress(on_terminal and (progress is True or prediction.seconds > 2.0))
+    long_run = prediction is None or prediction.seconds > 2.0
+    report = _progress(on_terminal and (progress is True or long_run))
     report(f"forward: {what}")
     reduced = chain.forward(formula)
     stages = list(reduced.stages())

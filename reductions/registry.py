@@ -13,7 +13,16 @@ import networkx as nx
 from reductions.core import Chain, Reduction
 from reductions.problems import PROBLEMS
 
-__all__ = ["register", "get_reduction", "reduction_names", "registry_graph", "path", "all_paths", "draw_registry"]
+__all__ = [
+    "register",
+    "unregister",
+    "get_reduction",
+    "reduction_names",
+    "registry_graph",
+    "path",
+    "all_paths",
+    "draw_registry",
+]
 
 _REDUCTIONS: dict[str, Reduction] = {}
 
@@ -33,6 +42,20 @@ def register(name: str, reduction: Reduction) -> Reduction:
         raise ValueError(f"a different reduction is already registered as {name!r}")
     _REDUCTIONS[name] = reduction
     return reduction
+
+
+def unregister(name: str) -> Reduction:
+    """Remove and return the reduction registered as ``name``.
+
+    >>> from reductions.sat_ov import SatToOV
+    >>> _ = register("sat-ov-split2", SatToOV(split=2))
+    >>> unregister("sat-ov-split2")
+    SatToOV(split=2)
+    """
+    try:
+        return _REDUCTIONS.pop(name)
+    except KeyError:
+        raise ValueError(f"unknown reduction {name!r}; registered: {', '.join(reduction_names())}") from None
 
 
 def get_reduction(name: str) -> Reduction:
@@ -74,20 +97,49 @@ def registry_graph() -> nx.MultiDiGraph:
     return graph
 
 
-def all_paths(source: str, target: str) -> list[Chain]:
-    """Every simple path from ``source`` to ``target`` as a chain, shortest first.
+def _with_preparation(steps: list[Reduction]) -> list[Reduction]:
+    """Insert the registered steps each reduction names in ``prepare`` right before it.
 
-    Self-loops (for example a padding step from a problem to itself) are not
-    inserted automatically: register a chain that uses them.
+    A reduction such as Lemma 4.7 needs its input in a special form (equal
+    weights) that a problem-to-itself step (``half-ones``) provides; such a
+    loop is never part of a simple path, so it is inserted here.
+    """
+    result: list[Reduction] = []
+    for step in steps:
+        for name in getattr(step, "prepare", ()):
+            helper = get_reduction(name)
+            if not result or result[-1] != helper:
+                result.append(helper)
+        result.append(step)
+    return result
+
+
+def all_paths(source: str, target: str) -> list[Chain]:
+    """Every simple path from ``source`` to ``target`` as a chain, shortest first,
+    plus the registered chains between them.
+
+    Steps that a reduction declares in ``prepare`` (for example ``half-ones``
+    before Lemma 4.7) are inserted; from a problem to itself the paths are its
+    self-loops.
+
+    >>> [chain.name for chain in all_paths("gapann", "gapann")]
+    ['half-ones']
+    >>> all_paths("ov", "aattc")[0].name
+    'ov-aattc'
     """
     graph = registry_graph()
     for problem in (source, target):
         if problem not in graph:
             raise ValueError(f"unknown problem {problem!r}; known problems: {', '.join(sorted(graph))}")
+    if source == target:
+        edge_paths = [[(source, source, key)] for key in graph.get_edge_data(source, source, default={})]
+    else:
+        edge_paths = list(nx.all_simple_edge_paths(graph, source, target))
     chains: list[Chain] = []
-    for edge_path in nx.all_simple_edge_paths(graph, source, target):
-        chains.append(Chain.of(*(graph.edges[u, v, key]["reduction"] for u, v, key in edge_path)))
-    for name, reduction in _REDUCTIONS.items():
+    for edge_path in edge_paths:
+        steps = [graph.edges[u, v, key]["reduction"] for u, v, key in edge_path]
+        chains.append(Chain.of(*_with_preparation(steps)))
+    for reduction in _REDUCTIONS.values():
         if isinstance(reduction, Chain) and reduction.source == source and reduction.target == target:
             if all(reduction.parts != c.parts for c in chains):
                 chains.append(reduction)
@@ -111,16 +163,11 @@ def path(source: str, target: str) -> Chain:
     return chains[0]
 
 
-def draw_registry(ax: Any = None) -> Any:
-    """Draw the registry graph with matplotlib (needs the ``demo`` extra); returns the axes."""
-    import matplotlib.pyplot as plt
+def draw_registry() -> Any:
+    """The registry graph as a matplotlib figure (needs the ``demo`` extra).
 
-    graph = registry_graph()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    layout = nx.spring_layout(nx.DiGraph(graph), seed=1)
-    nx.draw_networkx(nx.DiGraph(graph), layout, ax=ax, node_color="#dbe9f6", node_size=1400)
-    labels = {(u, v): ", ".join(k for (a, b, k) in graph.edges(keys=True) if (a, b) == (u, v)) for u, v in nx.DiGraph(graph).edges}
-    nx.draw_networkx_edge_labels(nx.DiGraph(graph), layout, edge_labels=labels, ax=ax, font_size=8)
-    ax.set_axis_off()
-    return ax
+    Same as ``reductions.demo.registry_figure()``.
+    """
+    from reductions.demo import registry_figure
+
+    return registry_figure()

@@ -4,22 +4,72 @@ from __future__ import annotations
 
 import sympy
 
-from reductions.core import Chain
+from reductions.core import Chain, problem_symbols
 
-__all__ = ["describe_chain"]
+__all__ = ["describe_chain", "attention_size_exponent", "fine_grained_implication"]
+
+_BALL = sympy.Symbol("hamming_ball", positive=True)
+
+
+def _attention_branch(expression: sympy.Expr) -> sympy.Expr:
+    """The expression on Lemma 4.7's attention branch (``hamming_ball = 0``)."""
+    return sympy.sympify(expression).subs(_BALL, 0) if _BALL in sympy.sympify(expression).free_symbols else expression
 
 
 def describe_chain(chain: Chain) -> str:
     """The chain's composed parameter map, one line per target parameter.
+
+    Where the map depends on Lemma 4.7's branch, the attention branch is shown
+    and a note says so.
 
     >>> from reductions.registry import path
     >>> print(describe_chain(path("sat", "ov")))
       n_a = 2**ceiling(v/2)
       n_b = 2**(v - ceiling(v/2))
       d = m
+    >>> print(describe_chain(path("sat", "aattc")).splitlines()[2])
+      d = 12*m
     """
     mapping = chain.parameters()
-    lines = [f"  {name} = {sympy.sstr(expr)}" for name, expr in mapping.outputs.items()]
-    if mapping.free:
-        lines.append(f"  (chosen per instance: {', '.join(mapping.free)})")
+    lines = [f"  {name} = {sympy.sstr(_attention_branch(expr))}" for name, expr in mapping.outputs.items()]
+    free = [name for name in mapping.free if name != "hamming_ball"]
+    if free:
+        lines.append(f"  (chosen per instance: {', '.join(free)})")
+    if "hamming_ball" in mapping.free:
+        lines.append("  (attention branch; when the Hamming-ball search is cheaper, Lemma 4.7 builds a 1 x 1 instance)")
     return "\n".join(lines)
+
+
+def attention_size_exponent(chain: Chain) -> sympy.Expr:
+    """``c`` with ``log2(n) = c v + O(1)``: how the attention length grows with the variables.
+
+    >>> from reductions.registry import path
+    >>> attention_size_exponent(path("sat", "aattc"))
+    1/2
+    """
+    if chain.source != "sat":
+        raise ValueError(f"'chain' must start at 'sat' (got {chain.source!r})")
+    outputs = chain.parameters().outputs
+    length = outputs.get("n", outputs.get("N"))
+    if length is None:
+        raise ValueError(f"{chain.name} does not end in an attention problem (parameters {sorted(outputs)})")
+    v = problem_symbols("sat")["v"]
+    k = sympy.Symbol("k", positive=True, integer=True)
+    even = _attention_branch(length).subs(v, 2 * k)  # ceilings and floors resolve for even v
+    return sympy.limit(sympy.log(even, 2) / (2 * k), k, sympy.oo)
+
+
+def fine_grained_implication(chain: Chain) -> str:
+    """What an ``O(n^(2-q))`` algorithm for the chain's target would give for SAT.
+
+    >>> from reductions.registry import path
+    >>> print(fine_grained_implication(path("sat", "aattc")))
+    n grows like 2^(1/2 v): an O(n^(2-q)) algorithm for aattc would decide CNF-SAT in O(2^((1 - q/2)v) poly(m)) time, against SETH for every q > 0.
+    """
+    c = attention_size_exponent(chain)
+    # (n)^(2-q) = 2^(c (2 - q) v) = 2^((2c - c q) v); written out for humans.
+    exponent = f"({sympy.sstr(2 * c)} - q{'' if c == 1 else '/' + sympy.sstr(1 / c) if (1 / c).is_Integer else '*' + sympy.sstr(c)})v"
+    return (
+        f"n grows like 2^({sympy.sstr(c)} v): an O(n^(2-q)) algorithm for {chain.target} would decide CNF-SAT "
+        f"in O(2^({exponent}) poly(m)) time, against SETH for every q > 0."
+    )
