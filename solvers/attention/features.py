@@ -186,28 +186,37 @@ def monomial_weights(d: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     return _weights(d, degree)
 
 
+_FUSE_ROWS = 100  # top-degree groups at least this large are not materialised
+
+
 def _top_groups(
     starts: tuple[int, ...], prefixes: tuple[tuple[int, ...], ...], degree: int
-) -> list[tuple[int, int, int, int]]:
-    """``(l, source, target, p)`` for the top degree: rows ``target : target + p`` are ``x_l`` times
-    rows ``source : source + p`` (a prefix of degree ``g - 1``)."""
+) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """``(first, groups)``: the top-degree groups ``l >= first`` are fused, each ``(l, source, target, p)``
+    with rows ``target : target + p`` equal to ``x_l`` times rows ``source : source + p`` (a prefix of
+    degree ``g - 1``); the smaller groups ``l < first`` are materialised as usual."""
     groups = []
     row = starts[degree]
+    first = len(prefixes[degree])
     for l, p in enumerate(prefixes[degree]):
-        groups.append((l, starts[degree - 1], row, p))
+        if p >= _FUSE_ROWS:
+            first = min(first, l)
+            groups.append((l, starts[degree - 1], row, p))
         row += p
-    return groups
+    return first, groups
 
 
-def _fill(points_t: np.ndarray, degree: int, out: np.ndarray) -> None:
-    """Monomials of the columns of ``points_t`` (``d x b``) into ``out`` (``r x b``)."""
+def _fill(points_t: np.ndarray, degree: int, out: np.ndarray, top_groups: int | None = None) -> None:
+    """Monomials of the columns of ``points_t`` (``d x b``) into ``out`` (``r x b``); of the top degree
+    only the groups ``l < top_groups`` (all by default)."""
     d = points_t.shape[0]
     starts, prefixes = _structure(d, degree)
     out[0] = 1.0
     for k in range(1, degree + 1):
         previous = starts[k - 1]
         row = starts[k]
-        for l in range(d):
+        groups = d if (k < degree or top_groups is None) else top_groups
+        for l in range(groups):
             p = prefixes[k][l]
             np.multiply(out[previous : previous + p], points_t[l], out=out[row : row + p])
             row += p
@@ -381,12 +390,13 @@ def feature_attention_sums(
     -----
     Time ``O((n + m) r (dv + 1))``: one multiplication per monomial and token
     for the features, ``2 (dv + 1)`` flops per monomial and token for the two
-    products. The top degree (the largest group, ``C(d + g - 1, g)`` of the
-    ``r`` monomials) is never materialised: its monomials are ``x_l`` times a
-    prefix of degree ``g - 1``, so on the key side the prefix is multiplied by
-    ``x_l``-scaled values and on the query side the product is scaled by
-    ``x_l`` afterwards. Memory: one ``C(d + g - 1, g - 1) x block`` scratch per
-    worker plus ``M``.
+    products. The top degree (the largest, ``C(d + g - 1, g)`` of the ``r``
+    monomials) is mostly not materialised: its monomials whose largest
+    variable is ``l`` are ``x_l`` times a prefix of degree ``g - 1``, so for
+    every such group of at least 100 rows the key side multiplies the prefix by
+    ``x_l``-scaled values and the query side scales the prefix's product by
+    ``x_l`` afterwards. Memory: one scratch of the materialised rows times
+    ``block`` per worker, plus ``M``.
 
     Rounding: every term ``phi_a(q) psi_a(k) v`` is formed with relative error
     at most ``gamma_(4g + 2)`` (monomials, weights), the key sums within a block
@@ -440,11 +450,12 @@ def feature_attention_sums(
     key_blocks = [(s, min(m, s + block)) for s in range(0, m, block)]
     query_blocks = [(s, min(n, s + block)) for s in range(0, n, block)]
     count = max(1, min(count, max(len(key_blocks), len(query_blocks))))
-    # The top degree is never materialised: its monomials are x_l times a prefix of degree g - 1,
-    # so its products are taken against x_l-scaled values (keys) or scaled afterwards (queries).
+    # The large top-degree groups are never materialised: their monomials are x_l times a prefix of
+    # degree g - 1, so their products are taken against x_l-scaled values (keys) or scaled afterwards
+    # (queries).
     starts, prefixes = _structure(d, degree)
-    low = starts[degree] if degree > 0 else r  # rows of degrees 0 .. g-1
-    top = [] if degree == 0 else _top_groups(starts, prefixes, degree)
+    first, top = _top_groups(starts, prefixes, degree) if degree > 0 else (0, [])
+    low = top[0][2] if top else r  # materialised rows: degrees < g and the small top groups
     scratch = [np.empty((low, block)) for _ in range(count)]
     partial = [np.zeros((r, width)) for _ in range(count)]
     buffers = [np.empty((block, width)) for _ in range(count)]
@@ -454,7 +465,7 @@ def feature_attention_sums(
         size = s1 - s0
         features = scratch[worker] if size == block else np.empty((low, size))
         points = key_t[:, s0:s1]
-        _fill(points, degree - 1 if top else degree, features)
+        _fill(points, degree, features, first if top else None)
         moments = partial[worker]
         block_values = extended[s0:s1]
         moments[:low] += features @ block_values
@@ -477,7 +488,7 @@ def feature_attention_sums(
         size = s1 - s0
         features = scratch[worker] if size == block else np.empty((low, size))
         points = query_t[:, s0:s1]
-        _fill(points, degree - 1 if top else degree, features)
+        _fill(points, degree, features, first if top else None)
         out = result[s0:s1]
         np.matmul(features.T, moments[:low], out=out)
         part = buffers[worker][:size]

@@ -141,6 +141,22 @@ def test_feature_sums_match_dense_sums(d: int, degree: int, block: int | None, w
     np.testing.assert_allclose(sums, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("d", "degree"), [(4, 10), (6, 5), (8, 4), (2, 120)])
+@pytest.mark.parametrize(("block", "workers"), [(3, 1), (7, 2), (None, 2)])
+def test_feature_sums_with_unmaterialised_top_groups(d: int, degree: int, block: int | None, workers: int) -> None:
+    # the largest top-degree groups (>= 100 monomials) are taken through x_l-scaled products
+    rng = np.random.default_rng(d * degree)
+    n, m = 23, 17
+    q, k, v = rng.uniform(-1, 1, (n, d)), rng.uniform(-1, 1, (m, d)), rng.uniform(-1, 1, (m, 2))
+    scale = 1.0 if degree < 100 else 0.05
+    q, k = q * scale, k * scale
+    coefficients = [1 / math.factorial(j) for j in range(degree + 1)]
+    sums = feature_attention_sums(q, k, v, coefficients, block=block, workers=workers)
+    p = np.polynomial.polynomial.polyval(q @ k.T / d, coefficients)
+    expected = np.hstack([p @ v, p.sum(axis=1, keepdims=True)])
+    np.testing.assert_allclose(sums, expected, rtol=1e-12, atol=1e-12)
+
+
 def test_feature_block_sizes() -> None:
     assert feature_block(330, 2**20) == 2048
     assert feature_block(10**6, 2**20) == 256
