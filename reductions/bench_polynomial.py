@@ -19,8 +19,9 @@ Timing conventions:
   (rows - 1)`` with ``fixed`` the time of a one-row call (its per-call
   preparation, not scaled);
 - the polynomial oracle's ``products_seconds`` is the time of the two dense
-  products it cannot avoid, ``U2^T [V, 1]`` and ``U1 M``, at the same shapes
-  and block size, on feature blocks that are already in memory.
+  products it cannot avoid, ``U2^T [V, 1]`` and ``U1 M``, at the same shapes,
+  block size and number of threads, on feature blocks that are already in
+  memory.
 
 Examples
 --------
@@ -52,7 +53,7 @@ from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
 from reductions.bench_oracles import machine_summary
 from solvers.attention.exact import ExactAttention
-from solvers.attention.features import _one_blas_thread, feature_block
+from solvers.attention.features import _default_workers, _run_blocks, feature_block
 from solvers.attention.polynomial import PolynomialAttention
 from solvers.attention.taylor import TaylorAttention
 
@@ -82,13 +83,23 @@ def _best(call: Any, repeats: int) -> float:
     return best
 
 
-def products_seconds(n: int, m: int, rank: int, value_columns: int, *, block: int | None = None, repeats: int = 3) -> float:
+def products_seconds(
+    n: int,
+    m: int,
+    rank: int,
+    value_columns: int,
+    *,
+    block: int | None = None,
+    workers: int = 1,
+    repeats: int = 3,
+) -> float:
     """Seconds of the two products Algorithm 1 cannot avoid, ``U2^T [V, 1]`` and ``U1 M``, blockwise.
 
     Both run over ``(rank x block)`` feature blocks that are already in memory
-    (one random block reused), with BLAS held to one thread as in the oracle:
-    ``m / block`` products ``F (block x (dv+1))`` accumulated into ``M``, then
-    ``n / block`` products ``F^T M``.
+    (one random block per worker, reused), with BLAS held to one thread per
+    worker as in the oracle: ``m / block`` products ``F [V_block, 1]``
+    accumulated into ``M``, then ``n / block`` products ``F^T M``, the blocks
+    shared among ``workers`` threads.
 
     Examples
     --------
@@ -100,21 +111,27 @@ def products_seconds(n: int, m: int, rank: int, value_columns: int, *, block: in
     m = check_int("m", m, minimum=1)
     rank = check_int("rank", rank, minimum=1)
     width = check_int("value_columns", value_columns, minimum=1) + 1
+    workers = check_int("workers", workers, minimum=1)
     block = block or feature_block(rank, max(n, m))
     rng = np.random.default_rng(0)
-    features = rng.uniform(-1, 1, (rank, block))
+    features = [rng.uniform(-1, 1, (rank, block)) for _ in range(workers)]
     values = rng.uniform(-1, 1, (block, width))
-    moments = np.zeros((rank, width))
-    out = np.empty((block, width))
+    moments = [np.zeros((rank, width)) for _ in range(workers)]
+    outputs = [np.empty((block, width)) for _ in range(workers)]
+    key_blocks = [min(block, m - s) for s in range(0, m, block)]
+    query_blocks = [min(block, n - s) for s in range(0, n, block)]
+
+    def key_work(worker: int, index: int) -> None:
+        size = key_blocks[index]
+        moments[worker] += features[worker][:, :size] @ values[:size]
+
+    def query_work(worker: int, index: int) -> None:
+        size = query_blocks[index]
+        np.matmul(features[worker][:, :size].T, moments[0], out=outputs[worker][:size])
 
     def run() -> None:
-        with _one_blas_thread():
-            for start in range(0, m, block):
-                size = min(block, m - start)
-                moments.__iadd__(features[:, :size] @ values[:size])
-            for start in range(0, n, block):
-                size = min(block, n - start)
-                np.matmul(features[:, :size].T, moments, out=out[:size])
+        _run_blocks(len(key_blocks), workers, key_work)
+        _run_blocks(len(query_blocks), workers, query_work)
 
     return _best(run, repeats)
 
@@ -283,7 +300,8 @@ def bench_oracles(
             speedup_vs_exact=exact_record["seconds"] / seconds if seconds > 0 else math.inf,
         )
         if plan.route == "features":
-            products = products_seconds(n, n, plan.rank, instance.value_columns, repeats=repeats)
+            workers = _default_workers(n) if oracle.workers == "auto" else int(oracle.workers)
+            products = products_seconds(n, n, plan.rank, instance.value_columns, workers=workers, repeats=repeats)
             record.update(products_seconds=products, ratio_to_products=seconds / products if products > 0 else math.inf)
         results.append(record)
     return {

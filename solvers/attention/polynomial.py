@@ -709,8 +709,8 @@ class _PolynomialOracle:
         if log10_rank >= 12 or radius > 4 * log_n:
             where = "any" if log10_rank >= 12 else "this"
             line += (
-                f" — beyond {where} machine, as the lower bound predicts for B = omega(sqrt(log n)): "
-                f"here B = {instance.bound:.3g} against sqrt(ln n) = {math.sqrt(log_n):.2g}"
+                f" — beyond {where} machine, as the lower bound predicts for B = ω(√log n): "
+                f"here B = {instance.bound:.3g} against √ln n = {math.sqrt(log_n):.2g}"
             )
         return line
 
