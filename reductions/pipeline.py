@@ -44,6 +44,18 @@ def _exact_oracle(**options: Any) -> Any:
     return ExactAttention(**options)
 
 
+def _polynomial_oracle(**options: Any) -> Any:
+    from solvers.attention.polynomial import PolynomialAttention
+
+    return PolynomialAttention(**options)
+
+
+def _taylor_oracle(**options: Any) -> Any:
+    from solvers.attention.taylor import TaylorAttention
+
+    return TaylorAttention(**options)
+
+
 def _anytemp_oracle(**options: Any) -> Any:
     from solvers.attention.anytemp import AnyTemperatureAttention
 
@@ -57,7 +69,12 @@ def _exact_self_attention(**options: Any) -> Any:
 
 
 ORACLES: dict[str, dict[str, Callable[..., Any]]] = {
-    "aattc": {"exact": _exact_oracle, "anytemp": _anytemp_oracle},
+    "aattc": {
+        "exact": _exact_oracle,
+        "polynomial": _polynomial_oracle,
+        "taylor": _taylor_oracle,
+        "anytemp": _anytemp_oracle,
+    },
     "selfattn": {"exact": _exact_self_attention},
 }
 """Oracles by the problem they answer, then by command-line name."""
@@ -73,7 +90,7 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     >>> make_oracle("psychic")
     Traceback (most recent call last):
     ...
-    ValueError: unknown oracle 'psychic' for aattc; choose one of: anytemp, exact...
+    ValueError: unknown oracle 'psychic' for aattc; choose one of: anytemp, exact, polynomial, taylor
     """
     try:
         oracles = ORACLES[problem]
