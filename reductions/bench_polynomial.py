@@ -217,7 +217,8 @@ def bench_oracles(
         with ``oracle``, ``seconds``, ``max_abs_error`` (against exact attention
         on the checked rows), ``abs_error_bound`` (the oracle's guarantee),
         ``within_guarantee``, ``degree``, ``rank``, ``route``, and for the
-        polynomial oracles also ``log10_paper_rank``, ``paper_degree``,
+        polynomial oracles also ``paper_rank`` (Lemma 3.2's count) and
+        ``log10_paper_rank``, ``paper_degree``,
         ``approximation_error``, ``rounding_error``, ``first_call_seconds``,
         ``predicted_seconds``, ``speedup_vs_exact``, and, on the feature route,
         ``products_seconds`` and ``ratio_to_products``. A refused oracle has
@@ -267,6 +268,7 @@ def bench_oracles(
             "rank": plan.rank if plan.log10_rank < 15 else None,
             "log10_rank": plan.log10_rank,
             "log10_paper_rank": plan.log10_paper_rank,
+            "paper_rank": plan.paper_rank if plan.log10_paper_rank < 15 else None,
             "paper_degree": plan.paper_degree,
             "interval": [plan.lower, plan.upper],
             "route": plan.route,

@@ -700,13 +700,13 @@ class _PolynomialOracle:
         radius = (upper - lower) / 2
         labels = {"features": "features", "dense": "dense float64", "mpmath": "dense mpmath"}
         parts = []
-        for name, seconds, _, why, _, _ in evaluation:
+        for name, seconds, peak, why, _, _ in evaluation:
             if self.route not in ("auto", name):
                 continue
             if math.isinf(seconds):
                 parts.append(f"{labels[name]}: {why}")
             else:
-                parts.append(f"{labels[name]} {_seconds(seconds)}: {why or 'feasible'}")
+                parts.append(f"{labels[name]} {_seconds(seconds)}, {format_bytes(peak)}: {why or 'feasible'}")
         line = (
             f"{self.name} oracle refuses: scores in [{lower:.4g}, {upper:.4g}] (R = {bound:.4g}) need degree "
             f"g = {degree:,} for relative error {self.eps:.2g} and rank r = C({d}+g, g) = {rank_text} "
