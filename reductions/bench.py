@@ -6,14 +6,15 @@ ratios between entries of one run are meaningful even on a noisy machine.
 
 from __future__ import annotations
 
+import math
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["best_time", "bench_reductions", "machine_info"]
+__all__ = ["best_time", "fit_exponent", "bench_reductions", "bench_solve", "machine_info"]
 
 
 def best_time(function: Callable[[], Any], repeat: int = 3) -> float:
@@ -28,6 +29,21 @@ def best_time(function: Callable[[], Any], repeat: int = 3) -> float:
         function()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def fit_exponent(n_values: Sequence[float], seconds: Sequence[float | None]) -> float | None:
+    """Least-squares slope of ``log seconds`` against ``log n``; ``None`` with fewer than two usable points.
+
+    >>> round(fit_exponent([100, 200, 400], [1.0, 4.0, 16.0]), 6)
+    2.0
+    >>> fit_exponent([100], [1.0]) is None
+    True
+    """
+    points = [(math.log(x), math.log(y)) for x, y in zip(n_values, seconds) if x > 0 and y is not None and y > 0]
+    if len(points) < 2:
+        return None
+    xs, ys = np.array(points).T
+    return float(np.polyfit(xs, ys, 1)[0])
 
 
 def machine_info() -> dict[str, Any]:

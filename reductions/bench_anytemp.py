@@ -38,6 +38,7 @@ import numpy as np
 
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
+from reductions.bench import fit_exponent
 from reductions.bench_oracles import machine_summary
 from solvers.attention.anytemp import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
@@ -168,25 +169,6 @@ def bench_anytemp_case(
     }
 
 
-def fit_exponent(n_values: Sequence[float], seconds: Sequence[float]) -> float:
-    """Least-squares slope of ``log seconds`` against ``log n``.
-
-    Examples
-    --------
-    >>> from reductions.bench_anytemp import fit_exponent
-    >>> round(fit_exponent([100, 200, 400], [1.0, 4.0, 16.0]), 6)
-    2.0
-    >>> fit_exponent([100], [1.0])
-    Traceback (most recent call last):
-    ...
-    ValueError: fit_exponent needs at least 2 points (got 1)
-    """
-    if len(n_values) < 2 or len(n_values) != len(seconds):
-        raise ValueError(f"fit_exponent needs at least 2 points (got {min(len(n_values), len(seconds))})")
-    slope, _ = np.polyfit(np.log(np.asarray(n_values, dtype=float)), np.log(np.asarray(seconds, dtype=float)), 1)
-    return float(slope)
-
-
 def _crossover(results: list[dict[str, Any]]) -> float | None:
     """The ``n`` where the speedup crosses 1 (log-log interpolation), or ``None``."""
     for before, after in zip(results, results[1:]):
@@ -280,9 +262,17 @@ def bench_anytemp_temperature(
     >>> [x["B"] for x in r["results"]], r["spread"] >= 1
     ([1.0, 10000.0], True)
     """
+    from solvers.attention.approximation import predict_chebyshev_degree
+    from solvers.attention.features import log10_binomial
+
     results = [
         bench_anytemp_case(n, d, float(b), seed=seed, repeats=repeats, sample_rows=sample_rows) for b in bounds
     ]
+    for result in results:
+        # What the polynomial method would need at this B: scores span [-B^2, B^2].
+        degree = predict_chebyshev_degree(result["B"] ** 2, 1e-6)
+        result["polynomial_degree"] = degree
+        result["polynomial_log10_rank"] = log10_binomial(d + degree, degree)
     times = [r["seconds"] for r in results]
     return {
         "benchmark": "anytemp-temperature",

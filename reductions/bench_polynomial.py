@@ -51,6 +51,7 @@ import numpy as np
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
+from reductions.bench import fit_exponent
 from reductions.bench_oracles import machine_summary
 from solvers.attention.exact import ExactAttention
 from solvers.attention.features import _default_workers, _run_blocks, feature_block
@@ -312,20 +313,6 @@ def bench_oracles(
         "instance": {"n": n, "m": n, "d": d, "B": bound, "eps": eps, "seed": seed, "value_columns": instance.value_columns},
         "results": results,
     }
-
-
-def fit_exponent(n_values: Sequence[float], seconds: Sequence[float]) -> float | None:
-    """Least-squares slope of ``log seconds`` against ``log n`` (``None`` with fewer than two points).
-
-    >>> from reductions.bench_polynomial import fit_exponent
-    >>> round(fit_exponent([2**10, 2**12, 2**14], [1.0, 4.0, 16.0]), 6)
-    1.0
-    """
-    points = [(math.log(x), math.log(y)) for x, y in zip(n_values, seconds) if x > 0 and y is not None and y > 0]
-    if len(points) < 2:
-        return None
-    xs, ys = np.array(points).T
-    return float(np.polyfit(xs, ys, 1)[0])
 
 
 def _time_pair(n: int, d: int, bound: float, eps: float, seed: int, repeats: int) -> tuple[float, float, int]:

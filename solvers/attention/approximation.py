@@ -129,7 +129,14 @@ def chebyshev_tail_bound(radius: float, degree: int) -> float:
     with mpmath.workprec(64):
         x = mpmath.mpf(radius)
         rho = _amos_ratio(degree + 1, x)
-        log_bound = x + mpmath.log(2 * mpmath.besseli(degree + 1, x)) - mpmath.log(1 - rho)
+        try:
+            log_bessel = mpmath.log(mpmath.besseli(degree + 1, x))
+        except mpmath.libmp.NoConvergence:
+            # Very large h: the series behind besseli stalls. Use the explicit bound
+            # I_k(h) <= (h/2)^k e^(h^2 / (4(k+1))) / k!, from (j+k)! >= k! (k+1)^j.
+            k = degree + 1
+            log_bessel = k * mpmath.log(x / 2) + x**2 / (4 * (k + 1)) - mpmath.loggamma(k + 1)
+        log_bound = x + mpmath.log(2) + log_bessel - mpmath.log(1 - rho)
         return _exp_float(log_bound)
 
 
@@ -181,11 +188,28 @@ def _search_degree(bound, eps: float, start: int = 0, step: int = 1) -> int:  # 
     return high
 
 
+_LARGE_RADIUS = 1e4
+"""Above this half-width the degree search uses the explicit Bessel bound in floats."""
+
+
+def _explicit_log_tail(radius: float, degree: int) -> float:
+    """``log`` of the tail bound with ``I_k(h) <= (h/2)^k e^(h^2/(4(k+1))) / k!`` (``k = g + 1``)."""
+    k = degree + 1
+    rho = radius / (k + 0.5 + math.sqrt((k + 0.5) ** 2 + radius**2))
+    log_bessel = k * math.log(radius / 2) + radius**2 / (4 * (k + 1)) - math.lgamma(k + 1)
+    return radius + math.log(2) + log_bessel - math.log1p(-rho)
+
+
 @functools.lru_cache(maxsize=1024)
 def _predict_chebyshev(radius: float, eps: float) -> int:
     if radius == 0:
         return 0
     start = max(0, int(2 * radius) - 64) if radius > 64 else 0
+    if radius > _LARGE_RADIUS:
+        # Bessel evaluations in mpmath take seconds per call out here; the explicit
+        # bound is still rigorous (so the degree is never too small) and costs nothing.
+        log_eps = math.log(eps)
+        return _search_degree(lambda g: 0.0 if _explicit_log_tail(radius, g) <= log_eps else math.inf, 0.5, start=start)
     return _search_degree(lambda g: chebyshev_tail_bound(radius, g), eps, start=start)
 
 
