@@ -71,8 +71,15 @@ BENCH_POLYNOMIAL_ORACLES: dict[str, Any] = {
     "exact": lambda eps: ExactAttention(),
     "polynomial": lambda eps: PolynomialAttention(eps=eps),
     "taylor": lambda eps: TaylorAttention(eps=eps),
+    "anytemp": lambda eps: _any_temperature(eps),
 }
 """Oracles :func:`bench_oracles` knows by name, each built from the requested ``eps``."""
+
+
+def _any_temperature(eps: float) -> Any:
+    from solvers.attention.anytemp import AnyTemperatureAttention
+
+    return AnyTemperatureAttention(eps=eps)
 
 
 def _best(call: Any, repeats: int) -> float:
@@ -239,7 +246,7 @@ def bench_oracles(
     >>> bench_oracles(64, 2, 1.0, 1e-6, ["fast"])
     Traceback (most recent call last):
     ...
-    ValueError: unknown oracle 'fast'; valid names: exact, polynomial, taylor
+    ValueError: unknown oracle 'fast'; valid names: anytemp, exact, polynomial, taylor
     """
     for name in oracles:
         if name not in BENCH_POLYNOMIAL_ORACLES:
@@ -262,32 +269,34 @@ def bench_oracles(
         if name == "exact":
             continue
         oracle = BENCH_POLYNOMIAL_ORACLES[name](eps)
-        plan = oracle.plan(instance)
-        record: dict[str, Any] = {
-            "oracle": name,
-            "degree": plan.degree,
-            "rank": plan.rank if plan.log10_rank < 15 else None,
-            "log10_rank": plan.log10_rank,
-            "log10_paper_rank": plan.log10_paper_rank,
-            "paper_rank": plan.paper_rank if plan.log10_paper_rank < 15 else None,
-            "paper_degree": plan.paper_degree,
-            "interval": [plan.lower, plan.upper],
-            "route": plan.route,
-            "predicted_seconds": plan.seconds,
-            "approximation_error": plan.approximation_error,
-            "rounding_error": plan.rounding_error,
-            "abs_error_bound": plan.abs_error,
-            "sampled": False,
-            "rows_timed": n,
-        }
-        if plan.route == "refuse":
-            record.update(seconds=None, max_abs_error=None, within_guarantee=None, refused=plan.refusal)
-            results.append(record)
-            continue
+        # Polynomial-method oracles expose their plan (degree, rank, route); others do not.
+        plan = oracle.plan(instance) if hasattr(oracle, "plan") else None
+        record: dict[str, Any] = {"oracle": name, "degree": None, "rank": None, "sampled": False, "rows_timed": n}
+        if plan is not None:
+            record.update(
+                {
+                    "degree": plan.degree,
+                    "rank": plan.rank if plan.log10_rank < 15 else None,
+                    "log10_rank": plan.log10_rank,
+                    "log10_paper_rank": plan.log10_paper_rank,
+                    "paper_rank": plan.paper_rank if plan.log10_paper_rank < 15 else None,
+                    "paper_degree": plan.paper_degree,
+                    "interval": [plan.lower, plan.upper],
+                    "route": plan.route,
+                    "predicted_seconds": plan.seconds,
+                    "approximation_error": plan.approximation_error,
+                    "rounding_error": plan.rounding_error,
+                    "abs_error_bound": plan.abs_error,
+                }
+            )
+            if plan.route == "refuse":
+                record.update(seconds=None, max_abs_error=None, within_guarantee=None, refused=plan.refusal)
+                results.append(record)
+                continue
         start = time.perf_counter()
         try:
             output = oracle(instance)
-        except OracleRefusal as refusal:  # pragma: no cover - the plan said it would run
+        except OracleRefusal as refusal:
             record.update(seconds=None, max_abs_error=None, within_guarantee=None, refused=str(refusal))
             results.append(record)
             continue
@@ -302,7 +311,8 @@ def bench_oracles(
             within_guarantee=bool(error <= output.abs_error + exact_abs),
             speedup_vs_exact=exact_record["seconds"] / seconds if seconds > 0 else math.inf,
         )
-        if plan.route == "features":
+        record.setdefault("abs_error_bound", output.abs_error)
+        if plan is not None and plan.route == "features":
             workers = _default_workers(n) if oracle.workers == "auto" else int(oracle.workers)
             products = products_seconds(n, n, plan.rank, instance.value_columns, workers=workers, repeats=repeats)
             record.update(products_seconds=products, ratio_to_products=seconds / products if products > 0 else math.inf)

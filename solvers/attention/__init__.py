@@ -10,8 +10,21 @@ Examples
 True
 """
 
+from solvers.attention.anytemp import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
 from solvers.attention.oracle import AttentionOracle, Cost, Guarantee, check_budget
+from solvers.attention.polynomial import PolynomialAttention
 from solvers.attention.reference import mpmath_attention
+from solvers.attention.taylor import TaylorAttention
 
-__all__ = ["AttentionOracle", "Guarantee", "Cost", "check_budget", "ExactAttention", "mpmath_attention"]
+__all__ = [
+    "AttentionOracle",
+    "Guarantee",
+    "Cost",
+    "check_budget",
+    "ExactAttention",
+    "PolynomialAttention",
+    "TaylorAttention",
+    "AnyTemperatureAttention",
+    "mpmath_attention",
+]
