@@ -9,7 +9,15 @@ Importing the package registers the built-in reductions.
 
 # Import order is registration order: the chain's steps first, then the chain.
 from reductions.core import Chain, ParameterMap, Reduced, Reduction, Stage
-from reductions.registry import all_paths, get_reduction, path, reduction_names, register, registry_graph
+from reductions.registry import (
+    all_paths,
+    get_reduction,
+    path,
+    reduction_names,
+    register,
+    registry_graph,
+    unregister,
+)
 from reductions.sat_ov import SatToOV  # isort: skip
 from reductions.ov_ann import HalfOnesPadding, OVToGapANN  # isort: skip
 from reductions.ann_attention import GapANNToAttention  # isort: skip
@@ -32,6 +40,7 @@ __all__ = [
     "solve_via_attention",
     "SolveResult",
     "register",
+    "unregister",
     "get_reduction",
     "reduction_names",
     "registry_graph",
