@@ -14,7 +14,8 @@ The monomials are built by a graded recursion, feature-major: the degree-``k``
 monomials whose largest variable is ``l`` are ``x_l`` times the degree-``(k-1)``
 monomials whose largest variable is at most ``l`` -- a contiguous prefix of the
 previous degree's rows -- so each degree costs ``d`` vectorised products over a
-``(rows x block)`` scratch, one multiplication per monomial and token.
+``(rows x block)`` scratch, one multiplication per monomial and token. The
+points of a block are copied straight into the degree-1 rows.
 
 :func:`feature_attention_sums` runs Algorithm 1's products without forming
 ``U1`` or ``U2``: ``M = sum over key blocks of psi(K_block) [V_block, 1]``
@@ -206,13 +207,30 @@ def _top_groups(
     return first, groups
 
 
-def _fill(points_t: np.ndarray, degree: int, out: np.ndarray, top_groups: int | None = None) -> None:
+_WIDE_FLOPS = 3.0  # the wide top-degree product may cost this many times the top degree's own products
+
+
+def _wide_top(d: int, degree: int, width: int) -> bool:
+    """Whether the whole top degree goes through one product of degree ``g - 1`` against ``d`` scaled
+    copies of the values: ``d C(d+g-2, g-1)`` rows times ``width`` instead of ``C(d+g-1, g)``, that is
+    ``d g / (d + g - 1)`` times the flops, paid back by a wider, faster product and ``C(d+g-1, g)`` monomials
+    per token not built."""
+    return degree >= 2 and d >= 2 and d * degree <= _WIDE_FLOPS * (d + degree - 1) and d * width <= 64
+
+
+def _fill(
+    points_t: np.ndarray, degree: int, out: np.ndarray, top_groups: int | None = None, *, in_place: bool = False
+) -> None:
     """Monomials of the columns of ``points_t`` (``d x b``) into ``out`` (``r x b``); of the top degree
-    only the groups ``l < top_groups`` (all by default)."""
+    only the groups ``l < top_groups`` (all by default). With ``in_place``, ``points_t`` is the view
+    ``out[1 : d + 1]`` already holding the points (the degree-1 rows), which saves their copy."""
     d = points_t.shape[0]
     starts, prefixes = _structure(d, degree)
     out[0] = 1.0
-    for k in range(1, degree + 1):
+    first = 1
+    if in_place and degree >= 1:
+        first = 2  # the points already are the degree-1 rows, ``out[1 : d + 1]``
+    for k in range(first, degree + 1):
         previous = starts[k - 1]
         row = starts[k]
         groups = d if (k < degree or top_groups is None) else top_groups
@@ -392,11 +410,17 @@ def feature_attention_sums(
     for the features, ``2 (dv + 1)`` flops per monomial and token for the two
     products. The top degree (the largest, ``C(d + g - 1, g)`` of the ``r``
     monomials) is mostly not materialised: its monomials whose largest
-    variable is ``l`` are ``x_l`` times a prefix of degree ``g - 1``, so for
-    every such group of at least 100 rows the key side multiplies the prefix by
-    ``x_l``-scaled values and the query side scales the prefix's product by
-    ``x_l`` afterwards. Memory: one scratch of the materialised rows times
-    ``block`` per worker, plus ``M``.
+    variable is ``l`` are ``x_l`` times a prefix of degree ``g - 1``, so the
+    key side multiplies the prefix by ``x_l``-scaled values and the query side
+    scales the prefix's product by ``x_l`` afterwards. When ``d g <= 3 (d + g - 1)``
+    (and ``d (dv + 1) <= 64``) all ``d`` groups go through one wider product
+    of degree ``g - 1`` against ``[x_0 [V, 1], ..., x_(d-1) [V, 1]]`` (keys) or
+    against the groups' moments side by side, zero-padded (queries): more
+    flops, but a faster product and no top-degree monomials built; otherwise
+    every group of at least 100 rows gets its own product. Memory: one
+    scratch of the materialised rows times ``block`` per worker, plus ``M``.
+    The result is returned as the transpose of a C-contiguous ``(dv + 1, n)``
+    array.
 
     Rounding: every term ``phi_a(q) psi_a(k) v`` is formed with relative error
     at most ``gamma_(4g + 2)`` (monomials, weights), the key sums within a block
@@ -443,59 +467,104 @@ def feature_attention_sums(
         count = check_int("workers", workers, minimum=1)
     weights = _feature_weights(d, coefficients)
 
-    key_t = np.ascontiguousarray(k.T)
-    extended = np.empty((m, width))
-    extended[:, :dv] = v
-    extended[:, dv] = 1.0
     key_blocks = [(s, min(m, s + block)) for s in range(0, m, block)]
     query_blocks = [(s, min(n, s + block)) for s in range(0, n, block)]
     count = max(1, min(count, max(len(key_blocks), len(query_blocks))))
-    # The large top-degree groups are never materialised: their monomials are x_l times a prefix of
-    # degree g - 1, so their products are taken against x_l-scaled values (keys) or scaled afterwards
-    # (queries).
     starts, prefixes = _structure(d, degree)
-    first, top = _top_groups(starts, prefixes, degree) if degree > 0 else (0, [])
-    low = top[0][2] if top else r  # materialised rows: degrees < g and the small top groups
+    wide = _wide_top(d, degree, width)
+    if wide:
+        # The whole top degree is never materialised: its group l is x_l times a prefix of degree g - 1,
+        # so one product of degree g - 1 against [x_0 V, ..., x_(d-1) V] (keys) or one product against
+        # the groups' moments side by side, scaled by x_l afterwards (queries), covers all d groups.
+        first, top = 0, []
+        low = starts[degree]
+        previous = starts[degree - 1]
+    else:
+        # The large top-degree groups are not materialised: each is taken through its own x_l-scaled
+        # product (keys) or scaled afterwards (queries).
+        first, top = _top_groups(starts, prefixes, degree) if degree > 0 else (0, [])
+        low = top[0][2] if top else r  # materialised rows: degrees < g and the small top groups
+        previous = 0
+    span = low - previous  # rows of degree g - 1 (wide only)
+    fill_groups = first if (top or wide) else None
     scratch = [np.empty((low, block)) for _ in range(count)]
-    partial = [np.zeros((r, width)) for _ in range(count)]
-    buffers = [np.empty((block, width)) for _ in range(count)]
+    points = [np.empty((d, block)) for _ in range(count)]
+    partial = [np.zeros((width, low)) for _ in range(count)]  # transposed moments of the materialised rows
+    partial_top = [np.zeros((r - low, width)) for _ in range(count)] if top else []
+    partial_wide = [np.zeros((span, d * width)) for _ in range(count)] if wide else []
+    values_t = [np.ones((width, block)) for _ in range(count)]  # [V, 1]^T of a block; row dv stays 1
+    buffers = [np.empty((d * width if wide else width, block)) for _ in range(count)]
 
     def key_work(worker: int, index: int) -> None:
         s0, s1 = key_blocks[index]
         size = s1 - s0
         features = scratch[worker] if size == block else np.empty((low, size))
-        points = key_t[:, s0:s1]
-        _fill(points, degree, features, first if top else None)
-        moments = partial[worker]
-        block_values = extended[s0:s1]
-        moments[:low] += features @ block_values
-        scaled = buffers[worker][:size]
+        block_points = features[1 : d + 1] if degree >= 1 else points[worker][:, :size]
+        np.copyto(block_points, k[s0:s1].T)
+        _fill(block_points, degree, features, fill_groups, in_place=degree >= 1)
+        block_values = values_t[worker][:, :size]
+        np.copyto(block_values[:dv], v[s0:s1].T)
+        partial[worker] += np.matmul(block_values, features.T)
+        if wide:
+            # rows l * width ... of ``scaled``: x_l [V, 1]^T
+            scaled = buffers[worker][:, :size]
+            np.multiply(
+                block_points[:, None, :], block_values[None], out=buffers[worker].reshape(d, width, block)[:, :, :size]
+            )
+            partial_wide[worker] += features[previous:] @ scaled.T
+            return
+        scaled = buffers[worker][:width, :size]
         for l, source, target, p in top:
-            np.multiply(block_values, points[l][:, None], out=scaled)
-            moments[target : target + p] += features[source : source + p] @ scaled
+            np.multiply(block_values, block_points[l], out=scaled)
+            partial_top[worker][target - low : target - low + p] += features[source : source + p] @ scaled.T
 
     _run_blocks(len(key_blocks), count, key_work)
-    moments = partial[0]
+    moments_t = partial[0]
     for extra in partial[1:]:
-        moments += extra
-    moments *= weights[:, None]
+        moments_t += extra
+    moments_t *= weights[:low]
+    if top:
+        moments_top = partial_top[0]
+        for extra in partial_top[1:]:
+            moments_top += extra
+        moments_top *= weights[low:, None]
+    if wide:
+        gathered = partial_wide[0]
+        for extra in partial_wide[1:]:
+            gathered += extra
+        # group l of the top degree: rows starts[g] + sum(prefixes[g][:l]) ..., the first prefixes[g][l]
+        # rows of degree g - 1 against x_l V; zero elsewhere, so the query product covers all groups
+        moments_wide = np.zeros((d * width, span))
+        row = low
+        for l, p in enumerate(prefixes[degree]):
+            moments_wide[l * width : (l + 1) * width, :p] = gathered[:p, l * width : (l + 1) * width].T
+            moments_wide[l * width : (l + 1) * width, :p] *= weights[row : row + p]
+            row += p
 
-    query_t = np.ascontiguousarray(q.T)
-    result = np.empty((n, width))
+    result_t = np.empty((width, n))
+    parts = [np.empty((d * width if wide else width, block)) for _ in range(count)]
 
     def query_work(worker: int, index: int) -> None:
         s0, s1 = query_blocks[index]
         size = s1 - s0
         features = scratch[worker] if size == block else np.empty((low, size))
-        points = query_t[:, s0:s1]
-        _fill(points, degree, features, first if top else None)
-        out = result[s0:s1]
-        np.matmul(features.T, moments[:low], out=out)
-        part = buffers[worker][:size]
+        block_points = features[1 : d + 1] if degree >= 1 else points[worker][:, :size]
+        np.copyto(block_points, q[s0:s1].T)
+        _fill(block_points, degree, features, fill_groups, in_place=degree >= 1)
+        out = result_t[:, s0:s1]
+        np.matmul(moments_t, features, out=out)
+        part = parts[worker][:, :size]
+        if wide:
+            np.matmul(moments_wide, features[previous:], out=part)
+            grouped = part.reshape(d, width, size)
+            grouped *= block_points[:, None, :]
+            out += grouped.sum(axis=0)
+            return
+        part = part[:width]
         for l, source, target, p in top:
-            np.matmul(features[source : source + p].T, moments[target : target + p], out=part)
-            part *= points[l][:, None]
+            np.matmul(moments_top[target - low : target - low + p].T, features[source : source + p], out=part)
+            part *= block_points[l]
             out += part
 
     _run_blocks(len(query_blocks), count, query_work)
-    return result
+    return result_t.T
