@@ -82,7 +82,7 @@ from solvers.attention.halfspace import (
     KDTreeHalfspace,
     monomial_count,
 )
-from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget
+from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
 __all__ = ["AnyTemperatureAttention", "DEFAULT_DEGREE", "DEFAULT_LEAF_SIZE"]
 
@@ -121,17 +121,6 @@ def _optional_int(name: str, minimum: int) -> Any:
     return lambda value: None if value is None else check_int(name, value, minimum=minimum)
 
 
-def _row_index(instance: AttentionInstance, rows: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
-    if rows is None:
-        return None
-    index = np.asarray(rows)
-    if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
-        raise ValueError(f"'rows' must be a 1-dimensional sequence of row indices (got {rows!r})")
-    index = index.astype(np.int64)
-    bad = np.flatnonzero((index < 0) | (index >= instance.n))
-    if bad.size:
-        raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
-    return index
 
 
 def _optional_seconds(value: Any) -> float | None:
@@ -386,7 +375,7 @@ class AnyTemperatureAttention:
             raise TypeError(f"'instance' must be an AttentionInstance (got {type(instance).__name__})")
         if not isinstance(log_space, bool):
             raise TypeError(f"'log_space' must be a bool (got {log_space!r})")
-        row_index = _row_index(instance, rows)
+        row_index = query_rows(instance, rows)
         if log_space and not instance.nonnegative_values:
             position = tuple(int(x) for x in np.argwhere(instance.value < 0)[0])
             raise ValueError(

@@ -35,7 +35,7 @@ import numpy as np
 from instances._validation import as_generator, check_int
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import InvalidInstanceError, OracleRefusal
-from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget
+from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
 __all__ = ["ExactAttention", "ERROR_CONSTANTS"]
 
@@ -353,7 +353,7 @@ class ExactAttention:
             raise TypeError(f"'instance' must be an AttentionInstance (got {type(instance).__name__})")
         if not isinstance(log_space, bool):
             raise TypeError(f"'log_space' must be a bool (got {log_space!r})")
-        row_index = self._row_index(instance, rows)
+        row_index = query_rows(instance, rows)
         nonnegative = instance.nonnegative_values
         if log_space and not nonnegative:
             position = tuple(int(x) for x in np.argwhere(instance.value < 0)[0])
@@ -443,18 +443,6 @@ class ExactAttention:
         enough = rows * m >= self.parallel_threshold and rows > self.query_block
         return 2 if (enough and cpus >= 2 and _threadpool_limits() is not None) else 1
 
-    @staticmethod
-    def _row_index(instance: AttentionInstance, rows: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
-        if rows is None:
-            return None
-        index = np.asarray(rows)
-        if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
-            raise ValueError(f"'rows' must be a 1-dimensional sequence of row indices (got {rows!r})")
-        index = index.astype(np.int64)
-        bad = np.flatnonzero((index < 0) | (index >= instance.n))
-        if bad.size:
-            raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
-        return index
 
     def _check_range(self, instance: AttentionInstance, row_index: np.ndarray | None) -> None:
         limit = float(np.finfo(self.dtype).max) / 64

@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
+import numpy as np
 
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
 
 __all__ = [
+    "query_rows",
     "AttentionOracle",
     "Guarantee",
     "Cost",
@@ -182,3 +185,26 @@ def check_budget(name: str, cost: Cost, *, max_seconds: float | None, max_bytes:
         raise OracleRefusal(
             f"oracle {name!r} refuses{job}: predicted {cost.seconds:.3g} s exceeds 'max_seconds' = {max_seconds:.3g} s"
         )
+
+
+def query_rows(instance: AttentionInstance, rows: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
+    """Validate the ``rows=`` argument of an oracle call: ``None`` or int64 query indices.
+
+    >>> from instances.attention import random_attention
+    >>> query_rows(random_attention(4, 2, 1.0, seed=0), [3, 0]).tolist()
+    [3, 0]
+    >>> query_rows(random_attention(4, 2, 1.0, seed=0), [1, 7])
+    Traceback (most recent call last):
+    ...
+    ValueError: 'rows' entry 1 is 7, outside 0..3
+    """
+    if rows is None:
+        return None
+    index = np.asarray(rows)
+    if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
+        raise ValueError(f"'rows' must be a 1-dimensional sequence of row indices (got {rows!r})")
+    index = index.astype(np.int64)
+    bad = np.flatnonzero((index < 0) | (index >= instance.n))
+    if bad.size:
+        raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
+    return index

@@ -55,7 +55,7 @@ from solvers.attention.features import (
     feature_block,
     log10_binomial,
 )
-from solvers.attention.oracle import Cost, Guarantee, format_bytes
+from solvers.attention.oracle import Cost, Guarantee, format_bytes, query_rows
 
 __all__ = ["PolynomialAttention", "PolynomialPlan", "score_interval", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_SECONDS"]
 
@@ -402,7 +402,7 @@ class _PolynomialOracle:
             raise ValueError(
                 f"'log_space=True' needs V >= 0; 'V' entry {position} is {float(instance.value[position])!r}"
             )
-        index = _row_index(instance, rows)
+        index = query_rows(instance, rows)
         plan = self.plan(instance, rows=index, log_space=log_space)
         if plan.route == "refuse":
             raise OracleRefusal(plan.refusal)
@@ -794,17 +794,6 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
-def _row_index(instance: AttentionInstance, rows: Sequence[int] | np.ndarray | None) -> np.ndarray | None:
-    if rows is None:
-        return None
-    index = np.asarray(rows)
-    if index.ndim != 1 or not (index.size == 0 or np.issubdtype(index.dtype, np.integer)):
-        raise ValueError(f"'rows' must be a 1-dimensional sequence of row indices (got {rows!r})")
-    index = index.astype(np.int64)
-    bad = np.flatnonzero((index < 0) | (index >= instance.n))
-    if bad.size:
-        raise ValueError(f"'rows' entry {int(bad[0])} is {int(index[bad[0]])}, outside 0..{instance.n - 1}")
-    return index
 
 
 def _dense_sums(
