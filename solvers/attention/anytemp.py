@@ -91,7 +91,7 @@ _U = 2.0**-53
 DEFAULT_DEGREE: dict[int, int] = {1: 14, 2: 12, 3: 8}
 """Largest polynomial degree per node by dimension (monomials ``C(d+g, g)`` = 15, 91, 165)."""
 
-DEFAULT_LEAF_SIZE: dict[int, int] = {1: 32, 2: 32, 3: 64}
+DEFAULT_LEAF_SIZE: dict[int, int] = {1: 32, 2: 128, 3: 64}
 """Leaf size of the kd-tree by dimension."""
 
 # Cost model (seconds), measured on the project's 2-core machine; rough by nature, because
@@ -144,7 +144,7 @@ class AnyTemperatureAttention:
     degree : int, optional
         Largest polynomial degree per node (default by ``d``: 14, 12, 8).
     leaf_size : int, optional
-        kd-tree leaf size (default by ``d``: 32, 32, 64).
+        kd-tree leaf size (default by ``d``: 32, 128, 64).
     max_radius : float
         Largest logit half-range ``rho`` of a node that a polynomial may cover.
     max_dimension : int

@@ -1024,7 +1024,7 @@ class KDTreeHalfspace:
         group_degree = np.maximum.reduceat(degree, starts)
         weights = np.exp(a)
         r_max = int(mono.prefix[int(degree.max())])
-        features = mono.evaluate(qs, scaled=True, count=r_max).T  # (n, r): q^alpha / alpha!
+        features = np.ascontiguousarray(mono.evaluate(qs, scaled=True, count=r_max).T)  # (n, r): q^alpha / alpha!
         coefficients = table.coefficients[:, :, mono.degrees[:r_max]]  # (grid, g + 1, r)
         if node.size <= 8 * starts.size:
             # few pairs per node: one gather over all pairs, each at its own degree
