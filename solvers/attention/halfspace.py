@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -1042,12 +1044,48 @@ class KDTreeHalfspace:
             out[members] += (block * weights[lo:hi]).T
 
     def _leaf_sums(self, out: np.ndarray, qs: np.ndarray, s: np.ndarray, query: np.ndarray, node: np.ndarray) -> None:
-        """Exact ``sum exp(<q, k> - s) w`` over the points of each (query, leaf) pair."""
+        """Exact ``sum exp(<q, k> - s) w`` over the points of each (query, leaf) pair.
+
+        With many points to sum, the leaves are split between two or more threads
+        (numpy and BLAS release the GIL), each adding into its own copy of ``out``;
+        the copies are added at the end.
+        """
         order = np.argsort(node, kind="stable")
         query, node = query[order], node[order]
         bounds = np.flatnonzero(np.diff(node)) + 1
         starts = np.concatenate([[0], bounds])
         stops = np.concatenate([bounds, [node.size]])
+        work = int(np.sum(self.end[node] - self.start[node]))
+        workers = min(_leaf_workers(), starts.size) if work >= _PARALLEL_LEAF_POINTS else 1
+        if workers <= 1:
+            self._leaf_range(out, qs, s, query, node, starts, stops)
+            return
+        # balance the threads by points: leaf groups cut at equal shares of the cumulative work
+        group_work = np.add.reduceat(self.end[node] - self.start[node], starts)
+        cumulative = np.cumsum(group_work)
+        cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, workers) / workers)
+        pieces = np.split(np.arange(starts.size), cuts)
+        partial = [out] + [np.zeros_like(out) for _ in pieces[1:]]
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            jobs = [
+                pool.submit(self._leaf_range, part, qs, s, query, node, starts[piece], stops[piece])
+                for part, piece in zip(partial, pieces)
+            ]
+            for job in jobs:
+                job.result()
+        for part in partial[1:]:
+            out += part
+
+    def _leaf_range(
+        self,
+        out: np.ndarray,
+        qs: np.ndarray,
+        s: np.ndarray,
+        query: np.ndarray,
+        node: np.ndarray,
+        starts: np.ndarray,
+        stops: np.ndarray,
+    ) -> None:
         for lo, hi in zip(starts, stops):
             leaf = node[lo]
             block = slice(self.start[leaf], self.end[leaf])
@@ -1057,3 +1095,15 @@ class KDTreeHalfspace:
             np.exp(logits, out=logits)
             out[members] += (self.scaled_values_t[:, block] @ logits.T).T
 
+
+_PARALLEL_LEAF_POINTS = 2**21
+"""Exact leaf sums over at least this many (query, point) pairs are split between threads."""
+
+
+def _leaf_workers() -> int:
+    """Threads for the exact leaf sums: the usable CPUs, at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
