@@ -861,6 +861,25 @@ class KDTreeHalfspace:
         candidates = self._extreme_points
         best = np.max(qs @ candidates.T, axis=1)
         row_of_node, padded, valid = self._padded_leaves
+        _ = self.is_leaf
+        workers = min(_leaf_workers(), n // _QUERIES_PER_THREAD)
+        if workers > 1:
+            # query blocks in threads, each refining only its own rows of ``best``
+            bounds = np.linspace(0, n, workers + 1).astype(np.int64)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                jobs = [
+                    pool.submit(self._max_search, qs[lo:hi], best[lo:hi], row_of_node, padded)
+                    for lo, hi in zip(bounds[:-1], bounds[1:])
+                ]
+                for job in jobs:
+                    job.result()
+            return best
+        self._max_search(qs, best, row_of_node, padded)
+        return best
+
+    def _max_search(self, qs: np.ndarray, best: np.ndarray, row_of_node: np.ndarray, padded: np.ndarray) -> None:
+        """Branch and bound for :meth:`max_inner_product`, raising ``best`` in place."""
+        n = qs.shape[0]
         query = np.arange(n)
         node = np.zeros(n, dtype=np.int64)
         while query.size:
@@ -879,7 +898,6 @@ class KDTreeHalfspace:
             inner = ~leaf
             query = np.concatenate([query[inner], query[inner]])
             node = np.concatenate([self.left[node[inner]], self.right[node[inner]]])
-        return best
 
     @cached_property
     def _extreme_points(self) -> np.ndarray:
@@ -956,6 +974,46 @@ class KDTreeHalfspace:
         if n == 0:
             return out, ExpSumStats()
         table = ChebyshevTable.of(max_radius, self.degree)
+        workers = min(_leaf_workers(), n // _QUERIES_PER_THREAD)
+        with _one_blas_thread():
+            if workers <= 1:
+                return self._exp_sums_part(q, s, log_delta, max_radius, max_upper, margin, table, True)
+            # query blocks in threads (numpy releases the GIL in the array work); each thread
+            # writes only its own rows, so the sums are the same as in one pass
+            _ = self.is_leaf, self.moments_t, self.scaled_values_t  # cached before the threads
+            bounds = np.linspace(0, n, workers + 1).astype(np.int64)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                jobs = [
+                    pool.submit(
+                        self._exp_sums_part, q[lo:hi], s[lo:hi], log_delta, max_radius, max_upper, margin, table, False
+                    )
+                    for lo, hi in zip(bounds[:-1], bounds[1:])
+                ]
+                results = [job.result() for job in jobs]
+        stats = [r[1] for r in results]
+        total = ExpSumStats(
+            **{
+                field: sum(getattr(x, field) for x in stats)
+                for field in ("visited", "dropped", "expanded", "exact_leaves", "exact_points")
+            },
+            max_degree=max(x.max_degree for x in stats),
+        )
+        return np.concatenate([r[0] for r in results]), total
+
+    def _exp_sums_part(
+        self,
+        q: np.ndarray,
+        s: np.ndarray,
+        log_delta: float,
+        max_radius: float,
+        max_upper: float,
+        margin: float,
+        table: ChebyshevTable,
+        threads: bool,
+    ) -> tuple[np.ndarray, ExpSumStats]:
+        """:meth:`exp_sums` for one block of queries (``threads``: the leaf sums may use threads)."""
+        n, c = q.shape[0], self.columns
+        out = np.zeros((n, c))
         g = self.degree
         qs = q * self.scale
         counts = {"visited": 0, "dropped": 0, "expanded": 0, "exact_leaves": 0, "exact_points": 0}
@@ -991,18 +1049,17 @@ class KDTreeHalfspace:
             query = np.concatenate([query[expand], query[expand]])
             node = np.concatenate([self.left[node[expand]], self.right[node[expand]]])
         max_degree = -1
-        with _one_blas_thread():
-            if acc:
-                parts = [np.concatenate(column) for column in zip(*acc)]
-                if parts[0].size:
-                    max_degree = int(parts[4].max())
-                    self._accepted_sums(out, qs, *parts, table)
-            ql = np.concatenate([pair[0] for pair in leaves])
-            nl = np.concatenate([pair[1] for pair in leaves])
-            if ql.size:
-                counts["exact_leaves"] = int(ql.size)
-                counts["exact_points"] = int(np.sum(self.end[nl] - self.start[nl]))
-                self._leaf_sums(out, qs, s, ql, nl)
+        if acc:
+            parts = [np.concatenate(column) for column in zip(*acc)]
+            if parts[0].size:
+                max_degree = int(parts[4].max())
+                self._accepted_sums(out, qs, *parts, table)
+        ql = np.concatenate([pair[0] for pair in leaves])
+        nl = np.concatenate([pair[1] for pair in leaves])
+        if ql.size:
+            counts["exact_leaves"] = int(ql.size)
+            counts["exact_points"] = int(np.sum(self.end[nl] - self.start[nl]))
+            self._leaf_sums(out, qs, s, ql, nl, threads=threads)
         return out, ExpSumStats(**counts, max_degree=max_degree)
 
     def _accepted_sums(
@@ -1043,7 +1100,16 @@ class KDTreeHalfspace:
             block = self.moments_t[node[lo], :, :r] @ x.T
             out[members] += (block * weights[lo:hi]).T
 
-    def _leaf_sums(self, out: np.ndarray, qs: np.ndarray, s: np.ndarray, query: np.ndarray, node: np.ndarray) -> None:
+    def _leaf_sums(
+        self,
+        out: np.ndarray,
+        qs: np.ndarray,
+        s: np.ndarray,
+        query: np.ndarray,
+        node: np.ndarray,
+        *,
+        threads: bool = True,
+    ) -> None:
         """Exact ``sum exp(<q, k> - s) w`` over the points of each (query, leaf) pair.
 
         With many points to sum, the leaves are split between two or more threads
@@ -1056,7 +1122,7 @@ class KDTreeHalfspace:
         starts = np.concatenate([[0], bounds])
         stops = np.concatenate([bounds, [node.size]])
         work = int(np.sum(self.end[node] - self.start[node]))
-        workers = min(_leaf_workers(), starts.size) if work >= _PARALLEL_LEAF_POINTS else 1
+        workers = min(_leaf_workers(), starts.size) if threads and work >= _PARALLEL_LEAF_POINTS else 1
         if workers <= 1:
             self._leaf_range(out, qs, s, query, node, starts, stops)
             return
@@ -1095,6 +1161,9 @@ class KDTreeHalfspace:
             np.exp(logits, out=logits)
             out[members] += (self.scaled_values_t[:, block] @ logits.T).T
 
+
+_QUERIES_PER_THREAD = 2048
+"""exp_sums splits its queries between threads in blocks of at least this many."""
 
 _PARALLEL_LEAF_POINTS = 2**21
 """Exact leaf sums over at least this many (query, point) pairs are split between threads."""
