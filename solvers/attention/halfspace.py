@@ -765,6 +765,11 @@ class KDTreeHalfspace:
         return readonly(np.ascontiguousarray(self.scaled_values.T))
 
     @cached_property
+    def _points_and_one(self) -> np.ndarray:
+        """The permuted, scaled points with a column of ones, shape ``(m, d + 1)``."""
+        return readonly(np.concatenate([self.scaled_points, np.ones((self.size, 1))], axis=1))
+
+    @cached_property
     def is_leaf(self) -> np.ndarray:
         """Whether each node is a leaf."""
         return readonly(self.left < 0)
@@ -980,7 +985,8 @@ class KDTreeHalfspace:
                 return self._exp_sums_part(q, s, log_delta, max_radius, max_upper, margin, table, True)
             # query blocks in threads (numpy releases the GIL in the array work); each thread
             # writes only its own rows, so the sums are the same as in one pass
-            _ = self.is_leaf, self.moments_t, self.scaled_values_t  # cached before the threads
+            # cached before the threads
+            _ = self.is_leaf, self.moments_t, self.scaled_values_t, self._points_and_one
             bounds = np.linspace(0, n, workers + 1).astype(np.int64)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 jobs = [
@@ -1152,12 +1158,14 @@ class KDTreeHalfspace:
         starts: np.ndarray,
         stops: np.ndarray,
     ) -> None:
+        # the shift rides in the product: [q, -s] . [k, 1] (a dot product of length d + 1)
+        shifted = np.concatenate([qs, -s[:, None]], axis=1)
+        points = self._points_and_one
         for lo, hi in zip(starts, stops):
             leaf = node[lo]
             block = slice(self.start[leaf], self.end[leaf])
             members = query[lo:hi]
-            logits = qs[members] @ self.scaled_points[block].T
-            logits -= s[members, None]
+            logits = shifted[members] @ points[block].T
             np.exp(logits, out=logits)
             out[members] += (self.scaled_values_t[:, block] @ logits.T).T
 
