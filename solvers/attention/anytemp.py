@@ -42,10 +42,11 @@ timed on sampled rows and scaled, on the project's 2-core machine): at ``d = 1``
 while nodes must be small for the polynomials, so most keys are summed exactly
 in leaves (leaf size 128 for ``d = 2``, threaded). At ``d = 2``, ``n = 2^14``
 the oracle takes about 0.2 s at ``B = 10`` against 0.08-0.1 s at ``B = 1, 100,
-10^4`` (exact: 0.4-1.6 s), and at ``B = 10`` it overtakes exact attention near
-``n = 2^15`` to ``2^16``; for ``d = 3`` the crossover at ``B = 10`` lies beyond
-``2^15``. Fitted time exponents in ``n`` at ``B = 10`` were 1.45 (``d = 2``)
-and 1.62 (``d = 3``), against the theory's 1.5 and 1.67.
+10^4`` (exact attention: 0.37 s at ``B = 10``, up to 1.6 s at large ``B``), so
+it is already the faster one there; for ``d = 3`` it took 0.32-0.36 s at
+``B = 10``. Before the leaf and threading changes, fitted time exponents in
+``n`` at ``B = 10`` were 1.45 (``d = 2``) and 1.62 (``d = 3``), against the
+theory's 1.5 and 1.67.
 
 **Interface.** The instance asks for ``exp(Q K^T / d)`` (Alman-Song's ``1/d``);
 the halfspace structure works with plain inner products, so queries are
