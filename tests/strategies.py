@@ -5,11 +5,22 @@ Sizes are kept small so that brute force stays cheap on every example.
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 
 from instances import CNF
+from instances.attention import AttentionInstance, random_attention
+from instances.vectors import OVInstance
 
-__all__ = ["literals", "clauses", "cnf_formulas", "dimacs_comments", "dimacs_layouts"]
+__all__ = [
+    "literals",
+    "clauses",
+    "cnf_formulas",
+    "dimacs_comments",
+    "dimacs_layouts",
+    "ov_instances",
+    "attention_instances",
+]
 
 
 def literals(num_vars: int) -> st.SearchStrategy[int]:
@@ -107,3 +118,41 @@ def dimacs_layouts(draw: st.DrawFn, formula: CNF) -> str:
     if draw(st.booleans()):
         text = text.rstrip("\r\n")
     return text
+
+
+@st.composite
+def ov_instances(draw: st.DrawFn, min_rows_a: int = 0, max_rows: int = 7, max_dimension: int = 7) -> OVInstance:
+    """Small OV instances, possibly with an empty second set or dimension 0."""
+    n_a = draw(st.integers(min_rows_a, max_rows))
+    n_b, d = draw(st.integers(0, max_rows)), draw(st.integers(0, max_dimension))
+    bits = st.integers(0, 1)
+    a = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_a, max_size=n_a))
+    b = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_b, max_size=n_b))
+    return OVInstance(np.array(a, dtype=np.uint8).reshape(n_a, d), np.array(b, dtype=np.uint8).reshape(n_b, d))
+
+
+@st.composite
+def attention_instances(
+    draw: st.DrawFn,
+    bounds: tuple[float, ...] = (0.0, 0.3, 1.0, 1.5),
+    nonnegative: bool | None = None,
+    max_rows: int = 7,
+    max_dimension: int = 4,
+) -> AttentionInstance:
+    """Small attention instances; sometimes V lives on another scale (1e-300 .. 1e300)
+    than the scores, sometimes with a zero column."""
+    n = draw(st.integers(0, max_rows))
+    m = draw(st.integers(1, 9))
+    d = draw(st.integers(1, max_dimension))
+    dv = draw(st.integers(1, 3))
+    bound = draw(st.sampled_from(bounds))
+    positive = draw(st.booleans()) if nonnegative is None else nonnegative
+    seed = draw(st.integers(0, 2**32 - 1))
+    inst = random_attention(n, d, bound, num_keys=m, value_columns=dv, nonnegative_values=positive, seed=seed)
+    if draw(st.booleans()):
+        scale = draw(st.sampled_from([1e-300, 1e-30, 1e30, 1e300]))
+        value = inst.value / max(bound, 1.0) * scale
+        if draw(st.booleans()):
+            value[:, 0] = 0.0
+        inst = AttentionInstance(inst.query, inst.key, value, max(bound, float(np.abs(value).max())))
+    return inst

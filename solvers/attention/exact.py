@@ -34,7 +34,7 @@ import numpy as np
 
 from instances._validation import as_generator, check_int
 from instances.attention import AttentionInstance, AttentionOutput
-from instances.errors import InvalidInstanceError, OracleRefusal
+from instances.errors import OracleRefusal
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
 __all__ = ["ExactAttention", "ERROR_CONSTANTS"]

@@ -471,7 +471,7 @@ class _PolynomialOracle:
         if not isinstance(instance, AttentionInstance):
             raise TypeError(f"'instance' must be an AttentionInstance (got {type(instance).__name__})")
         n = instance.n if rows is None else len(rows)
-        m, d, dv = instance.m, instance.d, instance.value_columns
+        m, d = instance.m, instance.d
         lower, upper, bound = self._interval(instance)
         radius = (upper - lower) / 2
         workers = self._worker_count(max(n, m))

@@ -20,30 +20,18 @@ from reductions.ov_ann import HalfOnesPadding
 from reductions.pipeline import predict_chain, solve_via_attention
 from reductions.registry import get_reduction
 from reductions.testing import assert_reduction_sound
-from solvers.ann import brute_force_gap_ann
 from solvers.attention.exact import ExactAttention
 from solvers.ov import brute_force_ov
 from solvers.sat import solve_sat
 from tests.conftest import DATA
-from tests.strategies import cnf_formulas
+from tests.strategies import cnf_formulas, ov_instances
 
 EXACT = ExactAttention()
 
 
 @st.composite
-def ov_instances(draw, max_rows=7, max_dimension=7):
-    n_a, n_b, d = draw(st.integers(1, max_rows)), draw(st.integers(0, max_rows)), draw(st.integers(0, max_dimension))
-    bits = st.integers(0, 1)
-    a = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_a, max_size=n_a))
-    b = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_b, max_size=n_b))
-    return OVInstance(np.array(a, dtype=np.uint8).reshape(n_a, d), np.array(b, dtype=np.uint8).reshape(n_b, d))
-
-
-@st.composite
 def equal_weight_gap_ann(draw):
-    # n_b >= 1: GapANNInstance.nearest_distances gives an empty B the distance d + 1,
-    # which makes a query "close" to no point at all when t > d + 1.
-    ov = draw(ov_instances(max_rows=5, max_dimension=5).filter(lambda ov: ov.b.shape[0] > 0))
+    ov = draw(ov_instances(min_rows_a=1, max_rows=5, max_dimension=5).filter(lambda ov: ov.b.shape[0] > 0))
     threshold = Fraction(draw(st.integers(1, 2 * ov.dimension + 2)), draw(st.integers(1, 3)))
     epsilon = Fraction(draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     return HalfOnesPadding().forward(GapANNInstance(ov.a, ov.b, threshold, epsilon)).target
@@ -122,7 +110,7 @@ def test_delta_rejects_strings():
 
 
 @settings(max_examples=150)
-@given(ov_instances(), st.sampled_from([Fraction(1, 4), Fraction(1, 10), 0.01, Fraction(49, 100)]))
+@given(ov_instances(min_rows_a=1), st.sampled_from([Fraction(1, 4), Fraction(1, 10), 0.01, Fraction(49, 100)]))
 def test_ov_attention_outputs_sit_on_the_right_side_of_the_margin(ov, delta):
     reduced = OVToAttention(delta=delta).forward(ov)
     output = EXACT(reduced.target)
@@ -139,7 +127,7 @@ def test_ov_attention_outputs_sit_on_the_right_side_of_the_margin(ov, delta):
 
 
 @settings(max_examples=100)
-@given(ov_instances(), st.integers(0, 2**32 - 1))
+@given(ov_instances(min_rows_a=1), st.integers(0, 2**32 - 1))
 def test_ov_attention_decides_through_any_additive_error_below_the_tolerance(ov, seed):
     reduced = OVToAttention().forward(ov)
     tolerance = reduced.decoding["readout"].tolerated_abs_error
@@ -149,7 +137,7 @@ def test_ov_attention_decides_through_any_additive_error_below_the_tolerance(ov,
     assert (answer is None) == (brute_force_ov(ov) is None)
 
 
-@given(ov_instances())
+@given(ov_instances(min_rows_a=1))
 def test_ov_attention_contract(ov):
     assert_reduction_sound(OVToAttention(), ov)
 

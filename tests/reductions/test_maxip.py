@@ -23,18 +23,9 @@ from solvers.maxip import brute_force_maxip
 from solvers.ov import brute_force_ov
 from solvers.sat import solve_sat
 from tests.conftest import DATA
-from tests.strategies import cnf_formulas
+from tests.strategies import cnf_formulas, ov_instances
 
 EXACT = ExactAttention()
-
-
-@st.composite
-def ov_instances(draw, max_rows=7, max_dimension=7):
-    n_a, n_b, d = draw(st.integers(0, max_rows)), draw(st.integers(0, max_rows)), draw(st.integers(0, max_dimension))
-    bits = st.integers(0, 1)
-    a = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_a, max_size=n_a))
-    b = draw(st.lists(st.lists(bits, min_size=d, max_size=d), min_size=n_b, max_size=n_b))
-    return OVInstance(np.array(a, dtype=np.uint8).reshape(n_a, d), np.array(b, dtype=np.uint8).reshape(n_b, d))
 
 
 @st.composite

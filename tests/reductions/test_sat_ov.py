@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from instances import CNF, Assignment, InvalidInstanceError, NotAWitnessError, OrthogonalPair
+from instances import CNF, InvalidInstanceError, NotAWitnessError, OrthogonalPair
 from reductions.sat_ov import SatToOV, clause_vectors
 from reductions.testing import assert_reduction_sound
 from solvers.ov import brute_force_ov, orthogonal_pairs

@@ -17,6 +17,7 @@ from solvers.attention import AttentionOracle, Cost, ExactAttention, Guarantee, 
 from solvers.attention.exact import ERROR_CONSTANTS
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, check_budget, machine_memory_bytes
 from solvers.attention.reference import reference_precision
+from tests.strategies import attention_instances
 
 TINY = np.finfo(np.float64).tiny
 
@@ -25,23 +26,8 @@ BOUNDS = [0.0, 0.1, 1.0, 3.0, 30.0, 200.0]
 TILES = [(256, 2048), (2, 3), (1, 1), (3, 2)]
 
 
-@st.composite
-def instances(draw: Any, nonnegative: bool | None = None) -> AttentionInstance:
-    n = draw(st.integers(0, 6))
-    m = draw(st.integers(1, 9))
-    d = draw(st.integers(1, 5))
-    dv = draw(st.integers(1, 3))
-    bound = draw(st.sampled_from(BOUNDS))
-    positive = draw(st.booleans()) if nonnegative is None else nonnegative
-    seed = draw(st.integers(0, 2**32 - 1))
-    inst = random_attention(n, d, bound, num_keys=m, value_columns=dv, nonnegative_values=positive, seed=seed)
-    if draw(st.booleans()):  # values on another scale than the scores, sometimes with zero columns
-        scale = draw(st.sampled_from([1e-300, 1e-30, 1e30, 1e300]))
-        value = inst.value / max(bound, 1.0) * scale
-        if draw(st.booleans()):
-            value[:, 0] = 0.0
-        inst = AttentionInstance(inst.query, inst.key, value, max(bound, float(np.abs(value).max())))
-    return inst
+def instances(nonnegative: bool | None = None) -> st.SearchStrategy[AttentionInstance]:
+    return attention_instances(tuple(BOUNDS), nonnegative, max_rows=6, max_dimension=5)
 
 
 def oracles() -> st.SearchStrategy[ExactAttention]:

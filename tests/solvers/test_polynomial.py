@@ -25,30 +25,16 @@ from solvers.attention.features import (
     paper_rank,
 )
 from solvers.attention.polynomial import PolynomialAttention, score_interval
+from tests.strategies import attention_instances
 
 TINY = np.finfo(np.float64).tiny
 EXACT = ExactAttention()
 
 
-@st.composite
 def instances(
-    draw: Any, bounds: tuple[float, ...] = (0.0, 0.3, 1.0, 1.5), nonnegative: bool | None = None
-) -> AttentionInstance:
-    n = draw(st.integers(0, 7))
-    m = draw(st.integers(1, 9))
-    d = draw(st.integers(1, 4))
-    dv = draw(st.integers(1, 3))
-    bound = draw(st.sampled_from(bounds))
-    positive = draw(st.booleans()) if nonnegative is None else nonnegative
-    seed = draw(st.integers(0, 2**32 - 1))
-    inst = random_attention(n, d, bound, num_keys=m, value_columns=dv, nonnegative_values=positive, seed=seed)
-    if draw(st.booleans()):  # values on another scale than the scores, sometimes a zero column
-        scale = draw(st.sampled_from([1e-300, 1e-30, 1e30, 1e300]))
-        value = inst.value / max(bound, 1.0) * scale
-        if draw(st.booleans()):
-            value[:, 0] = 0.0
-        inst = AttentionInstance(inst.query, inst.key, value, max(bound, float(np.abs(value).max())))
-    return inst
+    bounds: tuple[float, ...] = (0.0, 0.3, 1.0, 1.5), nonnegative: bool | None = None
+) -> st.SearchStrategy[AttentionInstance]:
+    return attention_instances(bounds, nonnegative)
 
 
 def assert_within_guarantee(out: AttentionOutput, inst: AttentionInstance) -> None:
