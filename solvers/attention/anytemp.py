@@ -94,7 +94,7 @@ _U = 2.0**-53
 DEFAULT_DEGREE: dict[int, int] = {1: 14, 2: 12, 3: 8}
 """Largest polynomial degree per node by dimension (monomials ``C(d+g, g)`` = 15, 91, 165)."""
 
-DEFAULT_LEAF_SIZE: dict[int, int] = {1: 32, 2: 128, 3: 64}
+DEFAULT_LEAF_SIZE: dict[int, int] = {1: 32, 2: 128, 3: 128}
 """Leaf size of the kd-tree by dimension."""
 
 # Cost model (seconds), measured on the project's 2-core machine; rough by nature, because
@@ -147,7 +147,7 @@ class AnyTemperatureAttention:
     degree : int, optional
         Largest polynomial degree per node (default by ``d``: 14, 12, 8).
     leaf_size : int, optional
-        kd-tree leaf size (default by ``d``: 32, 128, 64).
+        kd-tree leaf size (default by ``d``: 32, 128, 128).
     max_radius : float
         Largest logit half-range ``rho`` of a node that a polynomial may cover.
     max_dimension : int
@@ -185,11 +185,15 @@ class AnyTemperatureAttention:
     polynomials are off by at most ``delta`` (relative to the row maximum's
     weight, 1), so ``E = m delta = eps / 4`` in total. Rounding is relative to
     each key's weight ``w_j``: exact leaves ``zeta_L = e^eta (1 + 2u) - 1 +
-    gamma_(L+1)``; polynomial nodes ``zeta_P = gamma_K A e^eta + (e^eta - 1)
-    e^eta (1 + delta)`` with ``K = L + D (d (g+1) + 1) + 2g + r + 4`` and ``A =
-    max sum_j |p_j| rho0^j e^rho0`` over the Chebyshev table (the monomial form's
-    amplification, relative to the smallest weight in the node); accumulating
-    the node pieces adds ``gamma_(nodes)``. With ``zeta`` the larger of the two
+    gamma_(L+1)``; polynomial nodes ``zeta_P = gamma_K min(A, m A') e^eta +
+    (e^eta - 1) e^eta (1 + delta)`` with ``K = L + D (d (g+1) + 1) + 2g + r + 4``,
+    ``S_h(rho0) = sum_j |p_j| rho0^j`` the monomial form's amplification and,
+    over the Chebyshev table's radii and degrees, ``A = max S_h(rho0) e^rho0``
+    (relative to the smallest weight in the node) or ``A' = max S_h(rho0)
+    e^(1 - rho0 / 2^(1/4))`` (absolute: a node is accepted only when its largest
+    logit ``a + rho <= 1``, so each key's error is at most ``gamma_K A'``, and
+    ``m`` of them against the normaliser ``Z >= 1``); accumulating the node
+    pieces adds ``gamma_(nodes)``. With ``zeta`` the larger of the two
     plus that, the normaliser ``Z >= e^-eta`` (the maximum key's weight) gives
     ``|T_hat - T| <= ||V||_inf (2 (E e^eta + zeta) / (1 - E e^eta - zeta) + u)``.
 
@@ -274,7 +278,7 @@ class AnyTemperatureAttention:
 
         >>> from solvers.attention.anytemp import AnyTemperatureAttention
         >>> AnyTemperatureAttention().leaf_size_for(3)
-        64
+        128
         """
         return self.leaf_size if self.leaf_size is not None else DEFAULT_LEAF_SIZE.get(d, 64)
 
@@ -455,11 +459,15 @@ class AnyTemperatureAttention:
             nodes = 2 * max(1, math.ceil(m / leaf)) + 1
             K = leaf + depth * (d * (g + 1) + 1) + 2 * g + r + 4
             table = ChebyshevTable.of(self.max_radius, g)
-            amplification = float(np.max(table.abs_sum[:, g] * np.exp(table.radii)))
+            # the monomial form's rounding, per key: relative to the key's own weight (up to
+            # S_h(rho0) e^rho0) or absolute (e^a S_h(rho0) with a + rho <= max_upper, rho >= rho0 / 2^(1/4))
+            relative = float(np.max(table.abs_sum * np.exp(table.radii)[:, None]))
+            shrink = 2.0 ** (-1 / ChebyshevTable.steps_per_halving)
+            absolute = float(np.max(table.abs_sum * np.exp(table.radii[-1] - shrink * table.radii)[:, None])) * math.e
             if eta < 700:
                 grow = math.exp(eta)
                 zeta_leaf = math.expm1(eta) * (1 + 2 * _U) + 2 * _U + _gamma(leaf + 1)
-                zeta_poly = _gamma(K) * amplification * grow + math.expm1(eta) * grow * (1 + delta)
+                zeta_poly = _gamma(K) * min(relative, m * absolute) * grow + math.expm1(eta) * grow * (1 + delta)
                 zeta = max(zeta_leaf, zeta_poly) + _gamma(nodes)
             else:
                 zeta = math.inf

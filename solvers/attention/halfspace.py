@@ -188,41 +188,45 @@ class Monomials:
         return out
 
     @cached_property
-    def translation_plan(self) -> list[list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]]:
-        """Per variable ``l`` and shift ``s >= 1``: rows ``alpha`` with ``alpha_l >= s``, rows of
-        ``alpha - s e_l`` and ``C(alpha_l, s)`` (for re-centring moments)."""
-        plan = []
-        for var in range(self.dimension):
-            steps = []
-            for s in range(1, self.degree + 1):
-                targets = np.flatnonzero(self.exponents[:, var] >= s)
-                if targets.size == 0:
-                    break
-                sources = []
-                for t in targets:
-                    alpha = list(self.exponents[t])
-                    alpha[var] -= s
-                    sources.append(self.index[tuple(int(a) for a in alpha)])
-                binomials = np.array([math.comb(int(self.exponents[t, var]), s) for t in targets], dtype=np.float64)
-                steps.append((targets, np.array(sources, dtype=np.int64), binomials, s))
-            plan.append(steps)
-        return plan
+    def dense_index(self) -> np.ndarray:
+        """Flat position of each multi-index in a dense ``(g+1)^d`` grid (row-major)."""
+        return readonly(np.ravel_multi_index(tuple(self.exponents.T), (self.degree + 1,) * self.dimension))
+
+    @cached_property
+    def _binomials(self) -> np.ndarray:
+        """``C(a, b)`` for ``0 <= b <= a <= g`` (zero above the diagonal)."""
+        g = self.degree
+        return readonly(np.array([[math.comb(a, b) for b in range(g + 1)] for a in range(g + 1)], dtype=np.float64))
 
     def translate(self, moments: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """Re-centre moments: from ``sum (k - c)^alpha w`` to ``sum (k - c + shift)^alpha w``.
 
         ``moments`` has shape ``(N, r, c)`` and ``shift`` ``(N, d)`` (one per row):
-        with ``shift = c - z`` the result is the moments about ``z``.
+        with ``shift = c - z`` the result is the moments about ``z``. One coordinate
+        at a time, ``M'_alpha = sum_(b <= alpha_l) C(alpha_l, b) shift_l^(alpha_l - b)
+        M_(alpha with alpha_l = b)``: a batched product with a ``(g+1) x (g+1)``
+        triangular matrix along that axis of the moments laid out densely. Entries
+        of total degree above ``g`` in the dense grid start at zero and are never
+        read: each output only draws on indices below it.
         """
-        out = np.array(moments, dtype=np.float64, copy=True)
-        for var, steps in enumerate(self.translation_plan):
-            source = out.copy()
-            delta = shift[:, var]
-            power = np.ones_like(delta)
-            for targets, sources, binomials, s in steps:
-                power = power * delta
-                out[:, targets, :] += (power[:, None] * binomials[None, :])[:, :, None] * source[:, sources, :]
-        return out
+        moments = np.asarray(moments, dtype=np.float64)
+        shift = np.asarray(shift, dtype=np.float64)
+        count, c = moments.shape[0], moments.shape[2]
+        g1, d = self.degree + 1, self.dimension
+        if count == 0 or self.degree == 0:
+            return np.array(moments, copy=True)
+        dense = np.zeros((count, g1**d, c))
+        dense[:, self.dense_index, :] = moments
+        powers = np.arange(g1)
+        gap = powers[:, None] - powers[None, :]  # a - b
+        lower = gap >= 0
+        for var in range(d):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                matrix = np.where(lower, self._binomials * shift[:, var, None, None] ** np.maximum(gap, 0), 0.0)
+            # axis ``var`` of each node's (g+1)^d grid, with the axes before it as a batch
+            grid = dense.reshape(count, g1**var, g1, -1)
+            dense = (matrix[:, None] @ grid).reshape(count, g1**d, c)
+        return dense[:, self.dense_index, :]
 
 
 @attrs.frozen
@@ -389,7 +393,7 @@ class ChebyshevTable:
     log_error: np.ndarray
     abs_sum: np.ndarray
 
-    _steps_per_halving: ClassVar[int] = 4
+    steps_per_halving: ClassVar[int] = 4
     _cache: ClassVar[dict[tuple[float, int], ChebyshevTable]] = {}
 
     @classmethod
@@ -406,7 +410,7 @@ class ChebyshevTable:
     def _compute(cls, max_radius: float, degree: int) -> ChebyshevTable:
         import mpmath
 
-        steps = cls._steps_per_halving
+        steps = cls.steps_per_halving
         count = steps * 24 + 1  # down to max_radius * 2^-24
         radii = max_radius * 2.0 ** (-np.arange(count) / steps)
         g = degree
@@ -453,7 +457,7 @@ class ChebyshevTable:
         """Index ``k`` of the smallest grid radius ``>= radius`` (radius in ``[0, max_radius]``)."""
         r = np.asarray(radius, dtype=np.float64)
         with np.errstate(divide="ignore"):
-            k = np.floor(-self._steps_per_halving * np.log2(np.maximum(r, 1e-300) / self.max_radius) + 1e-9)
+            k = np.floor(-self.steps_per_halving * np.log2(np.maximum(r, 1e-300) / self.max_radius) + 1e-9)
         k = np.clip(k, 0, self.radii.shape[0] - 1).astype(np.int64)
         # guard against rounding: step back while the grid radius is below the radius
         low = self.radii[k] < r
@@ -716,9 +720,9 @@ class KDTreeHalfspace:
             s0, s1 = start[group[0]], end[group[-1]]
             owner = np.repeat(group, end[group] - start[group])
             features = mono.evaluate(points[s0:s1] - center[owner])
-            offsets = start[group] - s0
-            for col in range(c):
-                moments[group, :, col] = np.add.reduceat(features * values[s0:s1, col], offsets, axis=1).T
+            for leaf in group:
+                lo, hi = start[leaf] - s0, end[leaf] - s0
+                moments[leaf] = features[:, lo:hi] @ values[s0 + lo : s0 + hi]
             i = j
         depth = tree["depth"]
         internal = np.flatnonzero(left >= 0)
