@@ -284,30 +284,84 @@ def bench_anytemp_temperature(
     }
 
 
-def bench_anytemp(*, quick: bool = True, seed: int = 0) -> dict[str, Any]:
-    """All three benchmarks; ``quick`` uses sizes that run in seconds, else the targets' sizes.
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of :func:`bench_anytemp`'s parts, one line each."""
+    d1 = result["d1"]["results"][0]
+    scaling = [
+        {
+            "d": r["d"],
+            "B": r["B"],
+            "n_range": [r["results"][0]["n"], r["results"][-1]["n"]],
+            "exponent": r["exponent"],
+            "tail_exponent": r["tail_exponent"],
+            "theory_exponent": r["theory_exponent"],
+            "exact_exponent": r["exact_exponent"],
+            "crossover_n": r["crossover_n"],
+            "speedup_at_largest_n": r["results"][-1]["speedup"],
+        }
+        for r in result["scaling"]
+    ]
+    temperature = [
+        {
+            "d": r["d"],
+            "n": r["n"],
+            "B": [x["B"] for x in r["results"]],
+            "seconds": [x["seconds"] for x in r["results"]],
+            "spread": r["spread"],
+            "polynomial_degree": [x["polynomial_degree"] for x in r["results"]],
+        }
+        for r in result["temperature"]
+    ]
+    worst = max(
+        (x["max_abs_error"] / x["abs_error_bound"] if x["abs_error_bound"] > 0 else 0.0)
+        for part in (result["d1"], *result["scaling"], *result["temperature"])
+        for x in part["results"]
+    )
+    return {
+        "d1": {"n": d1["n"], "B": d1["B"], "speedup": d1["speedup"], "target_speedup": 20.0},
+        "scaling": scaling,
+        "temperature": temperature,
+        "largest_error_over_bound": worst,
+    }
 
-    The full run (``quick=False``): ``d = 1``, ``n = 2^16``, ``B = 100``; scaling in
-    ``n`` up to ``2^16`` for ``d = 2`` and ``2^15`` for ``d = 3``; ``B`` from 1 to
-    ``10^4`` at ``n = 2^14`` for ``d = 1, 2``.
+
+def bench_anytemp(*, quick: bool = True, seed: int = 0, repeats: int | None = None) -> dict[str, Any]:
+    """All three benchmarks and a ``summary`` of their headline numbers.
+
+    ``quick`` uses sizes that run in seconds; the full run (``quick=False``, a few
+    minutes on two cores, best of ``repeats = 2``): ``d = 1``, ``n = 2^16``,
+    ``B = 100``; scaling in ``n`` for ``d = 2, 3`` at ``B = 10`` (the hardest
+    temperature: the window holds a large share of the keys while nodes are
+    too wide for low-degree polynomials) from ``2^11`` to ``2^17`` and at
+    ``B = 100`` up to ``2^16``; ``B`` in ``1, 3, 10, 30, 100, 10^3, 10^4`` at
+    ``n = 2^14`` for ``d = 1, 2, 3``, with the polynomial method's predicted degree.
 
     Examples
     --------
     >>> from reductions.bench_anytemp import bench_anytemp
     >>> sorted(bench_anytemp(quick=True, seed=0))  # doctest: +SKIP
-    ['d1', 'scaling', 'temperature']
+    ['d1', 'scaling', 'summary', 'temperature']
     """
     if quick:
-        return {
-            "d1": bench_anytemp_d1(2**12, repeats=1, seed=seed),
-            "scaling": [bench_anytemp_scaling(d, (2**9, 2**10, 2**11), seed=seed) for d in (2, 3)],
-            "temperature": [bench_anytemp_temperature(2**11, d, seed=seed) for d in (1, 2)],
+        runs = 1 if repeats is None else repeats
+        result = {
+            "d1": bench_anytemp_d1(2**12, repeats=runs, seed=seed),
+            "scaling": [bench_anytemp_scaling(d, (2**9, 2**10, 2**11), repeats=runs, seed=seed) for d in (2, 3)],
+            "temperature": [bench_anytemp_temperature(2**11, d, repeats=runs, seed=seed) for d in (1, 2)],
         }
-    return {
-        "d1": bench_anytemp_d1(seed=seed),
-        "scaling": [
-            bench_anytemp_scaling(2, tuple(2**k for k in range(11, 17)), seed=seed),
-            bench_anytemp_scaling(3, tuple(2**k for k in range(11, 16)), seed=seed),
-        ],
-        "temperature": [bench_anytemp_temperature(2**14, d, seed=seed) for d in (1, 2)],
-    }
+    else:
+        runs = 2 if repeats is None else repeats
+        bounds = (1.0, 3.0, 10.0, 30.0, 100.0, 1e3, 1e4)
+        result = {
+            "d1": bench_anytemp_d1(repeats=max(runs, 3), seed=seed),
+            "scaling": [
+                bench_anytemp_scaling(d, tuple(2**k for k in range(11, 18)), 10.0, repeats=runs, seed=seed)
+                for d in (2, 3)
+            ]
+            + [
+                bench_anytemp_scaling(d, tuple(2**k for k in range(11, 17)), 100.0, repeats=runs, seed=seed)
+                for d in (2, 3)
+            ],
+            "temperature": [bench_anytemp_temperature(2**14, d, bounds, repeats=runs, seed=seed) for d in (1, 2, 3)],
+        }
+    return {"summary": _summary(result), **result}

@@ -193,7 +193,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         from reductions import bench_polynomial
 
         names = [name.strip() for name in (args.oracle or "exact,polynomial,taylor").split(",") if name.strip()]
-        if args.sweep:
+        if args.anytemp:
+            from reductions.bench_anytemp import bench_anytemp
+
+            result = bench_anytemp(quick=not args.full)
+        elif args.sweep:
             result = bench_polynomial.sweep_oracles(
                 args.n or [2**k for k in range(10, 21, 2)],
                 args.d or [2, 4, 8],
@@ -315,7 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sample-rows", type=int, help="time this many query rows of exact attention and scale")
     bench.add_argument("--sweep", action="store_true", help="oracles: sweep n, d and B; report crossover and exponent")
     bench.add_argument("--out-dir", help="oracles --sweep: folder for the JSON and the plot")
-    bench.add_argument("--full", action="store_true", help="anytemp: the target sizes instead of quick ones")
+    bench.add_argument(
+        "--anytemp",
+        action="store_true",
+        help="oracles: the any-temperature report (d = 1 speed-up, scaling in n for d = 2, 3 with exponents "
+        "and crossover, time against B beside the polynomial method's degree); same as 'bench anytemp'",
+    )
+    bench.add_argument("--full", action="store_true", help="anytemp: the target sizes (minutes) instead of quick ones")
     bench.add_argument("--json", action="store_true", help="accepted for symmetry; the output is always JSON")
     bench.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     bench.add_argument("--out", help="also write the JSON to this file")
