@@ -239,13 +239,40 @@ def _solve_attention(instance: Any) -> Any:
 
 
 def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
+    """Compare with the reference entrywise, each side within its stated error.
+
+    Either side may be given in log space only (the exact reference is, for
+    ``V >= 0``): its entries are then ``e^(log value)``, within the smaller of
+    the two bounds it states (``rel_error`` relative, ``abs_error`` absolute).
+    """
     from instances.attention import AttentionOutput
 
-    if not isinstance(answer, AttentionOutput) or answer.values is None:
+    if not isinstance(answer, AttentionOutput) or (answer.values is None and answer.log_values is None):
         return "answer is not an attention output with values"
-    error = float(np.max(np.abs(answer.values - reference.values))) if reference.values.size else 0.0
-    allowed = answer.abs_error + reference.abs_error
-    return None if error <= allowed else f"output differs from exact attention by {error:.3g} > {allowed:.3g}"
+
+    def values_and_slack(output: AttentionOutput) -> tuple[np.ndarray, np.ndarray]:
+        if output.values is not None:
+            return output.values, np.full(output.values.shape, output.abs_error)
+        assert output.log_values is not None
+        values = np.exp(output.log_values)
+        relative = output.rel_error * values / (1 - output.rel_error) if output.rel_error < 1 else np.inf
+        return values, np.minimum(output.abs_error, relative) + 4 * np.finfo(float).eps * values
+
+    got, got_slack = values_and_slack(answer)
+    want, want_slack = values_and_slack(reference)
+    if got.shape != want.shape:
+        return f"output has shape {got.shape}, expected {want.shape}"
+    if not got.size:
+        return None
+    excess = np.abs(got - want) - (got_slack + want_slack)
+    worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+    if excess[worst] <= 0:
+        return None
+    return (
+        f"output entry {tuple(int(i) for i in worst)} is {float(got[worst]):.6g}, exact attention gives "
+        f"{float(want[worst]):.6g}: off by {float(abs(got[worst] - want[worst])):.3g} > "
+        f"{float(got_slack[worst] + want_slack[worst]):.3g} allowed"
+    )
 
 
 def _register_attention() -> None:

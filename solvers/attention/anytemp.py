@@ -91,8 +91,8 @@ __all__ = ["AnyTemperatureAttention", "DEFAULT_DEGREE", "DEFAULT_LEAF_SIZE"]
 
 _U = 2.0**-53
 
-DEFAULT_DEGREE: dict[int, int] = {1: 14, 2: 12, 3: 8}
-"""Largest polynomial degree per node by dimension (monomials ``C(d+g, g)`` = 15, 91, 165)."""
+DEFAULT_DEGREE: dict[int, int] = {1: 14, 2: 12, 3: 12}
+"""Largest polynomial degree per node by dimension (monomials ``C(d+g, g)`` = 15, 91, 455)."""
 
 DEFAULT_LEAF_SIZE: dict[int, int] = {1: 32, 2: 128, 3: 128}
 """Leaf size of the kd-tree by dimension."""
@@ -145,7 +145,7 @@ class AnyTemperatureAttention:
         guarantee is ``eps / 2`` for the window and the polynomials plus the
         float64 rounding bound of the Notes.
     degree : int, optional
-        Largest polynomial degree per node (default by ``d``: 14, 12, 8).
+        Largest polynomial degree per node (default by ``d``: 14, 12, 12).
     leaf_size : int, optional
         kd-tree leaf size (default by ``d``: 32, 128, 128).
     max_radius : float

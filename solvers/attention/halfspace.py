@@ -1102,13 +1102,20 @@ class KDTreeHalfspace:
             for col in range(out.shape[1]):
                 out[:, col] += np.bincount(query, weights=contribution[:, col], minlength=out.shape[0])
             return
+        prefix = [0, *(int(x) for x in mono.prefix)]
         for lo, hi, h in zip(starts, stops, group_degree):
             r = int(mono.prefix[h])
             members = query[lo:hi]
-            x = features[members, :r] * coefficients[grid[lo:hi], h, :r]
-            # (c x r) @ (r x p) is several times faster in BLAS than (p x r) @ (r x c) for small c
-            block = self.moments_t[node[lo], :, :r] @ x.T
-            out[members] += (block * weights[lo:hi]).T
+            x = features[members, :r]
+            # per degree j: (c x r_j) @ (r_j x p), then scaled by e^a pi_j; the coefficients
+            # never fill a (p x r) array. (c x r) @ (r x p) is several times faster in BLAS
+            # than (p x r) @ (r x c) for small c.
+            scale = table.coefficients[grid[lo:hi], h, : h + 1] * weights[lo:hi, None]  # (p, h + 1)
+            moments = self.moments_t[node[lo]]
+            block = np.zeros((moments.shape[0], hi - lo))
+            for j in range(h + 1):
+                block += (moments[:, prefix[j] : prefix[j + 1]] @ x[:, prefix[j] : prefix[j + 1]].T) * scale[:, j]
+            out[members] += block.T
 
     def _leaf_sums(
         self,

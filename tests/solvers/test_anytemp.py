@@ -49,7 +49,9 @@ def test_stated_error_holds(dimension: int, seed: int, n: int, m: int, bound: fl
 @pytest.mark.parametrize(("dimension", "degree", "radius"), [(1, 24, 10.0), (2, 20, 8.0), (3, 12, 6.0)])
 @given(seed=st.integers(0, 2**32 - 1), bound=st.sampled_from(BOUNDS))
 @settings(max_examples=10, deadline=None)
-def test_stated_error_holds_with_wide_nodes(dimension: int, degree: int, radius: float, seed: int, bound: float) -> None:
+def test_stated_error_holds_with_wide_nodes(
+    dimension: int, degree: int, radius: float, seed: int, bound: float
+) -> None:
     # wide nodes and high degrees: the rounding bound of the monomial form is what is tested
     inst = random_attention(40, dimension, bound, num_keys=1500, seed=seed)
     oracle = AnyTemperatureAttention(degree=degree, max_radius=radius, leaf_size=8)
