@@ -34,19 +34,22 @@ The kd-tree's crossing number gives ``m^(1/2)`` cells per hyperplane for
 about ``1.86`` for ``d = 3``; for fixed ``B`` and growing ``n`` the nodes a query
 accepts hold more and more keys and the cost per query approaches ``log n``.
 
-**Measured** (:mod:`reductions.bench_anytemp`, random instances, exact attention
-timed on sampled rows and scaled, on the project's 2-core machine): at ``d = 1``,
-``n = 2^16``, ``B = 100`` about 0.15 s against 14 s for exact attention (near
-100x; time flat in ``B`` from 1 to ``10^4``). The weak regime is moderate ``B``
-(about 10 for ``d = 2, 3``): the window then holds a large share of the keys
-while nodes must be small for the polynomials, so most keys are summed exactly
-in leaves (leaf size 128 for ``d = 2``, threaded). At ``d = 2``, ``n = 2^14``
-the oracle takes about 0.2 s at ``B = 10`` against 0.08-0.1 s at ``B = 1, 100,
-10^4`` (exact attention: 0.37 s at ``B = 10``, up to 1.6 s at large ``B``), so
-it is already the faster one there; for ``d = 3`` it took 0.32-0.36 s at
-``B = 10``. Before the leaf and threading changes, fitted time exponents in
-``n`` at ``B = 10`` were 1.45 (``d = 2``) and 1.62 (``d = 3``), against the
-theory's 1.5 and 1.67.
+**Measured** (``reductions bench oracles --anytemp --full``: random instances,
+exact attention timed on sampled rows and scaled, best of 2, the project's
+2-core machine): at ``d = 1``, ``n = 2^16``, ``B = 100`` about 0.15 s against
+14 s for exact attention (about 100x). At ``B = 100`` the time grows about
+linearly in ``n`` for ``d = 2, 3`` (fitted exponents 0.98 and 1.05 over
+``2^11 .. 2^16``; 53x and 26x faster than exact at ``2^16``). The hard
+temperatures are moderate, ``B`` about 3 to 10: the window then holds a large
+share of the keys while nodes are too wide for low-degree polynomials, so many
+keys are summed exactly in leaves (``d = 2``) or through degree-12 polynomials
+(``d = 3``). At ``B = 10`` the fitted exponents over ``2^11 .. 2^17`` were 1.34
+(``d = 2``, last three points 1.44) and 1.46 (``d = 3``, last three 1.71, the
+kd-tree's weaker crossing number showing), against the theory's 1.5 and 1.67;
+exact attention is overtaken near ``n = 11,000`` and ``37,000``. Against ``B``
+from 1 to ``10^4`` at ``n = 2^14`` the time stays within a factor 2.2, 3.0 and
+3.5 (``d = 1, 2, 3``), highest at ``B = 3``-``10`` and back to the ``B = 1``
+level from ``B = 30`` on.
 
 **Interface.** The instance asks for ``exp(Q K^T / d)`` (Alman-Song's ``1/d``);
 the halfspace structure works with plain inner products, so queries are

@@ -120,6 +120,20 @@ def test_bench_reductions_reports_the_forward_time(capsys):
     assert data["results"][0]["seconds"] > 0
 
 
+def test_bench_oracles_anytemp_prints_the_report_with_its_summary(capsys, tmp_path):
+    out = tmp_path / "anytemp.json"
+    assert main(["bench", "oracles", "--anytemp", "--out", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == data
+    summary = data["summary"]
+    assert [(x["d"], x["B"]) for x in summary["scaling"]] == [(2, 10.0), (3, 10.0)]
+    assert summary["d1"]["speedup"] == data["d1"]["results"][0]["speedup"]
+    # every measured error within the stated bound
+    assert 0 <= summary["largest_error_over_bound"] <= 1
+    degrees = summary["temperature"][0]["polynomial_degree"]
+    assert degrees == sorted(degrees) and degrees[-1] > 10**6
+
+
 def test_help_works_for_every_command():
     for command in ["inspect", "generate", "verify", "chain", "bench", "solve"]:
         result = run(command, "--help")
