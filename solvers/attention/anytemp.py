@@ -177,7 +177,10 @@ class AnyTemperatureAttention:
     (``d = 1``: ``q~ max k`` or ``q~ min k``; else branch and bound in the tree);
     then ``S = sum_j e^(<q~, k_j> - M) [v_j, 1]`` from
     :meth:`~solvers.attention.halfspace.KDTreeHalfspace.exp_sums` with per-key
-    tolerance ``delta = eps / (4 m)`` (window ``w = log(4m/eps)``); the answer is
+    tolerance ``delta = eps / (4 m)`` (window ``w = log(4m/eps)``), raised on each
+    row by ``b >= 1``, a certified lower bound on the row's normaliser ``Z e^-eta``
+    from the exact sum over the leaf that holds the row maximum (``d >= 2``; rows
+    whose weight is spread over many keys get wider windows and nodes); the answer is
     ``S_v / S_1``. ``V`` is first scaled by a power of two to ``||V'|| <= 1``.
 
     **Error bound.** Let ``u = 2^-53``, ``R`` the score bound
@@ -186,7 +189,8 @@ class AnyTemperatureAttention:
     logits are computed with absolute error at most ``eta = (2d + 6) u (2R + 1)``
     (the tree adds ``eta`` to every logit bound). Per key, the window and the
     polynomials are off by at most ``delta`` (relative to the row maximum's
-    weight, 1), so ``E = m delta = eps / 4`` in total. Rounding is relative to
+    weight, 1), so ``E = m delta = eps / 4`` in total (with ``b``: ``m delta b <=
+    (eps / 4) Z e^-eta``, the same bound relative to ``Z``). Rounding is relative to
     each key's weight ``w_j``: exact leaves ``zeta_L = e^eta (1 + 2u) - 1 +
     gamma_(L+1)``; polynomial nodes ``zeta_P = gamma_K min(A, m A') e^eta +
     (e^eta - 1) e^eta (1 + delta)`` with ``K = L + D (d (g+1) + 1) + 2g + r + 4``,
@@ -513,9 +517,9 @@ class AnyTemperatureAttention:
         block = self._block(d)
         for start in range(0, n, block):
             part = scaled_query[start : start + block]
-            shifts = self._row_max(structure, part)
+            shifts, tolerance = self._row_max_and_tolerance(structure, part, log_delta, terms["eta"])
             sums[start : start + block], stat = structure.exp_sums(
-                part, shifts, log_delta, max_radius=self.max_radius, margin=terms["eta"]
+                part, shifts, tolerance, max_radius=self.max_radius, margin=terms["eta"]
             )
             stats.append(stat)
         values = np.ldexp(sums[:, :dv] / sums[:, dv : dv + 1], exponent)
@@ -533,13 +537,29 @@ class AnyTemperatureAttention:
         return self.query_block * (4 if d == 1 else 1)
 
     @staticmethod
-    def _row_max(structure: KDTreeHalfspace | BruteForceHalfspace, query: np.ndarray) -> np.ndarray:
-        """``max_j <q, k_j>`` computed as the structure computes logits (so it is one of them)."""
+    def _row_max_and_tolerance(
+        structure: KDTreeHalfspace | BruteForceHalfspace, query: np.ndarray, log_delta: float, eta: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row maxima ``s = max_j <q, k_j>`` (as the structure computes logits) and per-row log tolerances.
+
+        The tolerance is ``delta b`` with ``b = max(1, z e^(-2 eta) (1 - 2u)(1 - gamma_L))``, ``z``
+        the exact sum over the leaf that holds the maximum: ``b <= Z e^-eta`` for the row's true
+        normaliser ``Z``, so ``m delta b <= (eps / 4) Z e^-eta`` and the Notes' bound holds as for
+        ``b = 1``, with wider windows and nodes on rows whose weight is spread over many keys.
+        """
         if isinstance(structure, KDTreeHalfspace) and structure.dimension == 1:
             points = structure.scaled_points[:, 0]
             qs = query[:, 0] * structure.scale
-            return np.where(qs >= 0, qs * points.max(), qs * points.min())
-        return structure.max_inner_product(query)
+            return np.where(qs >= 0, qs * points.max(), qs * points.min()), np.full(query.shape[0], log_delta)
+        if not isinstance(structure, KDTreeHalfspace):
+            return structure.max_inner_product(query), np.full(query.shape[0], log_delta)
+        shifts, leaves = structure.max_inner_product(query, with_leaf=True)
+        z = structure.leaf_exp_sums(query, shifts, leaves)
+        widest_leaf = int(structure.leaf_widths.max())
+        shrink = math.exp(-2 * eta) * (1 - 10 * _U) * (1 - _gamma(widest_leaf + 2))
+        boost = np.maximum(np.log(np.maximum(z * shrink, 1e-300)), 0.0)
+        # b <= z <= m, so delta b <= eps / 4 < 1: the tolerance stays a log of something below 1
+        return shifts, np.minimum(log_delta + boost, 0.0)
 
     def _log_output(
         self, instance: AttentionInstance, row_index: np.ndarray | None, values: np.ndarray, abs_error: float

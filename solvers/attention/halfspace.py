@@ -336,6 +336,17 @@ def _check_tolerance(log_tolerance: float) -> float:
     return check_real("log_tolerance", log_tolerance, maximum=0.0)
 
 
+def _tolerances(log_tolerance: Any, count: int) -> np.ndarray:
+    """One log tolerance per query (a number applies to all), each finite and ``<= 0``."""
+    if np.ndim(log_tolerance) == 0:
+        return np.full(count, _check_tolerance(log_tolerance))
+    values = _vector("log_tolerance", log_tolerance, count)
+    if np.any(values > 0):
+        i = int(np.flatnonzero(values > 0)[0])
+        raise ValueError(f"'log_tolerance' entry {i} is {float(values[i])!r}; tolerances must be <= 0 (log of <= 1)")
+    return values
+
+
 def _one_blas_thread() -> Any:
     """Hold BLAS to one thread: the many small products here lose 3-5x to thread start-up."""
     try:
@@ -544,7 +555,7 @@ class BruteForceHalfspace:
         the keyword options of the tree are accepted and ignored)."""
         q = _queries("queries", queries, self.dimension)
         s = _vector("shifts", shifts, q.shape[0])
-        _check_tolerance(log_tolerance)
+        _tolerances(log_tolerance, q.shape[0])
         logits = q @ self.points.T - s[:, None]
         weights = np.exp(np.minimum(logits, 700.0))
         return weights @ self.values, ExpSumStats(
@@ -774,6 +785,12 @@ class KDTreeHalfspace:
         return readonly(np.concatenate([self.scaled_points, np.ones((self.size, 1))], axis=1))
 
     @cached_property
+    def leaf_widths(self) -> np.ndarray:
+        """Number of points in each leaf (a leaf of equal points may exceed ``leaf_size``)."""
+        leaves = np.flatnonzero(self.is_leaf)
+        return readonly(self.end[leaves] - self.start[leaves])
+
+    @cached_property
     def is_leaf(self) -> np.ndarray:
         """Whether each node is a leaf."""
         return readonly(self.left < 0)
@@ -843,8 +860,12 @@ class KDTreeHalfspace:
         return out * (self.scale ** mono.degrees.astype(np.float64))[None, :, None]
 
     # -- maximum inner product ------------------------------------------------------------
-    def max_inner_product(self, queries: Any) -> np.ndarray:
+    def max_inner_product(self, queries: Any, *, with_leaf: bool = False) -> Any:
         """``max_j <q_i, k_j>`` by branch and bound (exact: the max of float64 dot products).
+
+        With ``with_leaf=True`` returns ``(maxima, leaves)``: ``leaves[i]`` is a leaf
+        node holding a key that attains the maximum, or ``-1`` where the maximum
+        came from the first bound and no leaf matched it bit for bit.
 
         A first lower bound is the best of a few *extreme* points (those maximising
         ``<v, k>`` for fixed directions ``v``: axes, diagonals); a node is then
@@ -865,10 +886,11 @@ class KDTreeHalfspace:
         q = _queries("queries", queries, self.dimension)
         n = q.shape[0]
         if n == 0:
-            return np.zeros(0)
+            return (np.zeros(0), np.zeros(0, dtype=np.int64)) if with_leaf else np.zeros(0)
         qs = q * self.scale
         candidates = self._extreme_points
         best = np.max(qs @ candidates.T, axis=1)
+        best_leaf = np.full(n, -1, dtype=np.int64)
         row_of_node, padded, valid = self._padded_leaves
         _ = self.is_leaf
         workers = min(_leaf_workers(), n // _QUERIES_PER_THREAD)
@@ -877,17 +899,19 @@ class KDTreeHalfspace:
             bounds = np.linspace(0, n, workers + 1).astype(np.int64)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 jobs = [
-                    pool.submit(self._max_search, qs[lo:hi], best[lo:hi], row_of_node, padded)
+                    pool.submit(self._max_search, qs[lo:hi], best[lo:hi], best_leaf[lo:hi], row_of_node, padded)
                     for lo, hi in zip(bounds[:-1], bounds[1:])
                 ]
                 for job in jobs:
                     job.result()
-            return best
-        self._max_search(qs, best, row_of_node, padded)
-        return best
+        else:
+            self._max_search(qs, best, best_leaf, row_of_node, padded)
+        return (best, best_leaf) if with_leaf else best
 
-    def _max_search(self, qs: np.ndarray, best: np.ndarray, row_of_node: np.ndarray, padded: np.ndarray) -> None:
-        """Branch and bound for :meth:`max_inner_product`, raising ``best`` in place."""
+    def _max_search(
+        self, qs: np.ndarray, best: np.ndarray, best_leaf: np.ndarray, row_of_node: np.ndarray, padded: np.ndarray
+    ) -> None:
+        """Branch and bound for :meth:`max_inner_product`, raising ``best`` (and its leaf) in place."""
         n = qs.shape[0]
         query = np.arange(n)
         node = np.zeros(n, dtype=np.int64)
@@ -902,11 +926,58 @@ class KDTreeHalfspace:
             if leaf.any():
                 lq, ln = query[leaf], node[leaf]
                 rows = row_of_node[ln]
-                scores = np.einsum("pd,pld->pl", qs[lq], padded[rows])
-                np.maximum.at(best, lq, scores.max(axis=1))
+                scores = np.einsum("pd,pld->pl", qs[lq], padded[rows]).max(axis=1)
+                np.maximum.at(best, lq, scores)
+                hit = scores >= best[lq]  # this leaf holds the (new) maximum
+                best_leaf[lq[hit]] = ln[hit]
             inner = ~leaf
             query = np.concatenate([query[inner], query[inner]])
             node = np.concatenate([self.left[node[inner]], self.right[node[inner]]])
+
+    def leaf_exp_sums(self, queries: Any, shifts: Any, leaves: Any) -> np.ndarray:
+        """``sum_(k in leaf_i) exp(<q_i, k> - s_i)`` for one leaf per query (0 where ``leaves[i] = -1``).
+
+        With the leaf of :meth:`max_inner_product` and its maximum as the shift,
+        this is a cheap lower bound on the whole row's sum (all terms are positive).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from solvers.attention.halfspace import KDTreeHalfspace
+        >>> tree = KDTreeHalfspace.build(np.arange(8.0)[:, None], np.ones(8), degree=0, leaf_size=2)
+        >>> best, leaf = tree.max_inner_product([[1.0]], with_leaf=True)
+        >>> float(best[0]), [float(x) for x in tree.points[tree.permutation[tree.start[leaf[0]]:tree.end[leaf[0]]]][:, 0]]
+        (7.0, [6.0, 7.0])
+        >>> round(float(tree.leaf_exp_sums([[1.0]], best, leaf)[0]), 6) == round(1 + float(np.exp(-1)), 6)
+        True
+        """
+        q = _queries("queries", queries, self.dimension)
+        s = _vector("shifts", shifts, q.shape[0])
+        leaf = np.asarray(leaves, dtype=np.int64)
+        if leaf.shape != (q.shape[0],):
+            raise ValueError(f"'leaves' must have shape ({q.shape[0]},) (got shape {leaf.shape})")
+        row_of_node, padded, valid = self._padded_leaves
+        out = np.zeros(q.shape[0])
+        known = np.flatnonzero(leaf >= 0)
+        if known.size and np.any(row_of_node[leaf[known]] < 0):
+            raise ValueError("'leaves' must name leaf nodes (or -1)")
+        if known.size == 0:
+            return out
+        qs = q * self.scale
+        # grouped by leaf, one product per leaf, as the exact leaf sums of exp_sums
+        order = known[np.argsort(leaf[known], kind="stable")]
+        nodes = leaf[order]
+        bounds = np.flatnonzero(np.diff(nodes)) + 1
+        starts, stops = np.concatenate([[0], bounds]), np.concatenate([bounds, [nodes.size]])
+        shifted = np.concatenate([qs, -s[:, None]], axis=1)
+        points = self._points_and_one
+        with _one_blas_thread():
+            for lo, hi in zip(starts, stops):
+                block = slice(self.start[nodes[lo]], self.end[nodes[lo]])
+                members = order[lo:hi]
+                logits = shifted[members] @ points[block].T
+                out[members] = np.sum(np.exp(np.minimum(logits, 700.0)), axis=1)
+        return out
 
     @cached_property
     def _extreme_points(self) -> np.ndarray:
@@ -931,6 +1002,8 @@ class KDTreeHalfspace:
         margin: float = 0.0,
     ) -> tuple[np.ndarray, ExpSumStats]:
         """``sum_j exp(<q_i, k_j> - s_i) w_j`` with error at most ``delta = exp(log_tolerance)`` per point.
+
+        ``log_tolerance`` is one number or one per query.
 
         For a query-node pair let ``a = <q, c> - s`` (``c`` the box centre) and
         ``rho = sum_l |q_l| h_l`` (``h`` the half-widths): every point of the node
@@ -974,7 +1047,7 @@ class KDTreeHalfspace:
         """
         q = _queries("queries", queries, self.dimension)
         s = _vector("shifts", shifts, q.shape[0])
-        log_delta = _check_tolerance(log_tolerance)
+        log_delta = _tolerances(log_tolerance, q.shape[0])
         max_radius = check_real("max_radius", max_radius, minimum=0)
         max_upper = check_real("max_upper", max_upper)
         margin = check_real("margin", margin, minimum=0)
@@ -995,7 +1068,7 @@ class KDTreeHalfspace:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 jobs = [
                     pool.submit(
-                        self._exp_sums_part, q[lo:hi], s[lo:hi], log_delta, max_radius, max_upper, margin, table, False
+                        self._exp_sums_part, q[lo:hi], s[lo:hi], log_delta[lo:hi], max_radius, max_upper, margin, table, False
                     )
                     for lo, hi in zip(bounds[:-1], bounds[1:])
                 ]
@@ -1014,7 +1087,7 @@ class KDTreeHalfspace:
         self,
         q: np.ndarray,
         s: np.ndarray,
-        log_delta: float,
+        log_delta: np.ndarray,
         max_radius: float,
         max_upper: float,
         margin: float,
@@ -1037,7 +1110,7 @@ class KDTreeHalfspace:
             uq = qs[query]
             a = np.einsum("ij,ij->i", uq, self.center[node]) - s[query]
             rho = np.einsum("ij,ij->i", np.abs(uq), self.half[node]) * slack
-            keep = a + rho + margin > log_delta
+            keep = a + rho + margin > log_delta[query]
             counts["dropped"] += int(query.size - np.count_nonzero(keep))
             query, node, a, rho = query[keep], node[keep], a[keep], rho[keep]
             leaf = self.is_leaf[node]
@@ -1045,7 +1118,7 @@ class KDTreeHalfspace:
             accept = np.zeros(query.size, dtype=bool)
             if candidate.size:
                 grid = table.grid_index(rho[candidate])
-                allowed = (log_delta - margin) - a[candidate]
+                allowed = (log_delta[query[candidate]] - margin) - a[candidate]
                 good = table.log_error[grid, g] <= allowed
                 chosen = candidate[good]
                 accept[chosen] = True

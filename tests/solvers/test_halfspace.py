@@ -135,3 +135,38 @@ def test_query_shape_is_checked() -> None:
         tree.max_inner_product(np.zeros((1, 3)))
     with pytest.raises(ValueError, match=r"'log_tolerance' must be <= 0.0 \(got 1.0\)"):
         tree.exp_sums(np.zeros((1, 2)), np.zeros(1), 1.0)
+
+
+@given(seed=st.integers(0, 2**32 - 1), dimension=st.integers(1, 3), leaf_size=st.sampled_from([1, 4, 16]))
+@settings(max_examples=40, deadline=None)
+def test_max_leaf_holds_the_maximum_and_bounds_the_row_sum(seed: int, dimension: int, leaf_size: int) -> None:
+    rng = np.random.default_rng(seed)
+    points = rng.integers(-3, 4, size=(int(rng.integers(1, 300)), dimension)).astype(float)  # ties included
+    queries = rng.normal(size=(25, dimension)) * 3
+    tree = KDTreeHalfspace.build(points, np.ones(points.shape[0]), degree=0, leaf_size=leaf_size)
+    best, leaf = tree.max_inner_product(queries, with_leaf=True)
+    scores = queries @ points.T
+    assert np.allclose(best, scores.max(axis=1), rtol=1e-14, atol=1e-14)
+    found = leaf >= 0
+    for i in np.flatnonzero(found):
+        assert tree.is_leaf[leaf[i]]
+        members = tree.scaled_points[tree.start[leaf[i]] : tree.end[leaf[i]]] * tree.scale
+        assert np.isclose((members @ queries[i]).max(), best[i], rtol=1e-14, atol=1e-14)
+    sums = tree.leaf_exp_sums(queries, best, leaf)
+    row_sums = np.exp(scores - best[:, None]).sum(axis=1)
+    assert np.all(sums[~found] == 0)
+    assert np.all(sums[found] >= 1 - 1e-12) and np.all(sums <= row_sums * (1 + 1e-12))
+
+
+def test_exp_sums_take_one_tolerance_per_query() -> None:
+    rng = np.random.default_rng(5)
+    points, values = rng.uniform(-3, 3, (2000, 2)), rng.uniform(0, 1, (2000, 1))
+    queries = rng.uniform(-3, 3, (30, 2))
+    tree = KDTreeHalfspace.build(points, values, degree=10, leaf_size=16)
+    shifts = tree.max_inner_product(queries)
+    tolerance = rng.uniform(np.log(1e-14), np.log(1e-4), 30)
+    approx, _ = tree.exp_sums(queries, shifts, tolerance)
+    exact = np.exp(queries @ points.T - shifts[:, None]) @ values
+    assert np.all(np.abs(approx - exact)[:, 0] <= 2000 * np.exp(tolerance) * (1 + 1e-9))
+    with pytest.raises(ValueError, match="'log_tolerance' entry 0 is 0.5"):
+        tree.exp_sums(queries, shifts, np.full(30, 0.5))
