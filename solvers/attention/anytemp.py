@@ -37,19 +37,19 @@ accepts hold more and more keys and the cost per query approaches ``log n``.
 **Measured** (``reductions bench oracles --anytemp --full``: random instances,
 exact attention timed on sampled rows and scaled, best of 2, the project's
 2-core machine): at ``d = 1``, ``n = 2^16``, ``B = 100`` about 0.15 s against
-14 s for exact attention (about 100x). At ``B = 100`` the time grows about
-linearly in ``n`` for ``d = 2, 3`` (fitted exponents 0.98 and 1.05 over
-``2^11 .. 2^16``; 53x and 26x faster than exact at ``2^16``). The hard
+14 s for exact attention (85-107x over runs). At ``B = 100`` the time grows
+about linearly in ``n`` for ``d = 2, 3`` (fitted exponents 0.94 and 1.02 over
+``2^11 .. 2^16``; 49x and 25x faster than exact at ``2^16``). The hard
 temperatures are moderate, ``B`` about 3 to 10: the window then holds a large
 share of the keys while nodes are too wide for low-degree polynomials, so many
 keys are summed exactly in leaves (``d = 2``) or through degree-12 polynomials
-(``d = 3``). At ``B = 10`` the fitted exponents over ``2^11 .. 2^17`` were 1.34
-(``d = 2``, last three points 1.44) and 1.46 (``d = 3``, last three 1.71, the
-kd-tree's weaker crossing number showing), against the theory's 1.5 and 1.67;
-exact attention is overtaken near ``n = 11,000`` and ``37,000``. Against ``B``
-from 1 to ``10^4`` at ``n = 2^14`` the time stays within a factor 2.2, 3.0 and
-3.5 (``d = 1, 2, 3``), highest at ``B = 3``-``10`` and back to the ``B = 1``
-level from ``B = 30`` on.
+(``d = 3``). At ``B = 10`` the fitted exponents over ``2^11 .. 2^17`` were 1.27
+(``d = 2``) and 1.42 (``d = 3``, last three points 1.69, the kd-tree's weaker
+crossing number showing), against the theory's 1.5 and 1.67; exact attention
+is overtaken near ``n = 11,800`` and ``37,000``. Against ``B`` from 1 to
+``10^4`` at ``n = 2^14`` the time stays within a factor 2.0, 3.3 and 2.2
+(``d = 1, 2, 3``), highest at ``B = 3``-``10`` and back to the ``B = 1`` level
+from ``B = 30`` on.
 
 **Interface.** The instance asks for ``exp(Q K^T / d)`` (Alman-Song's ``1/d``);
 the halfspace structure works with plain inner products, so queries are
