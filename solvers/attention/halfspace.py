@@ -891,7 +891,7 @@ class KDTreeHalfspace:
         candidates = self._extreme_points
         best = np.max(qs @ candidates.T, axis=1)
         best_leaf = np.full(n, -1, dtype=np.int64)
-        row_of_node, padded, valid = self._padded_leaves
+        row_of_node, padded, _ = self._padded_leaves
         _ = self.is_leaf
         workers = min(_leaf_workers(), n // _QUERIES_PER_THREAD)
         if workers > 1:
@@ -956,7 +956,7 @@ class KDTreeHalfspace:
         leaf = np.asarray(leaves, dtype=np.int64)
         if leaf.shape != (q.shape[0],):
             raise ValueError(f"'leaves' must have shape ({q.shape[0]},) (got shape {leaf.shape})")
-        row_of_node, padded, valid = self._padded_leaves
+        row_of_node = self._padded_leaves[0]
         out = np.zeros(q.shape[0])
         known = np.flatnonzero(leaf >= 0)
         if known.size and np.any(row_of_node[leaf[known]] < 0):
