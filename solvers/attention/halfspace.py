@@ -963,20 +963,11 @@ class KDTreeHalfspace:
             raise ValueError("'leaves' must name leaf nodes (or -1)")
         if known.size == 0:
             return out
-        qs = q * self.scale
-        # grouped by leaf, one product per leaf, as the exact leaf sums of exp_sums
-        order = known[np.argsort(leaf[known], kind="stable")]
-        nodes = leaf[order]
-        bounds = np.flatnonzero(np.diff(nodes)) + 1
-        starts, stops = np.concatenate([[0], bounds]), np.concatenate([bounds, [nodes.size]])
-        shifted = np.concatenate([qs, -s[:, None]], axis=1)
-        points = self._points_and_one
+        # the exact leaf sums of exp_sums, with a single column of ones as the values
+        sums = np.zeros((q.shape[0], 1))
         with _one_blas_thread():
-            for lo, hi in zip(starts, stops):
-                block = slice(self.start[nodes[lo]], self.end[nodes[lo]])
-                members = order[lo:hi]
-                logits = shifted[members] @ points[block].T
-                out[members] = np.sum(np.exp(np.minimum(logits, 700.0)), axis=1)
+            self._leaf_sums(sums, q * self.scale, s, known, leaf[known], values_t=np.ones((1, self.size)))
+        out[:] = sums[:, 0]
         return out
 
     @cached_property
@@ -1199,8 +1190,11 @@ class KDTreeHalfspace:
         node: np.ndarray,
         *,
         threads: bool = True,
+        values_t: np.ndarray | None = None,
     ) -> None:
         """Exact ``sum exp(<q, k> - s) w`` over the points of each (query, leaf) pair.
+
+        ``values_t`` (``c x m``, permuted like the points) replaces the stored values.
 
         With many points to sum, the leaves are split between two or more threads
         (numpy and BLAS release the GIL), each adding into its own copy of ``out``;
@@ -1214,7 +1208,7 @@ class KDTreeHalfspace:
         work = int(np.sum(self.end[node] - self.start[node]))
         workers = min(_leaf_workers(), starts.size) if threads and work >= _PARALLEL_LEAF_POINTS else 1
         if workers <= 1:
-            self._leaf_range(out, qs, s, query, node, starts, stops)
+            self._leaf_range(out, qs, s, query, node, starts, stops, values_t)
             return
         # balance the threads by points: leaf groups cut at equal shares of the cumulative work
         group_work = np.add.reduceat(self.end[node] - self.start[node], starts)
@@ -1224,7 +1218,7 @@ class KDTreeHalfspace:
         partial = [out] + [np.zeros_like(out) for _ in pieces[1:]]
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
             jobs = [
-                pool.submit(self._leaf_range, part, qs, s, query, node, starts[piece], stops[piece])
+                pool.submit(self._leaf_range, part, qs, s, query, node, starts[piece], stops[piece], values_t)
                 for part, piece in zip(partial, pieces)
             ]
             for job in jobs:
@@ -1241,7 +1235,9 @@ class KDTreeHalfspace:
         node: np.ndarray,
         starts: np.ndarray,
         stops: np.ndarray,
+        values_t: np.ndarray | None = None,
     ) -> None:
+        values = self.scaled_values_t if values_t is None else values_t
         # the shift rides in the product: [q, -s] . [k, 1] (a dot product of length d + 1)
         shifted = np.concatenate([qs, -s[:, None]], axis=1)
         points = self._points_and_one
@@ -1251,7 +1247,7 @@ class KDTreeHalfspace:
             members = query[lo:hi]
             logits = shifted[members] @ points[block].T
             np.exp(logits, out=logits)
-            out[members] += (self.scaled_values_t[:, block] @ logits.T).T
+            out[members] += (values[:, block] @ logits.T).T
 
 
 _QUERIES_PER_THREAD = 2048
