@@ -166,9 +166,7 @@ class CNF:
         if not isinstance(assignment, Assignment):
             raise TypeError(f"'assignment' must be an Assignment (got {type(assignment).__name__})")
         if assignment.num_vars != self.num_vars:
-            raise NotAWitnessError(
-                f"assignment has {assignment.num_vars} variables, the formula has {self.num_vars}"
-            )
+            raise NotAWitnessError(f"assignment has {assignment.num_vars} variables, the formula has {self.num_vars}")
         values = np.asarray(assignment.values, dtype=bool)
         for clause in self.clauses:
             if not any(values[abs(lit) - 1] == (lit > 0) for lit in clause):

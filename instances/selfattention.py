@@ -122,7 +122,14 @@ class SelfAttentionInstance:
 
     @classmethod
     def from_arrays(
-        cls, tokens: Any, query_weights: Any, key_weights: Any, value_weights: Any, *, score: str = "dot", bound: float | None = None
+        cls,
+        tokens: Any,
+        query_weights: Any,
+        key_weights: Any,
+        value_weights: Any,
+        *,
+        score: str = "dot",
+        bound: float | None = None,
     ) -> SelfAttentionInstance:
         """Build an instance; ``bound`` defaults to the largest absolute entry.
 
@@ -130,7 +137,10 @@ class SelfAttentionInstance:
         3.0
         """
         if bound is None:
-            arrays = [real_matrix(n, a) for n, a in (("X", tokens), ("W_Q", query_weights), ("W_K", key_weights), ("W_V", value_weights))]
+            arrays = [
+                real_matrix(n, a)
+                for n, a in (("X", tokens), ("W_Q", query_weights), ("W_K", key_weights), ("W_V", value_weights))
+            ]
             bound = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
             tokens, query_weights, key_weights, value_weights = arrays
         return cls(tokens, query_weights, key_weights, value_weights, bound, score)

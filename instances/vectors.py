@@ -239,8 +239,10 @@ def planted_ov(
     num_a = check_int("num_a", num_a, minimum=1)
     num_b = check_int("num_b", num_b, minimum=1)
     instance = random_ov(num_a, num_b, dimension, density=density, seed=seed)
-    rng = as_generator(seed) if isinstance(seed, np.random.Generator) else np.random.default_rng(
-        None if seed is None else [int(seed), 1]
+    rng = (
+        as_generator(seed)
+        if isinstance(seed, np.random.Generator)
+        else np.random.default_rng(None if seed is None else [int(seed), 1])
     )
     i, j = int(rng.integers(num_a)), int(rng.integers(num_b))
     b = instance.b.copy()
@@ -291,8 +293,10 @@ def planted_gap_ann(
     instance = random_gap_ann(num_a, num_b, dimension, threshold, epsilon, density=density, seed=seed)
     if num_a < 1 or num_b < 1:
         raise ValueError(f"'num_a' and 'num_b' must be >= 1 to plant a pair (got {num_a} and {num_b})")
-    rng = as_generator(seed) if isinstance(seed, np.random.Generator) else np.random.default_rng(
-        None if seed is None else [int(seed), 2]
+    rng = (
+        as_generator(seed)
+        if isinstance(seed, np.random.Generator)
+        else np.random.default_rng(None if seed is None else [int(seed), 2])
     )
     i, j = int(rng.integers(num_a)), int(rng.integers(num_b))
     max_flips = min(int(np.ceil(threshold)) - 1, dimension)

@@ -18,6 +18,7 @@ from reductions.registry import (
     registry_graph,
     unregister,
 )
+
 from reductions.sat_ov import SatToOV  # isort: skip
 from reductions.ov_ann import HalfOnesPadding, OVToGapANN  # isort: skip
 from reductions.ann_attention import GapANNToAttention  # isort: skip

@@ -215,8 +215,12 @@ class GapANNToAttention(Reduction):
     prepare: ClassVar[tuple[str, ...]] = ("half-ones",)
     """Registered steps a path must apply first (equal weights)."""
 
-    mode: str = attrs.field(default="certified", validator=lambda _i, _a, v: _check_choice("mode", ("certified", "paper"))(v))
-    balance: str = attrs.field(default="paper", validator=lambda _i, _a, v: _check_choice("balance", ("paper", "tight"))(v))
+    mode: str = attrs.field(
+        default="certified", validator=lambda _i, _a, v: _check_choice("mode", ("certified", "paper"))(v)
+    )
+    balance: str = attrs.field(
+        default="paper", validator=lambda _i, _a, v: _check_choice("balance", ("paper", "tight"))(v)
+    )
     branch: str = attrs.field(default="auto", validator=lambda _i, _a, v: _check_branch(v))
     oracle_rel_error: float = attrs.field(default=1e-6)
     ball_budget: int = attrs.field(default=DEFAULT_BALL_BUDGET)
@@ -273,7 +277,12 @@ class GapANNToAttention(Reduction):
         if branch == "hamming-ball":
             decisions = hamming_ball_gap_ann(instance, budget=self.ball_budget)
             trivial = AttentionInstance(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), 1.0)
-            info = {"branch": "hamming-ball", "ball_points": hamming_ball_cost(instance), "beta": None, "hamming_ball": 1}
+            info = {
+                "branch": "hamming-ball",
+                "ball_points": hamming_ball_cost(instance),
+                "beta": None,
+                "hamming_ball": 1,
+            }
             return trivial, {"decisions": decisions}, info
         p = block_parameters(instance, mode=self.mode, balance=self.balance, margin=self.margin)
         D, n_a, n_b, N = p.dimension, p.num_queries, p.num_points, p.size

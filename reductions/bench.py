@@ -39,7 +39,9 @@ def fit_exponent(n_values: Sequence[float], seconds: Sequence[float | None]) -> 
     >>> fit_exponent([100], [1.0]) is None
     True
     """
-    points = [(math.log(x), math.log(y)) for x, y in zip(n_values, seconds) if x > 0 and y is not None and y > 0]
+    points = [
+        (math.log(x), math.log(y)) for x, y in zip(n_values, seconds, strict=False) if x > 0 and y is not None and y > 0
+    ]
     if len(points) < 2:
         return None
     xs, ys = np.array(points).T
@@ -90,8 +92,14 @@ def bench_reductions(*, num_vars: int = 30, num_clauses: int = 128, repeat: int 
 
 
 def bench_solve(
-    *, num_vars: int = 20, num_clauses: int = 91, formulas: int = 3, seed: int = 0, oracle: str = "exact",
-    mode: str = "certified", balance: str = "paper",
+    *,
+    num_vars: int = 20,
+    num_clauses: int = 91,
+    formulas: int = 3,
+    seed: int = 0,
+    oracle: str = "exact",
+    mode: str = "certified",
+    balance: str = "paper",
 ) -> dict[str, Any]:
     """End-to-end time per stage of solving random 3-SAT through attention.
 
@@ -108,7 +116,9 @@ def bench_solve(
     results = []
     for index in range(formulas):
         formula = random_ksat(num_vars, num_clauses, k=3, seed=seed + index)
-        solved = solve_via_attention(formula, oracle=oracle, mode=mode, balance=balance, branch="attention", progress=False)
+        solved = solve_via_attention(
+            formula, oracle=oracle, mode=mode, balance=balance, branch="attention", progress=False
+        )
         reference = "SAT" if solve_sat(formula) is not None else "UNSAT"
         results.append(
             {

@@ -171,7 +171,7 @@ def bench_anytemp_case(
 
 def _crossover(results: list[dict[str, Any]]) -> float | None:
     """The ``n`` where the speedup crosses 1 (log-log interpolation), or ``None``."""
-    for before, after in zip(results, results[1:]):
+    for before, after in zip(results, results[1:], strict=False):
         s0, s1 = before["speedup"], after["speedup"]
         if s0 < 1 <= s1:
             t = math.log(s0) / (math.log(s0) - math.log(s1))
@@ -225,9 +225,7 @@ def bench_anytemp_scaling(
     >>> sorted(r)
     ['B', 'benchmark', 'crossover_n', 'd', 'exact_exponent', 'exponent', 'machine', 'results', 'tail_exponent', 'theory_exponent']
     """
-    results = [
-        bench_anytemp_case(n, d, bound, seed=seed, repeats=repeats, sample_rows=sample_rows) for n in n_values
-    ]
+    results = [bench_anytemp_case(n, d, bound, seed=seed, repeats=repeats, sample_rows=sample_rows) for n in n_values]
     ns = [r["n"] for r in results]
     tail = results[-3:] if len(results) >= 3 else results
     return {
@@ -265,9 +263,7 @@ def bench_anytemp_temperature(
     from solvers.attention.approximation import predict_chebyshev_degree
     from solvers.attention.features import log10_binomial
 
-    results = [
-        bench_anytemp_case(n, d, float(b), seed=seed, repeats=repeats, sample_rows=sample_rows) for b in bounds
-    ]
+    results = [bench_anytemp_case(n, d, float(b), seed=seed, repeats=repeats, sample_rows=sample_rows) for b in bounds]
     for result in results:
         # What the polynomial method would need at this B: scores span [-B^2, B^2].
         degree = predict_chebyshev_degree(result["B"] ** 2, 1e-6)

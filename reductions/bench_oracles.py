@@ -77,8 +77,11 @@ def machine_summary() -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} threads)"
-                for i in threadpool_info() if i.get("user_api") == "blas"]
+        blas = [
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} threads)"
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
     except ImportError:  # pragma: no cover - threadpoolctl is installed in development
         pass
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

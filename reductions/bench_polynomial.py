@@ -307,7 +307,7 @@ def bench_oracles(
             results.append(record)
             continue
         first = time.perf_counter() - start
-        seconds = _best(lambda: oracle(instance), repeats)
+        seconds = _best(lambda oracle=oracle: oracle(instance), repeats)
         assert output.values is not None
         error = float(np.max(np.abs(output.values[check] - reference))) if check.size else 0.0
         record.update(
@@ -326,7 +326,15 @@ def bench_oracles(
     return {
         "benchmark": "polynomial-oracles",
         "machine": machine_summary(),
-        "instance": {"n": n, "m": n, "d": d, "B": bound, "eps": eps, "seed": seed, "value_columns": instance.value_columns},
+        "instance": {
+            "n": n,
+            "m": n,
+            "d": d,
+            "B": bound,
+            "eps": eps,
+            "seed": seed,
+            "value_columns": instance.value_columns,
+        },
         "results": results,
     }
 
@@ -459,8 +467,14 @@ def sweep_oracles(
         for bound in bound_values:
             for n in sorted(n_values):
                 report = bench_oracles(
-                    n, d, bound, eps, oracles,
-                    sample_rows=sample_rows if n > sample_above else None, seed=seed, repeats=repeats,
+                    n,
+                    d,
+                    bound,
+                    eps,
+                    oracles,
+                    sample_rows=sample_rows if n > sample_above else None,
+                    seed=seed,
+                    repeats=repeats,
                 )
                 for result in report["results"]:
                     runs.append({"n": n, "d": d, "B": bound, **result})
@@ -474,7 +488,7 @@ def sweep_oracles(
                 mine = [r for r in runs if r["d"] == d and r["B"] == bound and r["oracle"] == name and r["seconds"]]
                 ns = [r["n"] for r in mine]
                 times = [r["seconds"] for r in mine]
-                large = [(x, t) for x, t in zip(ns, times) if x >= 2**14]
+                large = [(x, t) for x, t in zip(ns, times, strict=False) if x >= 2**14]
                 crossover, interpolated = _crossover(ns, times, exact)
                 rank = mine[-1]["rank"] if mine else None
                 fits.append(
@@ -520,7 +534,7 @@ def _json_default(value: Any) -> Any:
 def _crossover(ns: Sequence[int], times: Sequence[float], exact: dict[int, float]) -> tuple[int | None, float | None]:
     """First grid ``n`` where ``times`` beats ``exact``, and the log-log interpolated crossing before it."""
     previous = None
-    for n, t in zip(ns, times):
+    for n, t in zip(ns, times, strict=False):
         e = exact.get(n)
         if e is None:
             continue
@@ -546,11 +560,15 @@ def _plot(runs: list[dict[str, Any]], d_values: Sequence[int], bound_values: Seq
         return None
     panels = [(d, b) for d in d_values for b in bound_values]
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
-    for axis, (d, bound) in zip(axes[0], panels):
+    for axis, (d, bound) in zip(axes[0], panels, strict=False):
         for name in sorted({r["oracle"] for r in runs}):
-            points = sorted((r["n"], r["seconds"]) for r in runs if r["d"] == d and r["B"] == bound and r["oracle"] == name and r["seconds"])
+            points = sorted(
+                (r["n"], r["seconds"])
+                for r in runs
+                if r["d"] == d and r["B"] == bound and r["oracle"] == name and r["seconds"]
+            )
             if points:
-                xs, ys = zip(*points)
+                xs, ys = zip(*points, strict=False)
                 axis.loglog(xs, ys, marker="o", label=name)
         axis.set_title(f"d = {d}, B = {bound}")
         axis.set_xlabel("n")

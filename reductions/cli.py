@@ -50,8 +50,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(report)
     else:
-        print(f"{args.file}: {formula.num_vars} variables, {formula.num_clauses} clauses "
-              f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)")
+        print(
+            f"{args.file}: {formula.num_vars} variables, {formula.num_clauses} clauses "
+            f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)"
+        )
         for warning in parsed.warnings:
             print(f"warning: {warning}")
     return 0
@@ -101,8 +103,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if not args.json:
             print(report.summary().replace(report.name, name, 1), flush=True)
     if args.json:
-        _print_json({"passed": all(r.passed for _, r in reports),
-                     "reductions": [dict(r.as_dict(), name=n) for n, r in reports]})
+        _print_json(
+            {"passed": all(r.passed for _, r in reports), "reductions": [dict(r.as_dict(), name=n) for n, r in reports]}
+        )
     return 0 if all(r.passed for _, r in reports) else 1
 
 
@@ -178,12 +181,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from reductions import bench
 
     if args.what == "reductions":
-        result = bench.bench_reductions(
-            num_vars=args.vars or 30, num_clauses=args.clauses or 128, repeat=args.repeat
-        )
+        result = bench.bench_reductions(num_vars=args.vars or 30, num_clauses=args.clauses or 128, repeat=args.repeat)
     elif args.what == "solve":
         result = bench.bench_solve(
-            num_vars=args.vars or 20, num_clauses=args.clauses or 91, formulas=args.formulas, oracle=args.oracle or "exact"
+            num_vars=args.vars or 20,
+            num_clauses=args.clauses or 91,
+            formulas=args.formulas,
+            oracle=args.oracle or "exact",
         )
     elif args.what == "exact":
         from reductions.bench_oracles import bench_oracles_command

@@ -75,7 +75,9 @@ class ParameterMap:
     outputs: Mapping[str, sympy.Expr] = attrs.field(converter=_frozen_mapping)
     free: tuple[str, ...] = ()
 
-    def evaluate(self, source_values: Mapping[str, Any], free_values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, source_values: Mapping[str, Any], free_values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Numbers for the target parameters, given the source's (and the free ones')."""
         substitutions = {sympy.Symbol(k, positive=True): _to_sympy(v) for k, v in source_values.items()}
         for name, value in (free_values or {}).items():
@@ -99,8 +101,7 @@ class ParameterMap:
         """
         substitutions = {sympy.Symbol(k, positive=True): v for k, v in self.outputs.items()}
         outputs = {
-            name: sympy.sympify(expr).subs(substitutions, simultaneous=True)
-            for name, expr in following.outputs.items()
+            name: sympy.sympify(expr).subs(substitutions, simultaneous=True) for name, expr in following.outputs.items()
         }
         free = tuple(dict.fromkeys(self.free + following.free))
         return ParameterMap(self.source, following.target, outputs, free)
@@ -288,7 +289,7 @@ class Chain(Reduction):
     def __attrs_post_init__(self) -> None:
         if not self.parts:
             raise ValueError("'parts' must hold at least one reduction")
-        for left, right in zip(self.parts, self.parts[1:]):
+        for left, right in zip(self.parts, self.parts[1:], strict=False):
             if left.target != right.source:
                 raise IncompatibleReductionError(
                     f"cannot compose {left.name} ({left.source} -> {left.target}) with "
@@ -304,15 +305,15 @@ class Chain(Reduction):
         return cls(tuple(flat), label)
 
     @property  # type: ignore[override]
-    def name(self) -> str:  # noqa: D102
+    def name(self) -> str:
         return self.label or " >> ".join(part.name for part in self.parts)
 
     @property  # type: ignore[override]
-    def source(self) -> str:  # noqa: D102
+    def source(self) -> str:
         return self.parts[0].source
 
     @property  # type: ignore[override]
-    def target(self) -> str:  # noqa: D102
+    def target(self) -> str:
         return self.parts[-1].target
 
     @property

@@ -112,8 +112,16 @@ def _text_colour(rgba: Sequence[float]) -> str:
     return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.55 else "white"
 
 
-def _bits(ax: Axes, matrix: np.ndarray, title: str, *, row_labels: Sequence[str] = (), column_labels: Sequence[str] = (),
-          groups: int = 0, title_loc: str = "center") -> None:
+def _bits(
+    ax: Axes,
+    matrix: np.ndarray,
+    title: str,
+    *,
+    row_labels: Sequence[str] = (),
+    column_labels: Sequence[str] = (),
+    groups: int = 0,
+    title_loc: str = "center",
+) -> None:
     """A 0/1 matrix as coloured cells with its digits; ``groups`` draws a separator every so many columns."""
     from matplotlib.colors import ListedColormap
 
@@ -125,8 +133,13 @@ def _bits(ax: Axes, matrix: np.ndarray, title: str, *, row_labels: Sequence[str]
     ax.hlines(np.arange(rows + 1) - 0.5, -0.5, columns - 0.5, color="#bbbbbb", linewidth=0.5)
     ax.vlines(np.arange(columns + 1) - 0.5, -0.5, rows - 0.5, color="#bbbbbb", linewidth=0.5)
     if groups:
-        ax.vlines([boundary - 0.5 for boundary in range(groups, columns, groups)], -0.5, rows - 0.5, color="black",
-                  linewidth=1.5)
+        ax.vlines(
+            [boundary - 0.5 for boundary in range(groups, columns, groups)],
+            -0.5,
+            rows - 0.5,
+            color="black",
+            linewidth=1.5,
+        )
     ax.set_yticks(range(rows), list(row_labels) if row_labels else [str(i) for i in range(rows)])
     if column_labels:
         ax.set_xticks(range(columns), list(column_labels), fontsize=8)
@@ -135,15 +148,31 @@ def _bits(ax: Axes, matrix: np.ndarray, title: str, *, row_labels: Sequence[str]
     ax.set_title(title, fontsize=10, loc=title_loc)
 
 
-def _table(ax: Axes, values: np.ndarray, close: np.ndarray, title: str, *, row_prefix: str = "a", column_prefix: str = "b",
-           note: str = "") -> None:
+def _table(
+    ax: Axes,
+    values: np.ndarray,
+    close: np.ndarray,
+    title: str,
+    *,
+    row_prefix: str = "a",
+    column_prefix: str = "b",
+    note: str = "",
+) -> None:
     """An ``n_a x n_b`` table of numbers, green where ``close`` and red elsewhere."""
     from matplotlib.colors import ListedColormap
 
     ax.imshow(close.astype(int), cmap=ListedColormap(["#fbd5d0", "#cdeccf"]), vmin=0, vmax=1, aspect="equal")
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, str(int(value)), ha="center", va="center", fontsize=11, fontweight="bold",
-                color=_CLOSE if close[i, j] else _FAR)
+        ax.text(
+            j,
+            i,
+            str(int(value)),
+            ha="center",
+            va="center",
+            fontsize=11,
+            fontweight="bold",
+            color=_CLOSE if close[i, j] else _FAR,
+        )
     ax.set_xticks(range(values.shape[1]), [f"${column_prefix}_{j}$" for j in range(values.shape[1])])
     ax.set_yticks(range(values.shape[0]), [f"${row_prefix}_{i}$" for i in range(values.shape[0])])
     ax.set_xticks(np.arange(values.shape[1] + 1) - 0.5, minor=True)
@@ -211,8 +240,13 @@ def _positions(graph: Any, x_step: float, y_step: float) -> dict[str, tuple[floa
     return position
 
 
-def _clear_bend(start: tuple[float, float], end: tuple[float, float], others: Sequence[tuple[float, float]],
-                half_width: float, half_height: float) -> float:
+def _clear_bend(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    others: Sequence[tuple[float, float]],
+    half_width: float,
+    half_height: float,
+) -> float:
     """The smallest ``arc3`` bend whose curve from ``start`` to ``end`` misses every other box."""
     (x0, y0), (x1, y1) = start, end
     t = np.linspace(0.1, 0.9, 33)
@@ -253,8 +287,16 @@ def registry_figure() -> Figure:
     ax = figure.add_subplot()
     boxes = {}
     for node, (x, y) in position.items():
-        box = FancyBboxPatch((x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0.08",
-                             facecolor="#dbe9f6", edgecolor="#2c5d8a", linewidth=1.5, zorder=2)
+        box = FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.08",
+            facecolor="#dbe9f6",
+            edgecolor="#2c5d8a",
+            linewidth=1.5,
+            zorder=2,
+        )
         ax.add_patch(box)
         boxes[node] = box
         title = textwrap.fill(graph.nodes[node].get("title", ""), 22)
@@ -270,21 +312,45 @@ def registry_figure() -> Figure:
         if u == v:
             x, y = position[u]
             for index in range(len(keys)):
-                ax.add_patch(FancyArrowPatch((x - 0.55 - 0.15 * index, y + height / 2 + 0.08),
-                                             (x + 0.55 + 0.15 * index, y + height / 2 + 0.08),
-                                             connectionstyle=f"arc3,rad=-{1.1 + 0.2 * index}", arrowstyle="-|>",
-                                             mutation_scale=16, linewidth=1.4, color=_NEUTRAL, zorder=1))
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (x - 0.55 - 0.15 * index, y + height / 2 + 0.08),
+                        (x + 0.55 + 0.15 * index, y + height / 2 + 0.08),
+                        connectionstyle=f"arc3,rad=-{1.1 + 0.2 * index}",
+                        arrowstyle="-|>",
+                        mutation_scale=16,
+                        linewidth=1.4,
+                        color=_NEUTRAL,
+                        zorder=1,
+                    )
+                )
             rise = 0.85 + 0.25 * len(keys)
             ax.text(x, y + height / 2 + rise, label, ha="center", va="bottom", fontsize=8, zorder=3, bbox=label_box)
             top = max(top, y + height / 2 + rise + 0.3 * len(keys) + 0.2)
             continue
-        base = _clear_bend(position[u], position[v], [position[n] for n in position if n not in (u, v)],
-                           width / 2 + 0.15, height / 2 + 0.15)
+        base = _clear_bend(
+            position[u],
+            position[v],
+            [position[n] for n in position if n not in (u, v)],
+            width / 2 + 0.15,
+            height / 2 + 0.15,
+        )
         for index in range(len(keys)):
             bend = base + (0.0 if len(keys) == 1 else 0.25 * (index - (len(keys) - 1) / 2))
-            ax.add_patch(FancyArrowPatch(position[u], position[v], patchA=boxes[u], patchB=boxes[v],
-                                         connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>", mutation_scale=18,
-                                         linewidth=1.4, color=_NEUTRAL, zorder=1))
+            ax.add_patch(
+                FancyArrowPatch(
+                    position[u],
+                    position[v],
+                    patchA=boxes[u],
+                    patchB=boxes[v],
+                    connectionstyle=f"arc3,rad={bend}",
+                    arrowstyle="-|>",
+                    mutation_scale=18,
+                    linewidth=1.4,
+                    color=_NEUTRAL,
+                    zorder=1,
+                )
+            )
         (x0, y0), (x1, y1) = position[u], position[v]
         # the middle of the arc3 curve: its control point is the midpoint moved by rad * (dy, -dx)
         middle = ((x0 + x1) / 2 + 0.5 * base * (y1 - y0), (y0 + y1) / 2 - 0.5 * base * (x1 - x0))
@@ -297,8 +363,10 @@ def registry_figure() -> Figure:
     ax.set_axis_off()
     ax.set_title("The registry: problems and the reductions between them", fontsize=12)
     lines = [f"registered chain {name}: " + " >> ".join(p.name for p in get_reduction(name).steps) for name in chains]
-    lines.append("reductions.path(source, target) finds a chain; a loop (a problem to itself, like half-ones) "
-                 "is never inserted by path, only used inside a registered chain")
+    lines.append(
+        "reductions.path(source, target) finds a chain; a loop (a problem to itself, like half-ones) "
+        "is never inserted by path, only used inside a registered chain"
+    )
     figure.supxlabel("\n".join(lines), fontsize=8.5, color=_NEUTRAL)
     return figure
 
@@ -310,8 +378,10 @@ def _half_labels(first: int, count: int, prefix: str) -> list[str]:
     """Row labels ``a_i: x1=0, x2=1`` of the half-assignments of variables ``first ..`` (bit k of the row index)."""
     if count == 0:
         return [f"${prefix}_0$: (no variables)"]
-    return [f"${prefix}_{{{row}}}$: " + ", ".join(f"x{first + k}={(row >> k) & 1}" for k in range(count))
-            for row in range(2**count)]
+    return [
+        f"${prefix}_{{{row}}}$: " + ", ".join(f"x{first + k}={(row >> k) & 1}" for k in range(count))
+        for row in range(2**count)
+    ]
 
 
 def split_and_list_figure(formula: CNF | None = None) -> Figure:
@@ -348,24 +418,34 @@ def split_and_list_figure(formula: CNF | None = None) -> Figure:
     grid = figure.add_gridspec(1, 3, width_ratios=[formula.num_clauses, formula.num_clauses, 2**second])
     left, middle, right = (figure.add_subplot(grid[0, k]) for k in range(3))
     _bits(left, ov.a, f"A: assignments of x1..x{first}", row_labels=_half_labels(1, first, "a"), column_labels=clauses)
-    _bits(middle, ov.b, f"B: assignments of x{first + 1}..x{formula.num_vars}",
-          row_labels=_half_labels(first + 1, second, "b"), column_labels=clauses)
+    _bits(
+        middle,
+        ov.b,
+        f"B: assignments of x{first + 1}..x{formula.num_vars}",
+        row_labels=_half_labels(first + 1, second, "b"),
+        column_labels=clauses,
+    )
     pairs = np.argwhere(products == 0)
     if pairs.size:
         i, j = (int(k) for k in pairs[0])
-        example = (f"green = satisfying assignment,\ne.g. $a_{{{i}}}$ with $b_{{{j}}}$: "
-                   + ", ".join(f"x{k + 1}={v}" for k, v in enumerate([(i >> k) & 1 for k in range(first)]
-                                                                     + [(j >> k) & 1 for k in range(second)])))
+        example = f"green = satisfying assignment,\ne.g. $a_{{{i}}}$ with $b_{{{j}}}$: " + ", ".join(
+            f"x{k + 1}={v}"
+            for k, v in enumerate([(i >> k) & 1 for k in range(first)] + [(j >> k) & 1 for k in range(second)])
+        )
     else:
         example = "no zero: the formula is unsatisfiable"
     _table(right, products, products == 0, "<a, b>: 0 = satisfying assignment", note=example)
     left.set_xlabel("clauses (1 = not yet satisfied)", fontsize=8)
     middle.set_xlabel("clauses (1 = not yet satisfied)", fontsize=8)
-    listing = "   ".join(f"C{c + 1} = {_formula_label(CNF(formula.num_vars, [clause]))}"
-                         for c, clause in enumerate(formula.clauses))
-    figure.suptitle(f"k-SAT → OV (split and list): {listing}\n"
-                    f"n_a = 2^{first} = {2**first} and n_b = 2^{second} = {2**second} vectors, "
-                    f"dimension d = m = {formula.num_clauses} (one coordinate per clause)", fontsize=11)
+    listing = "   ".join(
+        f"C{c + 1} = {_formula_label(CNF(formula.num_vars, [clause]))}" for c, clause in enumerate(formula.clauses)
+    )
+    figure.suptitle(
+        f"k-SAT → OV (split and list): {listing}\n"
+        f"n_a = 2^{first} = {2**first} and n_b = 2^{second} = {2**second} vectors, "
+        f"dimension d = m = {formula.num_clauses} (one coordinate per clause)",
+        fontsize=11,
+    )
     return figure
 
 
@@ -418,16 +498,29 @@ def gadget_figure(a: Sequence[Sequence[int]] | None = None, b: Sequence[Sequence
     rows_b = [f"$b_{j}$" for j in range(n_b)]
     tables = [
         (products, products == 0, "<a, b>  (0 = orthogonal)", f"dimension d = {d}"),
-        (distances, distances < gap.threshold, "distance = d + 2<a, b>",
-         f"orthogonal: d = {d}\nothers: ≥ d + 2 = {d + 2}\nthreshold t = d + 1 = {gap.threshold}"),
-        (padded_distances, padded_distances < padded.threshold, "distances doubled",
-         f"orthogonal: 2d = {2 * d}\nothers: ≥ 2d + 4 = {2 * d + 4}\nthreshold 2t = {padded.threshold}"),
+        (
+            distances,
+            distances < gap.threshold,
+            "distance = d + 2<a, b>",
+            f"orthogonal: d = {d}\nothers: ≥ d + 2 = {d + 2}\nthreshold t = d + 1 = {gap.threshold}",
+        ),
+        (
+            padded_distances,
+            padded_distances < padded.threshold,
+            "distances doubled",
+            f"orthogonal: 2d = {2 * d}\nothers: ≥ 2d + 4 = {2 * d + 4}\nthreshold 2t = {padded.threshold}",
+        ),
     ]
     stages = [
         (ov.a, ov.b, 0, f"A  (n_a = {n_a}, d = {d})", f"B  (n_b = {n_b}, d = {d})"),
         (gap.a, gap.b, 3, "f(A):  f(0) = 100,  f(1) = 010", "g(B):  g(0) = 110,  g(1) = 101"),
-        (padded.a, padded.b, 3 * d, f"[f(a); 1 − f(a)]: weight {3 * d} per row",
-         f"[g(b); 1 − g(b)]: weight {3 * d} per row"),
+        (
+            padded.a,
+            padded.b,
+            3 * d,
+            f"[f(a); 1 − f(a)]: weight {3 * d} per row",
+            f"[g(b); 1 − g(b)]: weight {3 * d} per row",
+        ),
     ]
     for row, (left, right, groups, left_title, right_title) in enumerate(stages):
         for column, matrix, title, labels in ((0, left, left_title, rows_a), (2, right, right_title, rows_b)):
@@ -437,8 +530,9 @@ def gadget_figure(a: Sequence[Sequence[int]] | None = None, b: Sequence[Sequence
             ax.set_anchor("W")
             for spine in ax.spines.values():
                 spine.set_visible(False)
-            ax.add_patch(Rectangle((-0.5, -0.5), matrix.shape[1], matrix.shape[0], fill=False, edgecolor="black",
-                                   linewidth=1))
+            ax.add_patch(
+                Rectangle((-0.5, -0.5), matrix.shape[1], matrix.shape[0], fill=False, edgecolor="black", linewidth=1)
+            )
         values, close, title, note = tables[row]
         _table(figure.add_subplot(grid[row, 4]), values, close, title, note=note)
     figure.suptitle(
@@ -508,12 +602,25 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
         n_a, n_b, size = block.num_queries, block.num_points, block.size
         for (i, j), value in np.ndenumerate(scores):
             colour = _text_colour(image.cmap(image.norm(value)))
-            close = i < n_a and j < n_b and value >= (block.beta / 4) * (1 - block.close_distance / block.dimension) - 1e-9
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5 if size <= 8 else 6,
-                    color=colour, fontweight="bold" if close else "normal")
+            close = (
+                i < n_a and j < n_b and value >= (block.beta / 4) * (1 - block.close_distance / block.dimension) - 1e-9
+            )
+            ax.text(
+                j,
+                i,
+                f"{value:.1f}",
+                ha="center",
+                va="center",
+                fontsize=7.5 if size <= 8 else 6,
+                color=colour,
+                fontweight="bold" if close else "normal",
+            )
         ax.add_patch(Rectangle((-0.5, -0.5), n_b, n_a, fill=False, edgecolor="white", linewidth=2.5))
-        ax.add_patch(Rectangle((n_b - 0.5, -0.5), size - n_b, size, fill=False, edgecolor="#fdae61", linewidth=2.5,
-                               linestyle="--"))
+        ax.add_patch(
+            Rectangle(
+                (n_b - 0.5, -0.5), size - n_b, size, fill=False, edgecolor="#fdae61", linewidth=2.5, linestyle="--"
+            )
+        )
         ax.set_xticks(range(size), [f"$b_{j}$" for j in range(n_b)] + [f"$w_{k}$" for k in range(size - n_b)])
         ax.set_yticks(range(size), [f"$a_{i}$" for i in range(n_a)] + [f"pad {k}" for k in range(size - n_a)])
         ax.set_xlabel(f"keys: {n_b} real points b_j, then {size - n_b} balancing keys", fontsize=9)
@@ -521,32 +628,50 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
         ax.axhline(n_a - 0.5, color="white", linewidth=1, linestyle=":")
         what = "w = 1_D" if balance == "paper" else "|w| = D/2"
         share = "β/2" if balance == "paper" else "β/4"
-        ax.set_title(f"{balance} balancing, {what}: log τ = {share} = {block.log_tau:.1f}\n"
-                     f"white box: real block (β/4)(1 − dist/D); orange: τ-block; bold: close pairs", fontsize=9.5)
+        ax.set_title(
+            f"{balance} balancing, {what}: log τ = {share} = {block.log_tau:.1f}\n"
+            f"white box: real block (β/4)(1 − dist/D); orange: τ-block; bold: close pairs",
+            fontsize=9.5,
+        )
         ax = figure.add_subplot(grid[1, column])
         queries = np.arange(block.num_queries)
         close = log_u >= block.log_threshold
         ax.axhline(block.log_lower, color=_CLOSE, linestyle="--", linewidth=1.2, label=f"log L = {block.log_lower:.1f}")
-        ax.axhline(block.log_threshold, color="black", linewidth=1.6,
-                   label=f"decision threshold log θ = {block.log_threshold:.1f}")
+        ax.axhline(
+            block.log_threshold,
+            color="black",
+            linewidth=1.6,
+            label=f"decision threshold log θ = {block.log_threshold:.1f}",
+        )
         if math.isfinite(block.log_upper):
-            ax.axhline(block.log_upper, color=_FAR, linestyle="--", linewidth=1.2, label=f"log U = {block.log_upper:.1f}")
+            ax.axhline(
+                block.log_upper, color=_FAR, linestyle="--", linewidth=1.2, label=f"log U = {block.log_upper:.1f}"
+            )
         ax.scatter(queries[close], log_u[close], s=70, color=_CLOSE, zorder=3, label="u_i ≥ θ: close (partner found)")
         ax.scatter(queries[~close], log_u[~close], s=70, color=_FAR, marker="s", zorder=3, label="u_i < θ: far")
         for i in queries:
-            ax.annotate(f"dist {int(distances[i])}", (i, log_u[i]), textcoords="offset points", xytext=(8, -3), fontsize=8)
+            ax.annotate(
+                f"dist {int(distances[i])}", (i, log_u[i]), textcoords="offset points", xytext=(8, -3), fontsize=8
+            )
         ax.set_xticks(queries, [f"$a_{i}$" for i in queries])
         ax.set_xlim(-0.5, block.num_queries - 0.2)
         ax.set_xlabel("real query (nearest distance after padding in the label)", fontsize=9)
         ax.set_ylabel("log u_i  (share of attention on real keys)", fontsize=9)
-        ax.set_title(f"oracle answer, read in log space: L/U = e^{block.log_margin:.2f} "
-                     f"(close ≤ {block.close_distance}, far ≥ {block.far_distance})", fontsize=9.5)
+        ax.set_title(
+            f"oracle answer, read in log space: L/U = e^{block.log_margin:.2f} "
+            f"(close ≤ {block.close_distance}, far ≥ {block.far_distance})",
+            fontsize=9.5,
+        )
         ax.legend(fontsize=7.5, loc="upper center")
         ax.grid(alpha=0.3)
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the points
-    figure.colorbar(image, ax=[figure.axes[0], figure.axes[2]], shrink=0.8,
-                    label=r"score $q \cdot k / \tilde d$ = log of the unnormalised attention weight")
+    figure.colorbar(
+        image,
+        ax=[figure.axes[0], figure.axes[2]],
+        shrink=0.8,
+        label=r"score $q \cdot k / \tilde d$ = log of the unnormalised attention weight",
+    )
     block = runs[0][1]
     figure.suptitle(
         f"Gap-ANN → AAttC (Lemma 4.7) for {_formula_label(formula)}\n"
@@ -581,8 +706,10 @@ def margin_curves(block: Any, beta: np.ndarray | float) -> dict[str, np.ndarray]
     dimension = block.dimension
     log_lower = (beta / 4) * (1 - block.close_distance / dimension) - math.log(block.size) - tau_share * beta
     log_upper = (
-        math.log(max(block.num_points, 1)) + (beta / 4) * (1 - block.far_distance / dimension)
-        - math.log(block.num_balancing) - tau_share * beta
+        math.log(max(block.num_points, 1))
+        + (beta / 4) * (1 - block.far_distance / dimension)
+        - math.log(block.num_balancing)
+        - tau_share * beta
     )
     return {
         "log_lower": log_lower,
@@ -630,7 +757,8 @@ def margin_figure(formula: CNF | None = None) -> Figure:
     gap = Chain.of(SatToOV(), OVToGapANN(), HalfOnesPadding()).forward(formula).target
     kappa = GapANNToAttention().margin
     blocks = {
-        balance: block_parameters(gap, mode="certified", balance=balance, margin=kappa) for balance in ("paper", "tight")
+        balance: block_parameters(gap, mode="certified", balance=balance, margin=kappa)
+        for balance in ("paper", "tight")
     }
     paper_beta = block_parameters(gap, mode="paper", margin=kappa).beta
     certified = blocks["paper"].beta
@@ -638,20 +766,38 @@ def margin_figure(formula: CNF | None = None) -> Figure:
     underflow = math.log(np.finfo(np.float64).tiny)
     figure = _figure(13.0, 5.4)
     left, right = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
-    for (balance, block), colour in zip(blocks.items(), (_FAR, _ONE)):
+    for (balance, block), colour in zip(blocks.items(), (_FAR, _ONE), strict=False):
         curves = margin_curves(block, beta)
         share = "β/2" if balance == "paper" else "β/4"
-        left.plot(beta, curves["log_threshold"], color=colour, linewidth=2,
-                  label=f"{balance} balancing (log τ = {share}): log θ")
-        left.annotate(f"log L = {block.log_lower:,.0f}", (certified, block.log_lower), textcoords="offset points",
-                      xytext=(12, 10), fontsize=9, color=colour, arrowprops={"arrowstyle": "->", "color": colour})
+        left.plot(
+            beta,
+            curves["log_threshold"],
+            color=colour,
+            linewidth=2,
+            label=f"{balance} balancing (log τ = {share}): log θ",
+        )
+        left.annotate(
+            f"log L = {block.log_lower:,.0f}",
+            (certified, block.log_lower),
+            textcoords="offset points",
+            xytext=(12, 10),
+            fontsize=9,
+            color=colour,
+            arrowprops={"arrowstyle": "->", "color": colour},
+        )
     bottom = 1.1 * min(underflow, float(margin_curves(blocks["paper"], beta[-1])["log_threshold"]))
     left.set_ylim(bottom, -0.05 * bottom)
     left.axhspan(bottom, underflow, color="#e7d4e8", label="below float64's smallest normal (2^-1022): underflows to 0")
     left.axhline(underflow, color="#7b3294", linestyle=":", linewidth=1.5)
     left.axvline(certified, color=_NEUTRAL, linewidth=1)
-    left.text(certified, 0.97, f" certified β = {certified:,.0f}", transform=left.get_xaxis_transform(), fontsize=8.5,
-              va="top")
+    left.text(
+        certified,
+        0.97,
+        f" certified β = {certified:,.0f}",
+        transform=left.get_xaxis_transform(),
+        fontsize=8.5,
+        va="top",
+    )
     left.set_xlim(0, beta[-1])
     left.set_xlabel("β = B²  (the inverse temperature of the construction)")
     left.set_ylabel("natural log of the share u_i read back")
@@ -660,13 +806,28 @@ def margin_figure(formula: CNF | None = None) -> Figure:
     left.grid(alpha=0.3)
     curves = margin_curves(blocks["paper"], beta)
     right.axvspan(0, certified, color="#eeeeee", label="L/U < κ: the oracle's error could flip a decision")
-    right.plot(beta, curves["log_lower"] - curves["log_threshold"], color=_CLOSE, linewidth=2,
-               label="log L − log θ: a close query ends at least this far above θ")
-    right.plot(beta, curves["log_upper"] - curves["log_threshold"], color=_FAR, linewidth=2,
-               label="log U − log θ: a far query ends at least this far below θ")
+    right.plot(
+        beta,
+        curves["log_lower"] - curves["log_threshold"],
+        color=_CLOSE,
+        linewidth=2,
+        label="log L − log θ: a close query ends at least this far above θ",
+    )
+    right.plot(
+        beta,
+        curves["log_upper"] - curves["log_threshold"],
+        color=_FAR,
+        linewidth=2,
+        label="log U − log θ: a far query ends at least this far below θ",
+    )
     right.axhline(0, color="black", linewidth=1)
-    right.axhline(math.log(kappa) / 2, color=_CLOSE, linestyle="--", linewidth=1,
-                  label=f"± log(κ)/2: κ = 4((1+ρ)/(1−ρ))² = {kappa:.5f}, ρ = the oracle's relative error")
+    right.axhline(
+        math.log(kappa) / 2,
+        color=_CLOSE,
+        linestyle="--",
+        linewidth=1,
+        label=f"± log(κ)/2: κ = 4((1+ρ)/(1−ρ))² = {kappa:.5f}, ρ = the oracle's relative error",
+    )
     right.axhline(-math.log(kappa) / 2, color=_FAR, linestyle="--", linewidth=1)
     right.axvline(certified, color=_NEUTRAL, linewidth=1)
     right.set_xlim(0, beta[-1])
@@ -693,7 +854,9 @@ def _chebyshev_values(radius: float, degree: int, x: np.ndarray) -> np.ndarray:
     """The truncated Chebyshev series of ``e^x`` on ``[-R, R]`` (coefficients ``I_0(R), 2 I_k(R)``) at ``x``."""
     import mpmath
 
-    coefficients = [float(mpmath.besseli(0, radius))] + [float(2 * mpmath.besseli(k, radius)) for k in range(1, degree + 1)]
+    coefficients = [float(mpmath.besseli(0, radius))] + [
+        float(2 * mpmath.besseli(k, radius)) for k in range(1, degree + 1)
+    ]
     return np.polynomial.chebyshev.chebval(x / radius, coefficients)
 
 
@@ -732,17 +895,19 @@ def polynomial_figure(*, radius: float = 4.0, eps: float = 1e-6) -> Figure:
     colours = ["#fdae61", "#f46d43", "#d73027", "#a50026", _ONE]
     ax = axes[0]
     ax.plot(x, np.exp(x), color="black", linewidth=2.5, label="$e^x$")
-    for degree, colour in zip(degrees, colours):
+    for degree, colour in zip(degrees, colours, strict=False):
         ax.plot(x, _chebyshev_values(radius, degree, x), color=colour, linewidth=1.2, label=f"degree {degree}")
     ax.set_ylim(-0.15 * math.exp(radius), 1.1 * math.exp(radius))
     ax.set_xlabel("x")
     ax.set_ylabel("value")
-    ax.set_title(f"$e^x$ and its truncated Chebyshev series on [−{radius:g}, {radius:g}]: "
-                 "good to the eye, except at the left", fontsize=10)
+    ax.set_title(
+        f"$e^x$ and its truncated Chebyshev series on [−{radius:g}, {radius:g}]: good to the eye, except at the left",
+        fontsize=10,
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     ax = axes[1]
-    for degree, colour in zip(degrees, colours):
+    for degree, colour in zip(degrees, colours, strict=False):
         error = np.abs(_chebyshev_values(radius, degree, x) * np.exp(-x) - 1)
         ax.plot(x, np.maximum(error, 1e-16), color=colour, label=f"degree {degree}")
     ax.axhline(eps, color="black", linestyle="--", label=f"ε = {eps:g}")
@@ -753,7 +918,7 @@ def polynomial_figure(*, radius: float = 4.0, eps: float = 1e-6) -> Figure:
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     ax = axes[2]
-    for r, colour in zip((1.0, 4.0, 16.0, 64.0), ("#fdae61", "#d73027", "#2c7fb8", "#253494")):
+    for r, colour in zip((1.0, 4.0, 16.0, 64.0), ("#fdae61", "#d73027", "#2c7fb8", "#253494"), strict=False):
         needed = predict_chebyshev_degree(r, eps)
         top = max(needed + 12, int(1.3 * needed))
         gs = np.arange(0, top + 1)
@@ -770,12 +935,23 @@ def polynomial_figure(*, radius: float = 4.0, eps: float = 1e-6) -> Figure:
     ax.grid(alpha=0.3)
     ax = axes[3]
     radii = np.geomspace(0.05, 500, 40)
-    ax.plot(radii, [predict_chebyshev_degree(float(r), eps) for r in radii], color=_ONE, linewidth=2,
-            label="Chebyshev (smallest degree, tail bound)")
-    ax.plot(radii, [taylor_degree(float(r), eps) for r in radii], color="#fdae61",
-            label="Taylor at 0 (Lagrange remainder)")
-    ax.plot(radii, [paper_degree(float(r), eps) for r in radii], color="black", linestyle="--",
-            label="paper's Θ-expression, constant 1: max{log(1/ε)/log(log(1/ε)/R), R}")
+    ax.plot(
+        radii,
+        [predict_chebyshev_degree(float(r), eps) for r in radii],
+        color=_ONE,
+        linewidth=2,
+        label="Chebyshev (smallest degree, tail bound)",
+    )
+    ax.plot(
+        radii, [taylor_degree(float(r), eps) for r in radii], color="#fdae61", label="Taylor at 0 (Lagrange remainder)"
+    )
+    ax.plot(
+        radii,
+        [paper_degree(float(r), eps) for r in radii],
+        color="black",
+        linestyle="--",
+        label="paper's Θ-expression, constant 1: max{log(1/ε)/log(log(1/ε)/R), R}",
+    )
     ax.axvline(math.log(1 / eps), color=_NEUTRAL, linestyle=":", linewidth=1)
     ax.text(math.log(1 / eps) * 1.08, 2, f"R = log(1/ε) = {math.log(1 / eps):.1f}", fontsize=8, color=_NEUTRAL)
     ax.set_xscale("log")
@@ -861,7 +1037,7 @@ def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     try:
         from solvers.attention.anytemp import AnyTemperatureAttention
     except ImportError:
-        AnyTemperatureAttention = None  # noqa: N806 - a class, or None when not installed
+        AnyTemperatureAttention = None
     dimension = 2
     measured = [1.0, 16.0, 256.0]
     oracles = [("exact oracle, measured", "s-", _NEUTRAL, ExactAttention(workers=1))]
@@ -878,11 +1054,19 @@ def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     if polynomial is None:
         per_operation = float(np.median(exact)) / (n * n * (dimension + 1))
         degrees = [predict_chebyshev_degree(float(b) ** 2, eps) for b in bounds]
-        ax.plot(bounds, [n * _rank(dimension, g) * (dimension + g) * per_operation for g in degrees], "o-",
-                color=_FAR, markersize=3, label="polynomial method, predicted: n·r·(d + g) work")
+        ax.plot(
+            bounds,
+            [n * _rank(dimension, g) * (dimension + g) * per_operation for g in degrees],
+            "o-",
+            color=_FAR,
+            markersize=3,
+            label="polynomial method, predicted: n·r·(d + g) work",
+        )
     else:
         plan_bounds, plan_seconds, run_bounds, run_seconds = polynomial
-        ax.plot(plan_bounds, plan_seconds, "o-", color=_FAR, markersize=3, label="polynomial oracle, its own prediction")
+        ax.plot(
+            plan_bounds, plan_seconds, "o-", color=_FAR, markersize=3, label="polynomial oracle, its own prediction"
+        )
         ax.plot(run_bounds, run_seconds, "D", color="#67001f", markersize=6, label="polynomial oracle, measured")
     ax.axvline(math.sqrt(math.log(n)), color=_CLOSE, linewidth=1.5)
     ax.set_xscale("log", base=2)
@@ -890,10 +1074,20 @@ def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     ax.set_ylim(top=1e3)
     ax.set_xlabel("entry bound B (log scale)")
     ax.set_ylabel("seconds")
-    ax.set_title(f"fixed small d escapes the bound: attention at any temperature (n = {n}, d = {dimension})",
-                 fontsize=10)
-    ax.text(math.sqrt(math.log(n)), 0.3, f" B = √(ln n) = {math.sqrt(math.log(n)):.2f}", transform=ax.get_xaxis_transform(),
-            fontsize=8, color=_CLOSE, rotation=90, va="center", ha="right")
+    ax.set_title(
+        f"fixed small d escapes the bound: attention at any temperature (n = {n}, d = {dimension})", fontsize=10
+    )
+    ax.text(
+        math.sqrt(math.log(n)),
+        0.3,
+        f" B = √(ln n) = {math.sqrt(math.log(n)):.2f}",
+        transform=ax.get_xaxis_transform(),
+        fontsize=8,
+        color=_CLOSE,
+        rotation=90,
+        va="center",
+        ha="right",
+    )
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3, which="both")
 
@@ -944,8 +1138,13 @@ def phase_transition_figure(
 
     ax = axes[0]
     ax.plot(bounds, degrees, "o-", color=_ONE, label="Chebyshev degree needed")
-    ax.plot(bounds, [paper_degree(float(b) ** 2, eps) for b in bounds], "--", color="black",
-            label="paper's Θ-expression (constant 1)")
+    ax.plot(
+        bounds,
+        [paper_degree(float(b) ** 2, eps) for b in bounds],
+        "--",
+        color="black",
+        label="paper's Θ-expression (constant 1)",
+    )
     ax.plot(bounds, bounds**2, ":", color=_NEUTRAL, label="R = B²")
     ax.set_xlabel("entry bound B")
     ax.set_ylabel("degree g")
@@ -953,8 +1152,10 @@ def phase_transition_figure(
     ax.legend(fontsize=8, loc="upper left")
 
     ax = axes[1]
-    for dimension, colour in zip(dimensions, ("#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f")):
-        ax.plot(bounds, [_rank(dimension, g) for g in degrees], "o-", markersize=3, color=colour, label=f"d = {dimension}")
+    for dimension, colour in zip(dimensions, ("#fdae61", "#f46d43", "#d73027", "#a50026", "#67001f"), strict=False):
+        ax.plot(
+            bounds, [_rank(dimension, g) for g in degrees], "o-", markersize=3, color=colour, label=f"d = {dimension}"
+        )
     ax.axhline(n, color="black", linestyle="--", label=f"r = n = {n}: no smaller than the n × n matrix")
     ax.set_yscale("log")
     ax.set_xlabel("entry bound B")
@@ -974,15 +1175,29 @@ def phase_transition_figure(
     crossing = _crossover(n, timing_dimension, eps)
     ax.plot(measured_bounds, measured, "s-", color=_NEUTRAL, label="exact oracle, measured: n² d work for any B")
     if polynomial is None:
-        ax.plot(bounds, predicted, "o-", color=_FAR, markersize=3,
-                label="polynomial method, predicted: n·r·(d + g) work at the same speed")
+        ax.plot(
+            bounds,
+            predicted,
+            "o-",
+            color=_FAR,
+            markersize=3,
+            label="polynomial method, predicted: n·r·(d + g) work at the same speed",
+        )
     else:
         plan_bounds, plan_seconds, run_bounds, run_seconds = polynomial
-        ax.plot(plan_bounds, plan_seconds, "o-", color=_FAR, markersize=3,
-                label="polynomial oracle (features route), its own prediction")
+        ax.plot(
+            plan_bounds,
+            plan_seconds,
+            "o-",
+            color=_FAR,
+            markersize=3,
+            label="polynomial oracle (features route), its own prediction",
+        )
         ax.plot(run_bounds, run_seconds, "D", color="#67001f", markersize=7, label="polynomial oracle, measured")
     ax.axvline(crossing, color=_FAR, linestyle=":", linewidth=1.5)
-    ax.text(crossing, 0.03, f" crossover B* = {crossing:.2f}", transform=ax.get_xaxis_transform(), fontsize=8, color=_FAR)
+    ax.text(
+        crossing, 0.03, f" crossover B* = {crossing:.2f}", transform=ax.get_xaxis_transform(), fontsize=8, color=_FAR
+    )
     ax.set_yscale("log")
     ax.set_xlabel("entry bound B")
     ax.set_ylabel("seconds")
@@ -990,8 +1205,17 @@ def phase_transition_figure(
     ax.legend(fontsize=8, loc="upper left")
     for ax in axes[:3]:
         ax.axvline(threshold, color=_CLOSE, linewidth=1.5)
-        ax.text(threshold, 0.3, f" B = √(ln n) = {threshold:.2f}", transform=ax.get_xaxis_transform(), fontsize=8,
-                color=_CLOSE, rotation=90, va="center", ha="right")
+        ax.text(
+            threshold,
+            0.3,
+            f" B = √(ln n) = {threshold:.2f}",
+            transform=ax.get_xaxis_transform(),
+            fontsize=8,
+            color=_CLOSE,
+            rotation=90,
+            va="center",
+            ha="right",
+        )
         ax.grid(alpha=0.3, which="both")
 
     ax = axes[3]
@@ -1000,13 +1224,27 @@ def phase_transition_figure(
     roots = [math.sqrt(k * math.log(2)) for k in exponents]
     ax.plot(exponents, roots, "-", color=_CLOSE, linewidth=2, label="√(ln n)")
     ax.plot(exponents, crossings, "o-", color=_FAR, label="crossover B*: polynomial work = n² d")
-    for k, b in zip(exponents, crossings):
-        ax.annotate(f"{b / math.sqrt(k * math.log(2)):.2f}", (k, b), textcoords="offset points", xytext=(0, -14),
-                    fontsize=8, color=_FAR, ha="center")
+    for k, b in zip(exponents, crossings, strict=False):
+        ax.annotate(
+            f"{b / math.sqrt(k * math.log(2)):.2f}",
+            (k, b),
+            textcoords="offset points",
+            xytext=(0, -14),
+            fontsize=8,
+            color=_FAR,
+            ha="center",
+        )
     ratio = crossings[-1] / roots[-1]
     ax.plot(exponents, [ratio * r for r in roots], ":", color=_FAR, label=f"{ratio:.2f}·√(ln n)")
-    ax.text(0.02, 0.68, f"numbers: B*/√(ln n), settling near {ratio:.2f}:\nB* = Θ(√log n), with a small constant",
-            transform=ax.transAxes, ha="left", fontsize=8.5, color=_FAR)
+    ax.text(
+        0.02,
+        0.68,
+        f"numbers: B*/√(ln n), settling near {ratio:.2f}:\nB* = Θ(√log n), with a small constant",
+        transform=ax.transAxes,
+        ha="left",
+        fontsize=8.5,
+        color=_FAR,
+    )
     ax.set_xscale("log", base=2)
     ax.set_xticks(exponents, [f"$2^{{{k}}}$" for k in exponents])
     ax.set_xlabel("n  (with d = log₂ n and relative error 1/n)")
@@ -1043,18 +1281,36 @@ DEMOS: dict[str, Demo] = {
     demo.name: demo
     for demo in (
         Demo("registry", "the registry graph: problems and the registered reductions between them", registry_figure),
-        Demo("split-and-list", "k-SAT -> OV: the clause vectors of the two halves and their inner products",
-             split_and_list_figure),
-        Demo("gadget", "OV -> Gap-ANN: the coordinate gadget and the half-ones padding on a tiny OV instance",
-             gadget_figure),
-        Demo("attention-blocks", "Gap-ANN -> AAttC: the block structure of the scores, paper vs tight balancing, "
-             "and the decision threshold", attention_blocks_figure),
-        Demo("margin", "log L, log U and the decision threshold against beta for uf20-01, both balancing blocks",
-             margin_figure),
-        Demo("polynomial", "polynomials for e^x on [-R, R]: relative error against degree, degree against R",
-             polynomial_figure),
-        Demo("phase-transition", "degree, rank and time of the polynomial method against B, with sqrt(ln n) marked",
-             phase_transition_figure),
+        Demo(
+            "split-and-list",
+            "k-SAT -> OV: the clause vectors of the two halves and their inner products",
+            split_and_list_figure,
+        ),
+        Demo(
+            "gadget",
+            "OV -> Gap-ANN: the coordinate gadget and the half-ones padding on a tiny OV instance",
+            gadget_figure,
+        ),
+        Demo(
+            "attention-blocks",
+            "Gap-ANN -> AAttC: the block structure of the scores, paper vs tight balancing, and the decision threshold",
+            attention_blocks_figure,
+        ),
+        Demo(
+            "margin",
+            "log L, log U and the decision threshold against beta for uf20-01, both balancing blocks",
+            margin_figure,
+        ),
+        Demo(
+            "polynomial",
+            "polynomials for e^x on [-R, R]: relative error against degree, degree against R",
+            polynomial_figure,
+        ),
+        Demo(
+            "phase-transition",
+            "degree, rank and time of the polynomial method against B, with sqrt(ln n) marked",
+            phase_transition_figure,
+        ),
     )
 }
 """The teaching figures by name, in reading order."""

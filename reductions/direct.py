@@ -138,7 +138,9 @@ class MarginReadout:
         if not isinstance(answer, AttentionOutput):
             raise TypeError(f"'answer' must be an AttentionOutput (got {type(answer).__name__})")
         if answer.rows is not None and not np.array_equal(answer.rows[: self.rows], np.arange(self.rows)):
-            raise NotAWitnessError(f"the answer covers rows {answer.rows.tolist()}; the read-back needs rows 0..{self.rows - 1}")
+            raise NotAWitnessError(
+                f"the answer covers rows {answer.rows.tolist()}; the read-back needs rows 0..{self.rows - 1}"
+            )
         if answer.shape[0] < self.rows:
             raise NotAWitnessError(f"the attention output has {answer.shape[0]} rows; the read-back needs {self.rows}")
         self.check(answer)
@@ -269,7 +271,12 @@ class OVToAttention(Reduction):
         value[:n_b] = 1.0
         target = AttentionInstance(query, key, value, scale)
         readout = dummy_margin(beta / 2, n_b, n_a)
-        info = {"beta": beta, "lower": readout.lower, "upper": readout.upper, "tolerated_abs_error": readout.tolerated_abs_error}
+        info = {
+            "beta": beta,
+            "lower": readout.lower,
+            "upper": readout.upper,
+            "tolerated_abs_error": readout.tolerated_abs_error,
+        }
         return target, {"readout": readout}, info
 
     def backward(self, reduced: Reduced, answer: AttentionOutput) -> OrthogonalPair | None:
@@ -440,10 +447,9 @@ def _gentle_parameters(delta: Fraction | float) -> ParameterMap:
 
 
 def _register() -> None:
-    from reductions.registry import register
-
     from reductions.core import Chain
     from reductions.ov_ann import HalfOnesPadding, OVToGapANN
+    from reductions.registry import register
     from reductions.sat_ov import SatToOV
 
     register("ov-aattc", OVToAttention())

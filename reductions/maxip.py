@@ -204,7 +204,12 @@ class MaxIPToAttention(Reduction):
         largest = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in (query, key))
         target = AttentionInstance(query, key, value, max(declared, largest))
         readout = dummy_margin(beta / 2, n_b, n_a)
-        info = {"beta": beta, "lower": readout.lower, "upper": readout.upper, "tolerated_abs_error": readout.tolerated_abs_error}
+        info = {
+            "beta": beta,
+            "lower": readout.lower,
+            "upper": readout.upper,
+            "tolerated_abs_error": readout.tolerated_abs_error,
+        }
         return target, {"readout": readout}, info
 
     def backward(self, reduced: Reduced, answer: AttentionOutput) -> InnerProductPair | None:
@@ -233,9 +238,8 @@ class MaxIPToAttention(Reduction):
 
 
 def _register() -> None:
-    from reductions.registry import register
-
     from reductions.core import Chain
+    from reductions.registry import register
     from reductions.sat_ov import SatToOV
 
     register("ov-maxip", OVToMaxIP())

@@ -122,7 +122,9 @@ class OVToGapANN(Reduction):
     def parameters(self) -> ParameterMap:
         s = problem_symbols("ov")
         d = s["d"]
-        return ParameterMap("ov", "gapann", {"n_a": s["n_a"], "n_b": s["n_b"], "d": 3 * d, "t": d + 1, "eps": 1 / (d + 1)})
+        return ParameterMap(
+            "ov", "gapann", {"n_a": s["n_a"], "n_b": s["n_b"], "d": 3 * d, "t": d + 1, "eps": 1 / (d + 1)}
+        )
 
 
 @attrs.frozen

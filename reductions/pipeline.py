@@ -25,7 +25,15 @@ from reductions.core import Chain, Stage
 from reductions.ov_ann import HalfOnesPadding, OVToGapANN
 from reductions.sat_ov import SatToOV
 
-__all__ = ["SolveResult", "ChainPrediction", "predict_chain", "solve_via_attention", "attention_chain", "make_oracle", "ORACLES"]
+__all__ = [
+    "SolveResult",
+    "ChainPrediction",
+    "predict_chain",
+    "solve_via_attention",
+    "attention_chain",
+    "make_oracle",
+    "ORACLES",
+]
 
 DEFAULT_MAX_BYTES = 8 * 2**30
 """Largest memory the pipeline plans to use (a third of this machine's 24 GiB)."""
@@ -95,15 +103,21 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     try:
         oracles = ORACLES[problem]
     except KeyError:
-        raise ValueError(f"no oracle answers {problem!r}; problems with oracles: {', '.join(sorted(ORACLES))}") from None
+        raise ValueError(
+            f"no oracle answers {problem!r}; problems with oracles: {', '.join(sorted(ORACLES))}"
+        ) from None
     try:
         factory = oracles[name]
     except KeyError:
-        raise ValueError(f"unknown oracle {name!r} for {problem}; choose one of: {', '.join(sorted(oracles))}") from None
+        raise ValueError(
+            f"unknown oracle {name!r} for {problem}; choose one of: {', '.join(sorted(oracles))}"
+        ) from None
     return factory(**options)
 
 
-def attention_chain(*, mode: str = "certified", balance: str = "paper", branch: str = "auto", oracle_rel_error: float = 1e-6) -> Chain:
+def attention_chain(
+    *, mode: str = "certified", balance: str = "paper", branch: str = "auto", oracle_rel_error: float = 1e-6
+) -> Chain:
     """The chain SAT -> OV -> Gap-ANN -> half-ones -> AAttC with the given options.
 
     >>> attention_chain().name
@@ -202,7 +216,9 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | No
     seconds = n * m * 2 * d / _FLOPS_PER_SECOND + n * m / _EXPS_PER_SECOND
     first = chain.parts[0]
     split = first.first_half_size(formula.num_vars) if isinstance(first, SatToOV) else formula.num_vars
-    return ChainPrediction(2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds)
+    return ChainPrediction(
+        2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds
+    )
 
 
 @attrs.frozen
@@ -249,7 +265,9 @@ class SolveResult:
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = []
         for index, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4])
+            lines.append(
+                "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=False)) + "  " + row[4]
+            )
             if index == 0:
                 lines.append("-" * (sum(widths) + 2 * 4 + len("choices")))
         return "\n".join(line.rstrip() for line in lines)
@@ -373,10 +391,21 @@ def solve_via_attention(
     if assignment is not None and not formula.is_satisfied_by(assignment):
         raise OracleContradiction("the assignment read back does not satisfy the formula")
     stages.append(
-        Stage("backward", "answer", "sat", {}, {"certificate": "checked" if assignment else "none"}, time.perf_counter() - backward_start)
+        Stage(
+            "backward",
+            "answer",
+            "sat",
+            {},
+            {"certificate": "checked" if assignment else "none"},
+            time.perf_counter() - backward_start,
+        )
     )
     status = "SAT" if assignment is not None else "UNSAT"
-    used = oracle_object.name if output is not None else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
+    used = (
+        oracle_object.name
+        if output is not None
+        else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
+    )
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
 
 

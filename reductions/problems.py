@@ -135,9 +135,7 @@ def _sat_witnesses(cnf: CNF, limit: int) -> list[Assignment]:
     return found
 
 
-register_problem(
-    Problem("sat", "CNF satisfiability", CNF, random_test_formula, _solve_sat, _check_sat, _sat_witnesses)
-)
+register_problem(Problem("sat", "CNF satisfiability", CNF, random_test_formula, _solve_sat, _check_sat, _sat_witnesses))
 
 # -- Orthogonal Vectors -----------------------------------------------------------------
 
@@ -207,7 +205,7 @@ def _gap_ann_witnesses(instance: GapANNInstance, limit: int) -> list[NeighborDec
     in_gap = (nearest >= instance.threshold) & (nearest < instance.far_distance)
     answers = [exact]
     if in_gap.any():
-        answers.append(NeighborDecisions(tuple(bool(c) ^ bool(g) for c, g in zip(exact.close, in_gap))))
+        answers.append(NeighborDecisions(tuple(bool(c) ^ bool(g) for c, g in zip(exact.close, in_gap, strict=False))))
     return answers[:limit]
 
 

@@ -38,7 +38,10 @@ def register(name: str, reduction: Reduction) -> Reduction:
     existing = _REDUCTIONS.get(name)
     # Compare by class name and options, so that re-importing a module (as doctest
     # collection may do) re-registers the same reduction instead of failing.
-    if existing is not None and (type(existing).__qualname__, repr(existing)) != (type(reduction).__qualname__, repr(reduction)):
+    if existing is not None and (type(existing).__qualname__, repr(existing)) != (
+        type(reduction).__qualname__,
+        repr(reduction),
+    ):
         raise ValueError(f"a different reduction is already registered as {name!r}")
     _REDUCTIONS[name] = reduction
     return reduction

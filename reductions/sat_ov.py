@@ -107,7 +107,9 @@ class SatToOV(Reduction):
     source: ClassVar[str] = "sat"
     target: ClassVar[str] = "ov"
 
-    split: int | None = attrs.field(default=None, converter=attrs.converters.optional(lambda v: check_int("split", v, minimum=0)))
+    split: int | None = attrs.field(
+        default=None, converter=attrs.converters.optional(lambda v: check_int("split", v, minimum=0))
+    )
 
     def first_half_size(self, num_vars: int) -> int:
         """``|S1|`` for a formula with ``num_vars`` variables."""

@@ -31,7 +31,15 @@ from instances.attention import AttentionOutput
 from instances.selfattention import SelfAttentionInstance
 from instances.vectors import OVInstance
 from reductions.core import ParameterMap, Reduced, Reduction, problem_symbols
-from reductions.direct import DEFAULT_DELTA, MarginReadout, _as_delta, _check_delta, _first_partner, _sympy_number, dummy_margin
+from reductions.direct import (
+    DEFAULT_DELTA,
+    MarginReadout,
+    _as_delta,
+    _check_delta,
+    _first_partner,
+    _sympy_number,
+    dummy_margin,
+)
 
 __all__ = ["OVToSelfAttention", "OVToL2SelfAttention", "l2_constants"]
 
@@ -132,7 +140,9 @@ class OVToSelfAttention(Reduction):
         tokens[n_a + n_b, width - 1] = 1.0
         return tokens
 
-    def _weights(self, instance: OVInstance, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    def _weights(
+        self, instance: OVInstance, beta: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
         d = instance.dimension
         width, D = d + 3, d + 1
         flag_a, flag_d = d, d + 2
@@ -157,9 +167,16 @@ class OVToSelfAttention(Reduction):
         beta = self.beta(instance.a.shape[0], instance.b.shape[0])
         tokens, query_weights, key_weights, value_weights, bound = self._weights(instance, beta)
         largest = max(float(np.max(np.abs(w))) for w in (tokens, query_weights, key_weights, value_weights))
-        target = SelfAttentionInstance(tokens, query_weights, key_weights, value_weights, max(bound, largest), self.score)
+        target = SelfAttentionInstance(
+            tokens, query_weights, key_weights, value_weights, max(bound, largest), self.score
+        )
         readout = self._readout(instance, beta)
-        info = {"beta": beta, "lower": readout.lower, "upper": readout.upper, "tolerated_abs_error": readout.tolerated_abs_error}
+        info = {
+            "beta": beta,
+            "lower": readout.lower,
+            "upper": readout.upper,
+            "tolerated_abs_error": readout.tolerated_abs_error,
+        }
         return target, {"readout": readout}, info
 
     def backward(self, reduced: Reduced, answer: AttentionOutput) -> OrthogonalPair | None:
@@ -226,7 +243,9 @@ class OVToL2SelfAttention(OVToSelfAttention):
     name: ClassVar[str] = "ov-selfattn-l2"
     score: ClassVar[str] = "l2"
 
-    def _weights(self, instance: OVInstance, beta: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    def _weights(
+        self, instance: OVInstance, beta: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
         d = instance.dimension
         n_a, n_b = instance.a.shape[0], instance.b.shape[0]
         width, D = 2 * d + 3, 2 * d + 1
@@ -254,14 +273,19 @@ class OVToL2SelfAttention(OVToSelfAttention):
         return ParameterMap(
             "ov",
             "selfattn",
-            {"N": n_a + n_b + 1, "d_x": 2 * d + 3, "d": 2 * d + 1, "d_v": sympy.Integer(1), "B": scale * sympy.Max(eta, lambda_a)},
+            {
+                "N": n_a + n_b + 1,
+                "d_x": 2 * d + 3,
+                "d": 2 * d + 1,
+                "d_v": sympy.Integer(1),
+                "B": scale * sympy.Max(eta, lambda_a),
+            },
         )
 
 
 def _register() -> None:
-    from reductions.registry import register
-
     from reductions.core import Chain
+    from reductions.registry import register
     from reductions.sat_ov import SatToOV
 
     register("ov-selfattn", OVToSelfAttention())

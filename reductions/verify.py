@@ -87,7 +87,9 @@ class VerificationReport:
         line = f"{self.name}: {status} ({self.trials} trials, {self.seconds:.2f} s)"
         if self.smallest is not None:
             c = self.smallest
-            line += f"\n  smallest counterexample: seed {c.seed}, trial {c.trial}, size {c.size}: [{c.check}] {c.message}"
+            line += (
+                f"\n  smallest counterexample: seed {c.seed}, trial {c.trial}, size {c.size}: [{c.check}] {c.message}"
+            )
         return line
 
 

@@ -83,7 +83,9 @@ def test_relative_links_and_anchors_resolve(page):
         path = (DOCS / page).parent / target if target else DOCS / page
         assert path.exists(), f"{page}: broken link {link!r}"
         if anchor and path.suffix == ".md":
-            headings = [line.lstrip("#") for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+            headings = [
+                line.lstrip("#") for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")
+            ]
             assert anchor in {_slug(h) for h in headings}, f"{page}: no heading for anchor {link!r}"
 
 
@@ -129,7 +131,9 @@ def test_every_demo_has_its_figure_on_the_figures_page():
     for name in DEMOS:
         assert f"### `{name}`" in text, f"figures.md has no section for {name}"
         figure = DOCS / "figures" / f"{name}.png"
-        assert figure.exists() and figure.stat().st_size > 10_000, f"run: reductions demo all --out docs/figures ({name})"
+        assert figure.exists() and figure.stat().st_size > 10_000, (
+            f"run: reductions demo all --out docs/figures ({name})"
+        )
         assert f"(figures/{name}.png)" in text
 
 

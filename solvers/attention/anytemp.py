@@ -127,8 +127,6 @@ def _optional_int(name: str, minimum: int) -> Any:
     return lambda value: None if value is None else check_int(name, value, minimum=minimum)
 
 
-
-
 def _optional_seconds(value: Any) -> float | None:
     if value is None:
         return None

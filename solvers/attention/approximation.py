@@ -303,8 +303,12 @@ def explicit_degree_bound(radius: float, eps: float) -> int:
         if ratio >= 1:
             return math.inf
         log_value = (
-            math.log(2) + h + h * h / (4 * (g + 2)) + (g + 1) * math.log(h / 2)
-            - math.lgamma(g + 2) - math.log1p(-ratio)
+            math.log(2)
+            + h
+            + h * h / (4 * (g + 2))
+            + (g + 1) * math.log(h / 2)
+            - math.lgamma(g + 2)
+            - math.log1p(-ratio)
         )
         return math.exp(log_value) if log_value < 709 else math.inf
 

@@ -443,7 +443,6 @@ class ExactAttention:
         enough = rows * m >= self.parallel_threshold and rows > self.query_block
         return 2 if (enough and cpus >= 2 and _threadpool_limits() is not None) else 1
 
-
     def _check_range(self, instance: AttentionInstance, row_index: np.ndarray | None) -> None:
         limit = float(np.finfo(self.dtype).max) / 64
         R = instance.score_bound
@@ -655,4 +654,3 @@ def _tile_kernel(
         np.matmul(vat[:, k0:k1], tile.T, out=out_t)
         acc += out_t.T
     return acc, shift.astype(np.float64)
-

@@ -430,7 +430,7 @@ class ChebyshevTable:
         abs_sum = np.zeros((count, g + 1))
         # monomial coefficients of T_i(x), exact integers
         cheb = [[1], [0, 1]]
-        for i in range(2, g + 1):
+        for _i in range(2, g + 1):
             prev, prev2 = cheb[-1], cheb[-2]
             nxt = [0] + [2 * c for c in prev]
             for j, c in enumerate(prev2):
@@ -844,7 +844,7 @@ class KDTreeHalfspace:
             inside_q.append(query[full])
             inside_n.append(node[full])
             leaf = cut & self.is_leaf[node]
-            for i, leaf_node in zip(query[leaf], node[leaf]):
+            for i, leaf_node in zip(query[leaf], node[leaf], strict=False):
                 block = slice(self.start[leaf_node], self.end[leaf_node])
                 pts = self.scaled_points[block]
                 keep = pts @ us[i] >= ts[i]
@@ -900,7 +900,7 @@ class KDTreeHalfspace:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 jobs = [
                     pool.submit(self._max_search, qs[lo:hi], best[lo:hi], best_leaf[lo:hi], row_of_node, padded)
-                    for lo, hi in zip(bounds[:-1], bounds[1:])
+                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)
                 ]
                 for job in jobs:
                     job.result()
@@ -917,9 +917,7 @@ class KDTreeHalfspace:
         node = np.zeros(n, dtype=np.int64)
         while query.size:
             uq = qs[query]
-            upper = np.einsum("ij,ij->i", uq, self.center[node]) + np.einsum(
-                "ij,ij->i", np.abs(uq), self.half[node]
-            )
+            upper = np.einsum("ij,ij->i", uq, self.center[node]) + np.einsum("ij,ij->i", np.abs(uq), self.half[node])
             alive = upper * (1 + 8 * _U) + 1e-300 >= best[query]
             query, node = query[alive], node[alive]
             leaf = self.is_leaf[node]
@@ -1059,9 +1057,17 @@ class KDTreeHalfspace:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 jobs = [
                     pool.submit(
-                        self._exp_sums_part, q[lo:hi], s[lo:hi], log_delta[lo:hi], max_radius, max_upper, margin, table, False
+                        self._exp_sums_part,
+                        q[lo:hi],
+                        s[lo:hi],
+                        log_delta[lo:hi],
+                        max_radius,
+                        max_upper,
+                        margin,
+                        table,
+                        False,
                     )
-                    for lo, hi in zip(bounds[:-1], bounds[1:])
+                    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)
                 ]
                 results = [job.result() for job in jobs]
         stats = [r[1] for r in results]
@@ -1124,7 +1130,7 @@ class KDTreeHalfspace:
             node = np.concatenate([self.left[node[expand]], self.right[node[expand]]])
         max_degree = -1
         if acc:
-            parts = [np.concatenate(column) for column in zip(*acc)]
+            parts = [np.concatenate(column) for column in zip(*acc, strict=False)]
             if parts[0].size:
                 max_degree = int(parts[4].max())
                 self._accepted_sums(out, qs, *parts, table)
@@ -1167,7 +1173,7 @@ class KDTreeHalfspace:
                 out[:, col] += np.bincount(query, weights=contribution[:, col], minlength=out.shape[0])
             return
         prefix = [0, *(int(x) for x in mono.prefix)]
-        for lo, hi, h in zip(starts, stops, group_degree):
+        for lo, hi, h in zip(starts, stops, group_degree, strict=False):
             r = int(mono.prefix[h])
             members = query[lo:hi]
             x = features[members, :r]
@@ -1219,7 +1225,7 @@ class KDTreeHalfspace:
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
             jobs = [
                 pool.submit(self._leaf_range, part, qs, s, query, node, starts[piece], stops[piece], values_t)
-                for part, piece in zip(partial, pieces)
+                for part, piece in zip(partial, pieces, strict=False)
             ]
             for job in jobs:
                 job.result()
@@ -1241,7 +1247,7 @@ class KDTreeHalfspace:
         # the shift rides in the product: [q, -s] . [k, 1] (a dot product of length d + 1)
         shifted = np.concatenate([qs, -s[:, None]], axis=1)
         points = self._points_and_one
-        for lo, hi in zip(starts, stops):
+        for lo, hi in zip(starts, stops, strict=False):
             leaf = node[lo]
             block = slice(self.start[leaf], self.end[leaf])
             members = query[lo:hi]

@@ -491,8 +491,14 @@ class _PolynomialOracle:
                     break
                 # a float64 route that misses the budget only because the polynomial uses most of it:
                 # a slightly more accurate polynomial leaves room for the rounding
-                close = [r for r in evaluation if r[0] in _FLOAT64_ROUTES and r[3].startswith("float64 rounding")
-                         and r[4] < 0.8 * self.eps and self.route in ("auto", r[0])]
+                close = [
+                    r
+                    for r in evaluation
+                    if r[0] in _FLOAT64_ROUTES
+                    and r[3].startswith("float64 rounding")
+                    and r[4] < 0.8 * self.eps
+                    and self.route in ("auto", r[0])
+                ]
                 if not close:
                     break
                 bumped = self._approximation(lower, upper, approximation.degree + self._degree_step)
@@ -603,7 +609,12 @@ class _PolynomialOracle:
         dense_speedup = _TWO_WORKER_SPEEDUP if (workers > 1 and n > query_block) else 1.0
         dense = (
             dense_ns * 1e-9 / dense_speedup + build,
-            8 * (2 * workers * min(max(n, 1), query_block) * min(m, key_block) + (n + m) * (d + dv + 1) + 2 * n * (dv + 1)),
+            8
+            * (
+                2 * workers * min(max(n, 1), query_block) * min(m, key_block)
+                + (n + m) * (d + dv + 1)
+                + 2 * n * (dv + 1)
+            ),
         )
         mp = (
             _mp_seconds(n * m * (degree + d + 2 * dv + 6) + n * (dv + 2) * 40, bits) + build,
@@ -724,8 +735,11 @@ class _PolynomialOracle:
     def _describe(self, plan: PolynomialPlan) -> str:
         if plan.route == "refuse":
             return plan.refusal
-        route = {"features": "symmetric tensor features in float64", "dense": "dense evaluation in float64",
-                 "mpmath": f"dense evaluation in mpmath ({plan.precision} bits)"}[plan.route]
+        route = {
+            "features": "symmetric tensor features in float64",
+            "dense": "dense evaluation in float64",
+            "mpmath": f"dense evaluation in mpmath ({plan.precision} bits)",
+        }[plan.route]
         text = (
             f"{plan.method} polynomial of degree {plan.degree} on [{plan.lower:.4g}, {plan.upper:.4g}], "
             f"rank {plan.rank:,} (Lemma 3.2 counts 10^{plan.log10_paper_rank:.1f}), {route}: "
@@ -792,8 +806,6 @@ def _seconds(seconds: float) -> str:
     if seconds >= 1e6:
         return f"~10^{math.log10(seconds):.0f} s"
     return f"{seconds:.3g} s"
-
-
 
 
 def _dense_sums(

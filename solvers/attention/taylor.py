@@ -165,9 +165,17 @@ class TaylorAttention(_PolynomialOracle):
             "use an even degree"
         )
 
-    def _refusal_message(self, instance: AttentionInstance, n: int, lower: float, upper: float, bound: float,
-                         degree: int, evaluation: list[Any], reason: str) -> str:
+    def _refusal_message(
+        self,
+        instance: AttentionInstance,
+        n: int,
+        lower: float,
+        upper: float,
+        bound: float,
+        degree: int,
+        evaluation: list[Any],
+        reason: str,
+    ) -> str:
         if reason and degree % 2 == 1:
             return f"{self.name} oracle refuses {reason}"
         return super()._refusal_message(instance, n, lower, upper, bound, degree, evaluation, reason)
-

@@ -30,7 +30,7 @@ def _naive_pairs(instance):
     return [
         InnerProductPair(i, j)
         for i, j in itertools.product(range(instance.a.shape[0]), range(instance.b.shape[0]))
-        if int(sum(int(x) * int(y) for x, y in zip(instance.a[i], instance.b[j]))) >= instance.threshold
+        if int(sum(int(x) * int(y) for x, y in zip(instance.a[i], instance.b[j], strict=False))) >= instance.threshold
     ]
 
 
@@ -104,9 +104,7 @@ def test_random_maxip_rejects_an_empty_range():
         random_maxip(2, 2, 2, 0, low=2, high=1)
 
 
-@given(
-    st.integers(1, 6), st.integers(1, 6), st.integers(0, 8), st.data(), st.integers(0, 2**32 - 1), st.booleans()
-)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 8), st.data(), st.integers(0, 2**32 - 1), st.booleans())
 def test_planted_pair_reaches_the_threshold(num_a, num_b, dimension, data, seed, integer_entries):
     threshold = data.draw(st.integers(0, dimension))
     low, high = (-3, 3) if integer_entries else (0, 1)

@@ -104,7 +104,11 @@ def test_chain_symbolic_prints_the_composed_sizes(capsys):
 
 @pytest.mark.parametrize(
     "args",
-    [["random", "--vars", "7", "--clauses", "20", "--seed", "3"], ["planted", "--vars", "7", "--clauses", "20"], ["pigeonhole", "--pigeons", "3", "--holes", "2"]],
+    [
+        ["random", "--vars", "7", "--clauses", "20", "--seed", "3"],
+        ["planted", "--vars", "7", "--clauses", "20"],
+        ["pigeonhole", "--pigeons", "3", "--holes", "2"],
+    ],
 )
 def test_generate_writes_dimacs_that_reads_back(args, tmp_path, capsys):
     out = tmp_path / "f.cnf"

@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from instances import CNF  # noqa: E402
-from instances.vectors import GapANNInstance  # noqa: E402
-from reductions import demo  # noqa: E402
-from reductions.ann_attention import block_parameters  # noqa: E402
-from reductions.demo import (  # noqa: E402
+from instances import CNF
+from instances.vectors import GapANNInstance
+from reductions import demo
+from reductions.ann_attention import block_parameters
+from reductions.demo import (
     DEMOS,
     Demo,
     add_demo_command,
@@ -112,8 +112,14 @@ def test_figures_need_no_display_and_leave_pyplot_alone(tmp_path):
         "print(path.stat().st_size)\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
-    result = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, env=env,
-                            cwd=REPOSITORY, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPOSITORY,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 10_000
 
@@ -178,8 +184,9 @@ def test_crossover_is_where_the_work_balances():
 
 def test_registry_layout_handles_cycles_and_parallel_edges():
     graph = nx.MultiDiGraph()
-    graph.add_edges_from([("sat", "ov", "x"), ("ov", "sat", "y"), ("ov", "ov", "loop"), ("ov", "aattc", "z"),
-                          ("ov", "aattc", "w")])
+    graph.add_edges_from(
+        [("sat", "ov", "x"), ("ov", "sat", "y"), ("ov", "ov", "loop"), ("ov", "aattc", "z"), ("ov", "aattc", "w")]
+    )
     graph.add_node("lonely")
     position = demo._positions(graph, 4.0, 2.0)
     assert set(position) == {"sat", "ov", "aattc", "lonely"}

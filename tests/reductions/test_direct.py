@@ -162,7 +162,9 @@ def test_ov_attention_contradiction_names_the_oracle():
 def test_ov_attention_refusal_carries_the_numbers():
     reduced = OVToAttention().forward(OVInstance([[1, 0]], [[0, 1], [1, 1], [1, 0]]))
     weak = AttentionOutput(values=[[0.9]], abs_error=0.35, oracle="weak")
-    with pytest.raises(OracleRefusal, match=r"absolute error 0\.35 .* needs absolute error below 0\.3 or relative error below 0\.4"):
+    with pytest.raises(
+        OracleRefusal, match=r"absolute error 0\.35 .* needs absolute error below 0\.3 or relative error below 0\.4"
+    ):
         reduced.backward(weak)
 
 
@@ -177,9 +179,7 @@ def test_ov_attention_parameters_are_symbolic():
 # -- Gap-ANN -> AAttC (gentle) -------------------------------------------------------------------
 
 
-@given(
-    st.fractions(Fraction(1, 3), 30), st.fractions(Fraction(1, 4), 4), st.integers(0, 12).map(lambda k: 2 * k)
-)
+@given(st.fractions(Fraction(1, 3), 30), st.fractions(Fraction(1, 4), 4), st.integers(0, 12).map(lambda k: 2 * k))
 def test_gentle_distances_bracket_the_promise(threshold, epsilon, dimension):
     far_distance = (1 + epsilon) * threshold
     close, far = gentle_distances(threshold, far_distance, dimension)
@@ -259,7 +259,9 @@ def test_chain_solves_the_shared_cnf_files_that_fit(chain_name, path, expected):
     formula = read_dimacs(DATA / "cnf" / path).formula
     prediction = predict_chain(formula, chain)
     if prediction.seconds > MAX_SECONDS or prediction.bytes > 2**30:
-        with pytest.raises(OracleRefusal, match=r"need attention with N = [\d,]+ and d = [\d,]+: about .* above the limit"):
+        with pytest.raises(
+            OracleRefusal, match=r"need attention with N = [\d,]+ and d = [\d,]+: about .* above the limit"
+        ):
             solve_via_attention(formula, chain=chain, max_seconds=MAX_SECONDS, max_bytes=2**30, progress=False)
         return
     result = solve_via_attention(formula, chain=chain, progress=False)
@@ -288,7 +290,9 @@ def test_chain_refuses_a_weak_oracle_with_numbers():
             return attrs.evolve(EXACT(instance), abs_error=0.35, rel_error=math.inf, oracle="rough")
 
     formula = read_dimacs(DATA / "cnf" / "sat" / "quinn.cnf").formula
-    with pytest.raises(OracleRefusal, match=r"oracle 'rough' guarantees absolute error 0\.35 .* absolute error below 0\.3 "):
+    with pytest.raises(
+        OracleRefusal, match=r"oracle 'rough' guarantees absolute error 0\.35 .* absolute error below 0\.3 "
+    ):
         solve_via_attention(formula, chain=get_reduction("sat-aattc-gentle"), oracle=Rough(), progress=False)
     result = solve_via_attention(formula, chain=get_reduction("sat-aattc-gentle"), oracle=EXACT, progress=False)
     assert result.status == "SAT"

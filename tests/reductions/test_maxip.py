@@ -148,7 +148,9 @@ def test_planted_pairs_are_found(num_a, num_b, dimension, seed, data):
 
 def test_contradiction_when_the_oracle_invents_a_pair():
     reduced = MaxIPToAttention().forward(MaxIPInstance([[1, 0]], [[0, 1]], 1))
-    with pytest.raises(OracleContradiction, match=r"'liar' gave query 0 an output above 1/2, but no b_j has <a_0, b_j> >= 1"):
+    with pytest.raises(
+        OracleContradiction, match=r"'liar' gave query 0 an output above 1/2, but no b_j has <a_0, b_j> >= 1"
+    ):
         reduced.backward(AttentionOutput(values=[[0.9]], abs_error=0.0, oracle="liar"))
 
 
@@ -184,7 +186,9 @@ def test_chain_solves_the_shared_cnf_files_that_fit(path, expected):
     formula = read_dimacs(DATA / "cnf" / path).formula
     prediction = predict_chain(formula, chain)
     if prediction.seconds > MAX_SECONDS or prediction.bytes > 2**30:
-        with pytest.raises(OracleRefusal, match=r"need attention with N = [\d,]+ and d = [\d,]+: about .* above the limit"):
+        with pytest.raises(
+            OracleRefusal, match=r"need attention with N = [\d,]+ and d = [\d,]+: about .* above the limit"
+        ):
             solve_via_attention(formula, chain=chain, max_seconds=MAX_SECONDS, max_bytes=2**30, progress=False)
         return
     result = solve_via_attention(formula, chain=chain, progress=False)

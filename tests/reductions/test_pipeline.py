@@ -106,7 +106,14 @@ def test_progress_goes_to_stderr_when_asked(capsys):
     assert "forward:" in captured.err and "oracle exact" in captured.err and "backward" in captured.err
 
 
-CHAINS_FROM_SAT = ["sat-aattc", "sat-aattc-direct", "sat-aattc-maxip", "sat-aattc-gentle", "sat-selfattn", "sat-selfattn-l2"]
+CHAINS_FROM_SAT = [
+    "sat-aattc",
+    "sat-aattc-direct",
+    "sat-aattc-maxip",
+    "sat-aattc-gentle",
+    "sat-selfattn",
+    "sat-selfattn-l2",
+]
 
 
 @pytest.mark.parametrize("name", CHAINS_FROM_SAT)

@@ -35,14 +35,18 @@ def test_answer_agrees_with_pysat_and_every_pair_maps_to_a_model(formula):
 def test_any_split_works(formula, data):
     split = data.draw(st.integers(0, formula.num_vars))
     reduced = SatToOV(split=split).forward(formula)
-    assert reduced.target.parameters() == {"n_a": 2**split, "n_b": 2 ** (formula.num_vars - split), "d": formula.num_clauses}
+    assert reduced.target.parameters() == {
+        "n_a": 2**split,
+        "n_b": 2 ** (formula.num_vars - split),
+        "d": formula.num_clauses,
+    }
     assert_reduction_sound(SatToOV(split=split), formula)
 
 
 def test_vectors_match_the_definition_by_loops():
     formula = CNF(4, [(1, -3), (2,), (-1, -2, 4), (3, -3), ()])
     a = clause_vectors(formula, range(1, 3))
-    for alpha, (x1, x2) in enumerate(product([0, 1], repeat=2)):
+    for alpha, (_x1, _x2) in enumerate(product([0, 1], repeat=2)):
         values = {1: bool(alpha & 1), 2: bool(alpha >> 1 & 1)}
         for c, clause in enumerate(formula.clauses):
             satisfied = any(abs(l) in values and values[abs(l)] == (l > 0) for l in clause)
@@ -84,8 +88,8 @@ def test_split_above_variable_count_is_refused():
 
 
 def test_forward_rejects_other_problems():
-    from instances.vectors import OVInstance
     from instances.errors import IncompatibleReductionError
+    from instances.vectors import OVInstance
 
     with pytest.raises(IncompatibleReductionError, match="sat-ov reduces 'sat' instances"):
         SatToOV().forward(OVInstance([[1]], [[1]]))

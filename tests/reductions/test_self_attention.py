@@ -22,8 +22,7 @@ from solvers.ov import brute_force_ov
 from solvers.sat import solve_sat
 from solvers.selfattention import ExactSelfAttention, attention_form
 from tests.conftest import DATA
-from tests.strategies import cnf_formulas
-from tests.strategies import ov_instances
+from tests.strategies import cnf_formulas, ov_instances
 
 ORACLE = ExactSelfAttention()
 REDUCTIONS = [OVToSelfAttention(), OVToL2SelfAttention()]
@@ -224,7 +223,9 @@ def test_additive_noise_below_the_tolerance_still_decides(reduction, ov, seed):
     assert tolerance >= 0.25
     amplitude = 0.999 * tolerance - 1e-9
     noise = np.random.default_rng(seed).uniform(-amplitude, amplitude, size=exact.values.shape)
-    noisy = AttentionOutput(values=np.clip(exact.values + noise, 0, 1), abs_error=amplitude + exact.abs_error, oracle="noisy")
+    noisy = AttentionOutput(
+        values=np.clip(exact.values + noise, 0, 1), abs_error=amplitude + exact.abs_error, oracle="noisy"
+    )
     assert (reduced.backward(noisy) is None) == (brute_force_ov(ov) is None)
 
 

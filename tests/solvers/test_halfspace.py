@@ -117,7 +117,10 @@ def test_chebyshev_table_bound_holds_on_a_grid(radius: float) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: KDTreeHalfspace.build(np.zeros((0, 2)), np.zeros((0, 1))), r"at least one point \(got shape \(0, 2\)\)"),
+        (
+            lambda: KDTreeHalfspace.build(np.zeros((0, 2)), np.zeros((0, 1))),
+            r"at least one point \(got shape \(0, 2\)\)",
+        ),
         (lambda: KDTreeHalfspace.build(np.zeros((3, 2)), np.zeros((4, 1))), r"shape \(3, c\).*got shape \(4, 1\)"),
         (lambda: KDTreeHalfspace.build([[0.0, np.nan]], [[1.0]]), r"'points' entry \(0, 1\) is nan"),
         (lambda: KDTreeHalfspace.build([[0.0]], [[1.0]], leaf_size=0), r"'leaf_size' must be >= 1 \(got 0\)"),

@@ -38,8 +38,11 @@ def test_ov_dimension_zero_everything_is_orthogonal():
 
 
 @given(
-    st.integers(1, 6), st.integers(0, 6), st.integers(0, 8),
-    st.fractions(Fraction(1, 2), Fraction(6)), st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.integers(0, 6),
+    st.integers(0, 8),
+    st.fractions(Fraction(1, 2), Fraction(6)),
+    st.integers(0, 2**32 - 1),
 )
 def test_hamming_ball_agrees_with_brute_force(num_a, num_b, d, threshold, seed):
     g = random_gap_ann(num_a, num_b, d, threshold, Fraction(1, 2), seed=seed)

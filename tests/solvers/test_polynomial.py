@@ -75,7 +75,7 @@ def test_monomials_are_all_distinct_and_counted_by_the_binomial(d: int, degree: 
 def test_weights_are_multinomials_over_powers_of_d() -> None:
     weights, degrees = monomial_weights(3, 4)
     exponents = monomial_exponents(3, 4)
-    for alpha, w, k in zip(exponents.tolist(), weights, degrees):
+    for alpha, w, k in zip(exponents.tolist(), weights, degrees, strict=False):
         multinomial = math.factorial(sum(alpha)) // math.prod(math.factorial(a) for a in alpha)
         assert k == sum(alpha)
         assert w == pytest.approx(multinomial / 3**k, rel=1e-15)
