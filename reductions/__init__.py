@@ -1,31 +1,64 @@
-"""Reductions between problems, chains, the registry, verification and the command line.
+"""Reductions between problems: the framework, the catalogue of reductions and the application.
 
-Importing the package registers the built-in reductions.
+* the **framework** (this package's top level): the reduction protocol and
+  chains (:mod:`~reductions.core`), problems (:mod:`~reductions.problems`),
+  the registry (:mod:`~reductions.registry`), plug-ins
+  (:mod:`~reductions.plugins`), margin read-back (:mod:`~reductions.readout`),
+  verification and contract checks (:mod:`~reductions.verify`,
+  :mod:`~reductions.testing`), symbolic implications
+  (:mod:`~reductions.symbolic`) and the solve pipeline
+  (:mod:`~reductions.pipeline`);
+* the **catalogue** (:mod:`reductions.catalog`): one module per arrow;
+* the **application** (:mod:`reductions.app`): the command line, benchmarks
+  and figures.
+
+Names are imported on first use, so ``import reductions`` is cheap and the
+command line starts at once.
 
 >>> from reductions import get_reduction, path
 >>> path("sat", "ov").name
 'sat-ov'
 """
 
-# Import order is registration order: the chain's steps first, then the chain.
-from reductions.core import Chain, ParameterMap, Reduced, Reduction, Stage
-from reductions.registry import (
-    all_paths,
-    get_reduction,
-    path,
-    reduction_names,
-    register,
-    registry_graph,
-    unregister,
-)
+from __future__ import annotations
 
-from reductions.sat_ov import SatToOV  # isort: skip
-from reductions.ov_ann import HalfOnesPadding, OVToGapANN  # isort: skip
-from reductions.ann_attention import GapANNToAttention  # isort: skip
-from reductions.pipeline import SolveResult, attention_chain, solve_via_attention  # isort: skip
-from reductions.direct import GentleGapANNToAttention, OVToAttention  # isort: skip
-from reductions.maxip import MaxIPToAttention, OVToMaxIP  # isort: skip
-from reductions.self_attention import OVToL2SelfAttention, OVToSelfAttention  # isort: skip
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # framework
+    "Reduction": "reductions.core",
+    "Reduced": "reductions.core",
+    "ParameterMap": "reductions.core",
+    "Chain": "reductions.core",
+    "Stage": "reductions.core",
+    "Problem": "reductions.problems",
+    "register_problem": "reductions.problems",
+    "unregister_problem": "reductions.problems",
+    "get_problem": "reductions.problems",
+    "problem_names": "reductions.problems",
+    "register": "reductions.registry",
+    "unregister": "reductions.registry",
+    "get_reduction": "reductions.registry",
+    "reduction_names": "reductions.registry",
+    "registry_graph": "reductions.registry",
+    "path": "reductions.registry",
+    "all_paths": "reductions.registry",
+    "solve_via_attention": "reductions.pipeline",
+    "SolveResult": "reductions.pipeline",
+    # catalogue
+    "attention_chain": "reductions.catalog.chains",
+    "SatToOV": "reductions.catalog.sat_ov",
+    "OVToGapANN": "reductions.catalog.ov_gapann",
+    "HalfOnesPadding": "reductions.catalog.half_ones",
+    "GapANNToAttention": "reductions.catalog.gapann_aattc",
+    "OVToAttention": "reductions.catalog.ov_aattc",
+    "GentleGapANNToAttention": "reductions.catalog.gapann_aattc_gentle",
+    "OVToMaxIP": "reductions.catalog.ov_maxip",
+    "MaxIPToAttention": "reductions.catalog.maxip_aattc",
+    "OVToSelfAttention": "reductions.catalog.ov_selfattn",
+    "OVToL2SelfAttention": "reductions.catalog.ov_selfattn",
+}
 
 __all__ = [
     "Reduction",
@@ -33,13 +66,11 @@ __all__ = [
     "ParameterMap",
     "Chain",
     "Stage",
-    "SatToOV",
-    "OVToGapANN",
-    "HalfOnesPadding",
-    "GapANNToAttention",
-    "attention_chain",
-    "solve_via_attention",
-    "SolveResult",
+    "Problem",
+    "register_problem",
+    "unregister_problem",
+    "get_problem",
+    "problem_names",
     "register",
     "unregister",
     "get_reduction",
@@ -47,6 +78,13 @@ __all__ = [
     "registry_graph",
     "path",
     "all_paths",
+    "solve_via_attention",
+    "SolveResult",
+    "attention_chain",
+    "SatToOV",
+    "OVToGapANN",
+    "HalfOnesPadding",
+    "GapANNToAttention",
     "OVToAttention",
     "GentleGapANNToAttention",
     "OVToMaxIP",
@@ -54,3 +92,41 @@ __all__ = [
     "OVToSelfAttention",
     "OVToL2SelfAttention",
 ]
+
+if TYPE_CHECKING:
+    from reductions.catalog.chains import attention_chain
+    from reductions.catalog.gapann_aattc import GapANNToAttention
+    from reductions.catalog.gapann_aattc_gentle import GentleGapANNToAttention
+    from reductions.catalog.half_ones import HalfOnesPadding
+    from reductions.catalog.maxip_aattc import MaxIPToAttention
+    from reductions.catalog.ov_aattc import OVToAttention
+    from reductions.catalog.ov_gapann import OVToGapANN
+    from reductions.catalog.ov_maxip import OVToMaxIP
+    from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention
+    from reductions.catalog.sat_ov import SatToOV
+    from reductions.core import Chain, ParameterMap, Reduced, Reduction, Stage
+    from reductions.pipeline import SolveResult, solve_via_attention
+    from reductions.problems import Problem, get_problem, problem_names, register_problem, unregister_problem
+    from reductions.registry import (
+        all_paths,
+        get_reduction,
+        path,
+        reduction_names,
+        register,
+        registry_graph,
+        unregister,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'reductions' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,6 +2,6 @@
 
 import sys
 
-from reductions.cli import main
+from reductions.app.cli import main
 
 sys.exit(main())

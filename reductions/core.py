@@ -21,32 +21,9 @@ import attrs
 import sympy
 
 from instances.errors import IncompatibleReductionError
+from reductions.problems import problem_symbols
 
 __all__ = ["Reduction", "Reduced", "ParameterMap", "Chain", "Stage", "problem_symbols"]
-
-# Size parameters of each problem, as positive sympy symbols. ``t`` and ``eps``
-# are rationals, the rest integers; ``B`` and ``beta`` are positive reals.
-_PROBLEM_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "sat": ("v", "m"),
-    "ov": ("n_a", "n_b", "d"),
-    "gapann": ("n_a", "n_b", "d", "t", "eps"),
-    "aattc": ("n", "m", "d", "B"),
-    "maxip": ("n_a", "n_b", "d", "tau", "W"),
-    "selfattn": ("N", "d_x", "d", "d_v", "B"),
-}
-
-
-def problem_symbols(problem: str) -> dict[str, sympy.Symbol]:
-    """The sympy symbols naming ``problem``'s size parameters.
-
-    >>> problem_symbols("sat")
-    {'v': v, 'm': m}
-    """
-    try:
-        names = _PROBLEM_PARAMETERS[problem]
-    except KeyError:
-        raise ValueError(f"unknown problem {problem!r}; known: {sorted(_PROBLEM_PARAMETERS)}") from None
-    return {name: sympy.Symbol(name, positive=True) for name in names}
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -273,7 +250,7 @@ class Chain(Reduction):
 
     Examples
     --------
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> chain = Chain.of(SatToOV())
     >>> chain.name, chain.source, chain.target
     ('sat-ov', 'sat', 'ov')

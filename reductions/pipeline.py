@@ -20,10 +20,10 @@ import attrs
 from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.errors import OracleContradiction, OracleRefusal
-from reductions.ann_attention import GapANNToAttention
+from reductions.catalog.chains import attention_chain
+from reductions.catalog.gapann_aattc import GapANNToAttention
+from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain, Stage
-from reductions.ov_ann import HalfOnesPadding, OVToGapANN
-from reductions.sat_ov import SatToOV
 
 __all__ = [
     "SolveResult",
@@ -53,25 +53,25 @@ def _exact_oracle(**options: Any) -> Any:
 
 
 def _polynomial_oracle(**options: Any) -> Any:
-    from solvers.attention.polynomial import PolynomialAttention
+    from solvers.attention.polynomial.oracle import PolynomialAttention
 
     return PolynomialAttention(**options)
 
 
 def _taylor_oracle(**options: Any) -> Any:
-    from solvers.attention.taylor import TaylorAttention
+    from solvers.attention.polynomial.taylor import TaylorAttention
 
     return TaylorAttention(**options)
 
 
 def _anytemp_oracle(**options: Any) -> Any:
-    from solvers.attention.anytemp import AnyTemperatureAttention
+    from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 
     return AnyTemperatureAttention(**options)
 
 
 def _exact_self_attention(**options: Any) -> Any:
-    from solvers.selfattention import ExactSelfAttention
+    from solvers.attention.self_attention import ExactSelfAttention
 
     return ExactSelfAttention(**options)
 
@@ -113,22 +113,6 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
             f"unknown oracle {name!r} for {problem}; choose one of: {', '.join(sorted(oracles))}"
         ) from None
     return factory(**options)
-
-
-def attention_chain(
-    *, mode: str = "certified", balance: str = "paper", branch: str = "auto", oracle_rel_error: float = 1e-6
-) -> Chain:
-    """The chain SAT -> OV -> Gap-ANN -> half-ones -> AAttC with the given options.
-
-    >>> attention_chain().name
-    'sat-ov >> ov-gapann >> half-ones >> gapann-aattc'
-    """
-    return Chain.of(
-        SatToOV(),
-        OVToGapANN(),
-        HalfOnesPadding(),
-        GapANNToAttention(mode=mode, balance=balance, branch=branch, oracle_rel_error=oracle_rel_error),
-    )
 
 
 @attrs.frozen
@@ -309,7 +293,7 @@ def solve_via_attention(
     oracle : str or oracle object
         A name from :data:`ORACLES` or an oracle instance.
     mode, balance, branch : str
-        Options of :class:`~reductions.ann_attention.GapANNToAttention`.
+        Options of :class:`~reductions.catalog.gapann_aattc.GapANNToAttention`.
     chain : Chain or None
         Another registered path from ``sat`` to an attention problem (the
         options above are then ignored); the oracle is called on its final
@@ -407,12 +391,3 @@ def solve_via_attention(
         else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
     )
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
-
-
-def _register() -> None:
-    from reductions.registry import register
-
-    register("sat-aattc", Chain.of(attention_chain(), label="sat-aattc"))
-
-
-_register()

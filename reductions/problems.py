@@ -1,21 +1,35 @@
-"""The problems the registry knows, with what random testing needs of each:
-a random instance generator, a reference solver, and a check of an answer.
+"""Problems as registered objects: what the registry, the verifier and the parameter maps need of each.
+
+A :class:`Problem` names its size parameters (the symbols of every parameter
+map that starts or ends at it), its instance type, a random generator, a
+reference solver, an answer check and a source of valid answers for contract
+tests. The framework lists no problem itself: the built-in catalogue and
+plug-ins register theirs (:mod:`reductions.plugins`).
+
+>>> get_problem("ov").parameters
+('n_a', 'n_b', 'd')
+>>> problem_symbols("sat")
+{'v': v, 'm': m}
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import attrs
-import numpy as np
 
-from instances.answers import Assignment, NeighborDecisions, OrthogonalPair
-from instances.cnf import CNF
-from instances.vectors import GapANNInstance, OVInstance
+__all__ = ["Problem", "register_problem", "unregister_problem", "get_problem", "problem_names", "problem_symbols"]
 
-__all__ = ["Problem", "PROBLEMS", "get_problem", "register_problem", "random_test_formula"]
+
+def _parameter_names(value: Any) -> tuple[str, ...]:
+    names = tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"a problem parameter must be a Python identifier (got {name!r})")
+    if len(set(names)) != len(names):
+        raise ValueError(f"problem parameters must be distinct (got {names})")
+    return names
 
 
 @attrs.frozen
@@ -39,24 +53,60 @@ class Problem:
         (``reference`` is the reference solver's answer), else the reason.
     witnesses : callable ``(instance, limit) -> list``
         Valid answers to map back in contract tests.
+    parameters : tuple of str
+        Names of the size parameters (``instance.parameters()`` gives their
+        values); parameter maps use them as positive sympy symbols.
+
+    Examples
+    --------
+    >>> Problem("pairs", "Pairs", tuple, None, len, None, None, parameters=("n",)).parameters
+    ('n',)
     """
 
     name: str
     title: str
     instance_type: type
-    random_instance: Callable[[np.random.Generator, int], Any]
+    random_instance: Callable[[Any, int], Any]
     solve: Callable[[Any], Any]
     check: Callable[[Any, Any, Any], str | None]
     witnesses: Callable[[Any, int], list[Any]]
+    parameters: tuple[str, ...] = attrs.field(default=(), converter=_parameter_names)
 
 
-PROBLEMS: dict[str, Problem] = {}
+_PROBLEMS: dict[str, Problem] = {}
 
 
 def register_problem(problem: Problem) -> Problem:
-    """Add ``problem`` to :data:`PROBLEMS` (replacing one of the same name)."""
-    PROBLEMS[problem.name] = problem
+    """Register ``problem`` under its name; the same description again is a no-op.
+
+    >>> toy = Problem("toy", "Toy problem", tuple, None, len, None, None, parameters=("n",))
+    >>> register_problem(toy).name
+    'toy'
+    >>> unregister_problem("toy").title
+    'Toy problem'
+    """
+    if not isinstance(problem, Problem):
+        raise TypeError(f"register_problem takes a Problem (got {type(problem).__name__})")
+    existing = _PROBLEMS.get(problem.name)
+    if existing is not None and existing != problem and _identity(existing) != _identity(problem):
+        raise ValueError(f"a different problem is already registered as {problem.name!r}")
+    _PROBLEMS[problem.name] = problem
     return problem
+
+
+def _identity(problem: Problem) -> tuple[str, str, tuple[str, ...], str]:
+    # Re-importing a catalogue module (as doctest collection may) makes new
+    # function objects for the same description; compare what they describe.
+    return (problem.title, problem.instance_type.__qualname__, problem.parameters, problem.solve.__qualname__)
+
+
+def unregister_problem(name: str) -> Problem:
+    """Remove and return the problem registered as ``name`` (see :func:`register_problem`)."""
+    _loaded()
+    try:
+        return _PROBLEMS.pop(name)
+    except KeyError:
+        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(sorted(_PROBLEMS))}") from None
 
 
 def get_problem(name: str) -> Problem:
@@ -69,327 +119,35 @@ def get_problem(name: str) -> Problem:
     ...
     ValueError: unknown problem 'tsp'; known problems: aattc, gapann, ...
     """
+    problems = _loaded()
     try:
-        return PROBLEMS[name]
+        return problems[name]
     except KeyError:
-        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(sorted(PROBLEMS))}") from None
+        raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(sorted(problems))}") from None
 
 
-# -- k-SAT -------------------------------------------------------------------------
+def problem_names() -> list[str]:
+    """Registered problem names, in registration order.
 
-
-def random_test_formula(rng: np.random.Generator, num_vars: int) -> CNF:
-    """A small random CNF with the edge cases verification must see: clause
-    widths 1-4, repeated literals, tautologies, occasional empty clauses, and
-    clause counts on both sides of the satisfiability threshold.
-
-    >>> import numpy as np
-    >>> random_test_formula(np.random.default_rng(0), 3).num_vars
-    3
+    >>> problem_names()[:4]
+    ['sat', 'ov', 'gapann', 'aattc']
     """
-    num_clauses = int(rng.integers(0, 5 * max(num_vars, 1) + 2))
-    clauses = []
-    for _ in range(num_clauses):
-        if num_vars == 0 or rng.random() < 0.02:
-            clauses.append(())
-            continue
-        width = int(rng.integers(1, 5))
-        variables = rng.integers(1, num_vars + 1, size=width)
-        signs = np.where(rng.random(width) < 0.5, -1, 1)
-        clauses.append(tuple(int(x) for x in variables * signs))
-    return CNF(num_vars, clauses)
+    return list(_loaded())
 
 
-def _solve_sat(cnf: CNF) -> Assignment | None:
-    from solvers.sat import solve_sat
+def problem_symbols(problem: str) -> dict[str, Any]:
+    """The sympy symbols naming ``problem``'s size parameters (positive symbols).
 
-    return solve_sat(cnf)
-
-
-def _check_sat(cnf: CNF, answer: Any, reference: Assignment | None) -> str | None:
-    if answer is None:
-        return None if reference is None else "answered UNSAT, the formula is satisfiable"
-    if not isinstance(answer, Assignment):
-        return f"answer is a {type(answer).__name__}, not an Assignment"
-    if answer.num_vars != cnf.num_vars:
-        return f"assignment has {answer.num_vars} variables, the formula {cnf.num_vars}"
-    if not cnf.is_satisfied_by(answer):
-        return "assignment does not satisfy the formula"
-    return None
-
-
-def _sat_witnesses(cnf: CNF, limit: int) -> list[Assignment]:
-    """Up to ``limit`` satisfying assignments, found with blocking clauses."""
-    from solvers.sat import solve_sat
-
-    found: list[Assignment] = []
-    formula = cnf
-    while len(found) < limit:
-        assignment = solve_sat(formula)
-        if assignment is None:
-            break
-        found.append(assignment)
-        formula = CNF(cnf.num_vars, formula.clauses + (tuple(-lit for lit in assignment.to_literals()),))
-        if cnf.num_vars == 0:
-            break
-    return found
-
-
-register_problem(Problem("sat", "CNF satisfiability", CNF, random_test_formula, _solve_sat, _check_sat, _sat_witnesses))
-
-# -- Orthogonal Vectors -----------------------------------------------------------------
-
-
-def _random_ov(rng: np.random.Generator, size: int) -> OVInstance:
-    n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(1, size + 2))
-    d = int(rng.integers(0, size + 3))
-    density = float(rng.uniform(0.1, 0.6))
-    return OVInstance((rng.random((n_a, d)) < density), (rng.random((n_b, d)) < density))
-
-
-def _solve_ov(instance: OVInstance) -> OrthogonalPair | None:
-    from solvers.ov import brute_force_ov
-
-    return brute_force_ov(instance)
-
-
-def _check_ov(instance: OVInstance, answer: Any, reference: OrthogonalPair | None) -> str | None:
-    if answer is None:
-        return None if reference is None else f"answered no pair, {reference} is orthogonal"
-    if not isinstance(answer, OrthogonalPair):
-        return f"answer is a {type(answer).__name__}, not an OrthogonalPair"
-    if not instance.is_orthogonal_pair(answer):
-        return f"{answer} is not orthogonal"
-    return None
-
-
-def _ov_witnesses(instance: OVInstance, limit: int) -> list[OrthogonalPair]:
-    from solvers.ov import orthogonal_pairs
-
-    return orthogonal_pairs(instance, limit=limit)
-
-
-register_problem(Problem("ov", "Orthogonal Vectors", OVInstance, _random_ov, _solve_ov, _check_ov, _ov_witnesses))
-
-# -- Gap-ANN -------------------------------------------------------------------------
-
-
-def _random_gap_ann(rng: np.random.Generator, size: int) -> GapANNInstance:
-    ov = _random_ov(rng, size)
-    d = ov.dimension
-    threshold = int(rng.integers(1, d + 2))
-    epsilon = Fraction(int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-    return GapANNInstance(ov.a, ov.b, threshold, epsilon)
-
-
-def _solve_gap_ann(instance: GapANNInstance) -> NeighborDecisions:
-    from solvers.ann import brute_force_gap_ann
-
-    return brute_force_gap_ann(instance)
-
-
-def _check_gap_ann(instance: GapANNInstance, answer: Any, reference: Any) -> str | None:
-    if not isinstance(answer, NeighborDecisions):
-        return f"answer is a {type(answer).__name__}, not NeighborDecisions"
-    if len(answer.close) != instance.a.shape[0]:
-        return f"{len(answer.close)} decisions for {instance.a.shape[0]} queries"
-    if not instance.is_valid_answer(answer):
-        return "some decision contradicts the promise (a close query called far or a far one called close)"
-    return None
-
-
-def _gap_ann_witnesses(instance: GapANNInstance, limit: int) -> list[NeighborDecisions]:
-    """The exact answer, plus the answer that flips every query inside the gap."""
-    exact = _solve_gap_ann(instance)
-    nearest = instance.nearest_distances()
-    in_gap = (nearest >= instance.threshold) & (nearest < instance.far_distance)
-    answers = [exact]
-    if in_gap.any():
-        answers.append(NeighborDecisions(tuple(bool(c) ^ bool(g) for c, g in zip(exact.close, in_gap, strict=False))))
-    return answers[:limit]
-
-
-register_problem(
-    Problem(
-        "gapann",
-        "Gap approximate nearest neighbour",
-        GapANNInstance,
-        _random_gap_ann,
-        _solve_gap_ann,
-        _check_gap_ann,
-        _gap_ann_witnesses,
-    )
-)
-
-# -- AAttC ---------------------------------------------------------------------------------
-
-
-def _random_attention(rng: np.random.Generator, size: int) -> Any:
-    from instances.attention import random_attention
-
-    return random_attention(size + 1, 1 + size % 4, float(rng.uniform(0.5, 3.0)), seed=rng)
-
-
-def _solve_attention(instance: Any) -> Any:
-    from solvers.attention.exact import ExactAttention
-
-    return ExactAttention()(instance, log_space=instance.nonnegative_values)
-
-
-def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
-    """Compare with the reference entrywise, each side within its stated error.
-
-    Either side may be given in log space only (the exact reference is, for
-    ``V >= 0``): its entries are then ``e^(log value)``, within the smaller of
-    the two bounds it states (``rel_error`` relative, ``abs_error`` absolute).
+    >>> problem_symbols("gapann")
+    {'n_a': n_a, 'n_b': n_b, 'd': d, 't': t, 'eps': eps}
     """
-    from instances.attention import AttentionOutput
+    import sympy
 
-    if not isinstance(answer, AttentionOutput) or (answer.values is None and answer.log_values is None):
-        return "answer is not an attention output with values"
-
-    def values_and_slack(output: AttentionOutput) -> tuple[np.ndarray, np.ndarray]:
-        if output.values is not None:
-            return output.values, np.full(output.values.shape, output.abs_error)
-        assert output.log_values is not None
-        values = np.exp(output.log_values)
-        relative = output.rel_error * values / (1 - output.rel_error) if output.rel_error < 1 else np.inf
-        return values, np.minimum(output.abs_error, relative) + 4 * np.finfo(float).eps * values
-
-    got, got_slack = values_and_slack(answer)
-    want, want_slack = values_and_slack(reference)
-    if got.shape != want.shape:
-        return f"output has shape {got.shape}, expected {want.shape}"
-    if not got.size:
-        return None
-    excess = np.abs(got - want) - (got_slack + want_slack)
-    worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
-    if excess[worst] <= 0:
-        return None
-    return (
-        f"output entry {tuple(int(i) for i in worst)} is {float(got[worst]):.6g}, exact attention gives "
-        f"{float(want[worst]):.6g}: off by {float(abs(got[worst] - want[worst])):.3g} > "
-        f"{float(got_slack[worst] + want_slack[worst]):.3g} allowed"
-    )
+    return {name: sympy.Symbol(name, positive=True) for name in get_problem(problem).parameters}
 
 
-def _register_attention() -> None:
-    from instances.attention import AttentionInstance
+def _loaded() -> dict[str, Problem]:
+    from reductions.plugins import load_plugins
 
-    register_problem(
-        Problem(
-            "aattc",
-            "Approximate attention computation",
-            AttentionInstance,
-            _random_attention,
-            _solve_attention,
-            _check_attention,
-            lambda instance, limit: [_solve_attention(instance)][:limit],
-        )
-    )
-
-
-_register_attention()
-
-# -- Max-IP --------------------------------------------------------------------------------
-
-
-def _random_maxip(rng: np.random.Generator, size: int) -> Any:
-    """Binary or small-integer Max-IP with the threshold near the true maximum (both answers occur)."""
-    from instances.maxip import MaxIPInstance
-
-    n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
-    d = int(rng.integers(0, size + 3))
-    if rng.random() < 0.5:
-        a, b = rng.integers(0, 2, size=(n_a, d)), rng.integers(0, 2, size=(n_b, d))
-    else:
-        low, high = -int(rng.integers(0, 4)), int(rng.integers(1, 4))
-        a, b = rng.integers(low, high + 1, size=(n_a, d)), rng.integers(low, high + 1, size=(n_b, d))
-    best = int((a @ b.T).max()) if n_b and n_a else 0
-    return MaxIPInstance(a, b, best + int(rng.integers(-1, 2)))
-
-
-def _solve_maxip(instance: Any) -> Any:
-    from solvers.maxip import brute_force_maxip
-
-    return brute_force_maxip(instance)
-
-
-def _check_maxip(instance: Any, answer: Any, reference: Any) -> str | None:
-    from instances.maxip import InnerProductPair
-
-    if answer is None:
-        return None if reference is None else f"answered no pair, {reference} reaches the threshold"
-    if not isinstance(answer, InnerProductPair):
-        return f"answer is a {type(answer).__name__}, not an InnerProductPair"
-    if not instance.is_witness(answer):
-        return f"{answer} has inner product {instance.inner_product(answer)} < tau = {instance.threshold}"
-    return None
-
-
-def _maxip_witnesses(instance: Any, limit: int) -> list[Any]:
-    from solvers.maxip import maxip_pairs
-
-    return maxip_pairs(instance, limit=limit)
-
-
-def _register_maxip() -> None:
-    from instances.maxip import MaxIPInstance
-
-    register_problem(
-        Problem(
-            "maxip",
-            "Maximum inner product (decision)",
-            MaxIPInstance,
-            _random_maxip,
-            _solve_maxip,
-            _check_maxip,
-            _maxip_witnesses,
-        )
-    )
-
-
-_register_maxip()
-
-# -- Self-attention ---------------------------------------------------------------------------
-
-
-def _random_selfattention(rng: np.random.Generator, size: int) -> Any:
-    from instances.selfattention import random_selfattention
-
-    score = "dot" if rng.random() < 0.5 else "l2"
-    return random_selfattention(
-        size + 1,
-        1 + size % 3,
-        1 + size % 4,
-        float(rng.uniform(0.5, 2.0)),
-        value_columns=1 + size % 2,
-        score=score,
-        nonnegative_values=bool(rng.random() < 0.5),
-        seed=rng,
-    )
-
-
-def _solve_selfattention(instance: Any) -> Any:
-    from solvers.selfattention import ExactSelfAttention
-
-    return ExactSelfAttention()(instance, log_space=instance.nonnegative_values)
-
-
-def _register_selfattention() -> None:
-    from instances.selfattention import SelfAttentionInstance
-
-    register_problem(
-        Problem(
-            "selfattn",
-            "Self-attention (dot-product or l2 scores)",
-            SelfAttentionInstance,
-            _random_selfattention,
-            _solve_selfattention,
-            _check_attention,
-            lambda instance, limit: [_solve_selfattention(instance)][:limit],
-        )
-    )
-
-
-_register_selfattention()
+    load_plugins()
+    return _PROBLEMS

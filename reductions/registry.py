@@ -1,17 +1,21 @@
 """The registry: problems are nodes, registered reductions are edges of a networkx graph.
 
 Reductions are registered under short names (``sat-ov``, ``ov-gapann``, ...);
-composite chains (``sat-aattc``) are registered too but are not edges.
+composite chains (``sat-aattc``) are registered too but are not edges. The
+first consultation loads the plug-ins, the built-in catalogue first
+(:mod:`reductions.plugins`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from reductions.core import Chain, Reduction
-from reductions.problems import PROBLEMS
+from reductions.plugins import load_plugins
+from reductions.problems import get_problem, problem_names
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "register",
@@ -21,7 +25,6 @@ __all__ = [
     "registry_graph",
     "path",
     "all_paths",
-    "draw_registry",
 ]
 
 _REDUCTIONS: dict[str, Reduction] = {}
@@ -30,7 +33,7 @@ _REDUCTIONS: dict[str, Reduction] = {}
 def register(name: str, reduction: Reduction) -> Reduction:
     """Register ``reduction`` under the short ``name`` (used by the command line).
 
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> register("sat-ov-split1", SatToOV(split=1)).name
     'sat-ov'
     >>> _ = _REDUCTIONS.pop("sat-ov-split1")
@@ -50,11 +53,12 @@ def register(name: str, reduction: Reduction) -> Reduction:
 def unregister(name: str) -> Reduction:
     """Remove and return the reduction registered as ``name``.
 
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> _ = register("sat-ov-split2", SatToOV(split=2))
     >>> unregister("sat-ov-split2")
     SatToOV(split=2)
     """
+    load_plugins()
     try:
         return _REDUCTIONS.pop(name)
     except KeyError:
@@ -71,6 +75,7 @@ def get_reduction(name: str) -> Reduction:
     ...
     ValueError: unknown reduction 'sat-tsp'; registered: sat-ov, ...
     """
+    load_plugins()
     try:
         return _REDUCTIONS[name]
     except KeyError:
@@ -78,7 +83,12 @@ def get_reduction(name: str) -> Reduction:
 
 
 def reduction_names(*, include_chains: bool = True) -> list[str]:
-    """Registered names, single steps first, then chains."""
+    """Registered names, single steps first, then chains.
+
+    >>> reduction_names(include_chains=False)[:2]
+    ['sat-ov', 'ov-gapann']
+    """
+    load_plugins()
     singles = [n for n, r in _REDUCTIONS.items() if not isinstance(r, Chain)]
     chains = [n for n, r in _REDUCTIONS.items() if isinstance(r, Chain)]
     return singles + (chains if include_chains else [])
@@ -91,9 +101,12 @@ def registry_graph() -> nx.MultiDiGraph:
     >>> g.has_edge("sat", "ov", key="sat-ov")
     True
     """
+    import networkx as nx
+
+    load_plugins()
     graph = nx.MultiDiGraph()
-    for name, problem in PROBLEMS.items():
-        graph.add_node(name, title=problem.title)
+    for name in problem_names():
+        graph.add_node(name, title=get_problem(name).title)
     for name, reduction in _REDUCTIONS.items():
         if not isinstance(reduction, Chain):
             graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction)
@@ -130,6 +143,8 @@ def all_paths(source: str, target: str) -> list[Chain]:
     >>> all_paths("ov", "aattc")[0].name
     'ov-aattc'
     """
+    import networkx as nx
+
     graph = registry_graph()
     for problem in (source, target):
         if problem not in graph:
@@ -157,6 +172,7 @@ def path(source: str, target: str) -> Chain:
     >>> path("sat", "ov").name
     'sat-ov'
     """
+    load_plugins()
     for reduction in _REDUCTIONS.values():
         if isinstance(reduction, Chain) and reduction.source == source and reduction.target == target:
             return reduction
@@ -164,13 +180,3 @@ def path(source: str, target: str) -> Chain:
     if not chains:
         raise ValueError(f"no registered reduction path from {source!r} to {target!r}")
     return chains[0]
-
-
-def draw_registry() -> Any:
-    """The registry graph as a matplotlib figure (needs the ``demo`` extra).
-
-    Same as ``reductions.demo.registry_figure()``.
-    """
-    from reductions.demo import registry_figure
-
-    return registry_figure()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sympy
 
-from reductions.core import Chain, problem_symbols
+from reductions.core import Chain
+from reductions.problems import problem_symbols
 
 __all__ = ["describe_chain", "attention_size_exponent", "fine_grained_implication"]
 

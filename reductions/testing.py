@@ -46,7 +46,7 @@ def assert_answer_preserved(reduction: Reduction, instance: Any, reduced: Reduce
     the source's reference solver.
 
     >>> from instances import CNF
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> assert_answer_preserved(SatToOV(), CNF(2, [[1, 2], [-1]]))
     """
     reduced = _reduced(reduction, instance, reduced)
@@ -64,7 +64,7 @@ def assert_witnesses_map_back(
     """Every valid target answer (up to ``limit`` of them) maps back to a valid source answer.
 
     >>> from instances import CNF
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> assert_witnesses_map_back(SatToOV(), CNF(3, [[1, 2], [-3]]))
     """
     reduced = _reduced(reduction, instance, reduced)
@@ -88,7 +88,7 @@ def assert_parameters_match(reduction: Reduction, instance: Any, reduced: Reduce
     target's actual sizes (free symbols take the values recorded in ``info``).
 
     >>> from instances import CNF
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> assert_parameters_match(SatToOV(), CNF(5, [[1], [2, -5]]))
     """
     reduced = _reduced(reduction, instance, reduced)
@@ -108,7 +108,7 @@ def assert_forward_deterministic(reduction: Reduction, instance: Any, reduced: R
     """Two forward runs give equal target instances.
 
     >>> from instances import CNF
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> assert_forward_deterministic(SatToOV(), CNF(2, [[1, -2]]))
     """
     first = _reduced(reduction, instance, reduced).target
@@ -130,7 +130,7 @@ def assert_reduction_sound(reduction: Reduction, instance: Any) -> None:
     """Run every contract check on one instance (one forward run shared).
 
     >>> from instances import CNF
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> assert_reduction_sound(SatToOV(), CNF(3, [[1, 2, 3], [-1], []]))
     """
     reduced = reduction.forward(instance)
@@ -144,7 +144,7 @@ def contract_instances(reduction: Reduction, count: int = 12, *, seed: int = 0, 
     Reductions may define ``random_source(rng, size)`` to restrict their input
     (e.g. to equal-weight vectors); otherwise the source problem's generator is used.
 
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> len(contract_instances(SatToOV(), 5))
     5
     """

@@ -110,7 +110,7 @@ def verify_reduction(
 
     Examples
     --------
-    >>> from reductions.sat_ov import SatToOV
+    >>> from reductions.catalog.sat_ov import SatToOV
     >>> report = verify_reduction(SatToOV(), trials=20, seed=1)
     >>> report.passed, report.trials
     (True, 20)

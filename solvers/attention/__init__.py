@@ -1,4 +1,11 @@
-"""Attention oracles: the shared protocol, exact attention, the mpmath reference.
+"""Attention oracles: the shared protocol, exact attention, the mpmath reference, one sub-package per technique.
+
+* :mod:`~solvers.attention.oracle`: the protocol (guarantee, cost, refusal);
+* :mod:`~solvers.attention.exact`: exact attention, robust at any temperature;
+* :mod:`~solvers.attention.reference`: the mpmath reference;
+* :mod:`~solvers.attention.self_attention`: exact self-attention;
+* :mod:`~solvers.attention.polynomial`: the polynomial method and its Taylor variant;
+* :mod:`~solvers.attention.anytemp`: attention at any temperature in small dimension.
 
 Examples
 --------
@@ -13,9 +20,8 @@ True
 from solvers.attention.anytemp import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
 from solvers.attention.oracle import AttentionOracle, Cost, Guarantee, check_budget
-from solvers.attention.polynomial import PolynomialAttention
+from solvers.attention.polynomial import PolynomialAttention, TaylorAttention
 from solvers.attention.reference import mpmath_attention
-from solvers.attention.taylor import TaylorAttention
 
 __all__ = [
     "AttentionOracle",

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from instances import InvalidInstanceError, OracleContradiction, OracleRefusal
 from instances.attention import AttentionOutput
 from instances.vectors import GapANNInstance, OVInstance, random_gap_ann
-from reductions.ann_attention import GapANNToAttention, block_parameters
-from reductions.ov_ann import HalfOnesPadding, OVToGapANN
+from reductions.catalog.gapann_aattc import GapANNToAttention, block_parameters
+from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.ov_gapann import OVToGapANN
 from reductions.testing import assert_reduction_sound
 from solvers.ann import brute_force_gap_ann
 from solvers.attention.exact import ExactAttention

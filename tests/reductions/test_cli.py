@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from reductions.cli import main
+from reductions.app.cli import main
 from tests.conftest import DATA
 
 CNF_DIR = DATA / "cnf"

@@ -21,7 +21,7 @@ def test_verify_reports_the_smallest_counterexample_with_its_seed():
 
     import attrs
 
-    from reductions.sat_ov import SatToOV
+    from reductions.catalog.sat_ov import SatToOV
 
     @attrs.frozen
     class BrokenSatToOV(SatToOV):

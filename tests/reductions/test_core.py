@@ -8,10 +8,11 @@ from hypothesis import given
 
 from instances import CNF, IncompatibleReductionError
 from reductions import Chain, get_reduction, path, registry_graph
+from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.ov_gapann import OVToGapANN
+from reductions.catalog.sat_ov import SatToOV
 from reductions.core import ParameterMap
-from reductions.ov_ann import HalfOnesPadding, OVToGapANN
 from reductions.registry import all_paths, reduction_names
-from reductions.sat_ov import SatToOV
 from reductions.testing import assert_parameters_match
 from solvers.ann import brute_force_gap_ann
 from tests.strategies import cnf_formulas

@@ -1,4 +1,4 @@
-"""Tests for the teaching figures (reductions.demo) and the ``demo`` command glue."""
+"""Tests for the teaching figures (reductions.app.demo) and the ``demo`` command glue."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from matplotlib.figure import Figure
 
 from instances import CNF
 from instances.vectors import GapANNInstance
-from reductions import demo
-from reductions.ann_attention import block_parameters
-from reductions.demo import (
+from reductions.app import demo
+from reductions.app.demo import (
     DEMOS,
     Demo,
     add_demo_command,
@@ -29,6 +28,7 @@ from reductions.demo import (
     save_all,
     save_demo,
 )
+from reductions.catalog.gapann_aattc import block_parameters
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_save_demo_rejects_unknown_names_and_formats(tmp_path):
 def test_figures_need_no_display_and_leave_pyplot_alone(tmp_path):
     code = (
         "import sys\n"
-        "from reductions.demo import save_demo\n"
+        "from reductions.app.demo import save_demo\n"
         f"path = save_demo('split-and-list', {str(tmp_path)!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
         "print(path.stat().st_size)\n"
@@ -160,8 +160,8 @@ def test_small_figures_take_other_inputs():
 
 
 def test_phase_transition_without_the_newer_oracles(monkeypatch):
-    monkeypatch.setitem(sys.modules, "solvers.attention.polynomial", None)  # import now raises ImportError
-    monkeypatch.setitem(sys.modules, "solvers.attention.anytemp", None)
+    monkeypatch.setitem(sys.modules, "solvers.attention.polynomial.oracle", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "solvers.attention.anytemp.oracle", None)
     figure = demo.phase_transition_figure(n=64)
     labels = figure.axes[2].get_legend_handles_labels()[1]
     assert any("predicted: n·r·(d + g)" in label for label in labels)
@@ -170,7 +170,7 @@ def test_phase_transition_without_the_newer_oracles(monkeypatch):
 
 
 def test_phase_transition_shows_the_oracles_that_exist():
-    pytest.importorskip("solvers.attention.anytemp")
+    pytest.importorskip("solvers.attention.anytemp.oracle")
     figure = demo.phase_transition_figure(n=128)
     labels = figure.axes[4].get_legend_handles_labels()[1]
     assert any("any-temperature" in label for label in labels)
@@ -241,7 +241,7 @@ def test_demo_command_options():
 
 
 def test_demo_command_through_the_reductions_command(tmp_path, capsys):
-    from reductions.cli import main
+    from reductions.app.cli import main
 
     assert main(["demo", "--list"]) == 0
     assert capsys.readouterr().out.split()[0] == "registry"

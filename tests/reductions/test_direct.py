@@ -15,9 +15,11 @@ from instances.attention import AttentionOutput
 from instances.dimacs import read_dimacs
 from instances.errors import InvalidInstanceError, NotAWitnessError
 from instances.vectors import GapANNInstance, OVInstance
-from reductions.direct import GentleGapANNToAttention, MarginReadout, OVToAttention, dummy_margin, gentle_distances
-from reductions.ov_ann import HalfOnesPadding
+from reductions.catalog.gapann_aattc_gentle import GentleGapANNToAttention, gentle_distances
+from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.ov_aattc import OVToAttention
 from reductions.pipeline import predict_chain, solve_via_attention
+from reductions.readout import MarginReadout, dummy_margin
 from reductions.registry import get_reduction
 from reductions.testing import assert_reduction_sound
 from solvers.attention.exact import ExactAttention

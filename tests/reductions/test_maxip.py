@@ -14,7 +14,8 @@ from instances.attention import AttentionOutput
 from instances.dimacs import read_dimacs
 from instances.maxip import InnerProductPair, MaxIPInstance, planted_maxip
 from instances.vectors import OVInstance
-from reductions.maxip import MaxIPToAttention, OVToMaxIP, complement_gadget
+from reductions.catalog.maxip_aattc import MaxIPToAttention
+from reductions.catalog.ov_maxip import OVToMaxIP, complement_gadget
 from reductions.pipeline import predict_chain, solve_via_attention
 from reductions.registry import get_reduction
 from reductions.testing import assert_reduction_sound

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from instances.attention import AttentionOutput, random_attention
 from reductions.problems import get_problem
-from solvers.attention.anytemp import AnyTemperatureAttention
+from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
 
 

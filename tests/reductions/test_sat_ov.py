@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from instances import CNF, InvalidInstanceError, NotAWitnessError, OrthogonalPair
-from reductions.sat_ov import SatToOV, clause_vectors
+from reductions.catalog.sat_ov import SatToOV, clause_vectors
 from reductions.testing import assert_reduction_sound
 from solvers.ov import brute_force_ov, orthogonal_pairs
 from solvers.sat import solve_sat

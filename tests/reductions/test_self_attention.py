@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from instances import InvalidInstanceError, OracleContradiction, OracleRefusal
 from instances.attention import AttentionOutput
 from instances.dimacs import read_dimacs
-from instances.selfattention import SelfAttentionInstance, random_selfattention
+from instances.self_attention import SelfAttentionInstance, random_self_attention
 from instances.vectors import OVInstance
+from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention, l2_constants
 from reductions.registry import get_reduction
-from reductions.self_attention import OVToL2SelfAttention, OVToSelfAttention, l2_constants
 from reductions.testing import assert_reduction_sound
+from solvers.attention.self_attention import ExactSelfAttention, attention_form
 from solvers.ov import brute_force_ov
 from solvers.sat import solve_sat
-from solvers.selfattention import ExactSelfAttention, attention_form
 from tests.conftest import DATA
 from tests.strategies import cnf_formulas, ov_instances
 
@@ -52,7 +52,7 @@ def mpmath_selfattention(instance, digits=40):
 
 @st.composite
 def selfattention_instances(draw):
-    return random_selfattention(
+    return random_self_attention(
         draw(st.integers(1, 6)),
         draw(st.integers(1, 4)),
         draw(st.integers(1, 4)),
@@ -93,9 +93,9 @@ def test_entries_must_be_finite():
 
 
 def test_generator_is_reproducible_and_rejects_unknown_scores():
-    assert random_selfattention(5, 2, 3, 1.0, seed=4) == random_selfattention(5, 2, 3, 1.0, seed=4)
+    assert random_self_attention(5, 2, 3, 1.0, seed=4) == random_self_attention(5, 2, 3, 1.0, seed=4)
     with pytest.raises(ValueError, match="'score' must be one of 'dot', 'l2'"):
-        random_selfattention(5, 2, 3, 1.0, score="cos")
+        random_self_attention(5, 2, 3, 1.0, score="cos")
 
 
 # -- the solver ----------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_log_space_agrees_with_values(instance):
 
 def test_l2_expansion_drops_the_query_norm_exactly():
     """-||q||^2 cancels: shifting every query by a constant changes the l2 output only through <q, k>."""
-    inst = random_selfattention(7, 3, 2, 2.0, score="l2", seed=5)
+    inst = random_self_attention(7, 3, 2, 2.0, score="l2", seed=5)
     form = attention_form(inst)
     query, key, _ = inst.projections()
     direct = -((query[:, None, :] - key[None, :, :]) ** 2).sum(axis=2) / inst.d
@@ -146,7 +146,7 @@ def test_solver_refuses_other_instances():
 
 
 def test_solver_refuses_past_its_time_limit():
-    inst = random_selfattention(50, 3, 2, 1.0, seed=0)
+    inst = random_self_attention(50, 3, 2, 1.0, seed=0)
     with pytest.raises(OracleRefusal, match="max_seconds"):
         ExactSelfAttention(max_seconds=1e-12)(inst)
 

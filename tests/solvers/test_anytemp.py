@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
-from solvers.attention.anytemp import AnyTemperatureAttention
+from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
 from solvers.attention.oracle import AttentionOracle
 

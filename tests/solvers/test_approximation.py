@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.attention.approximation import (
+from solvers.attention.polynomial.approximation import (
     chebyshev_tail_bound,
     exp_approximation,
     explicit_degree_bound,

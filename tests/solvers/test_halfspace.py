@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.attention.halfspace import (
+from solvers.attention.anytemp.halfspace import (
     BruteForceHalfspace,
     ChebyshevTable,
     HalfspaceSums,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from instances.attention import AttentionInstance, AttentionOutput, random_attention
 from instances.errors import OracleRefusal
 from solvers.attention import AttentionOracle, ExactAttention
-from solvers.attention.features import (
+from solvers.attention.polynomial.features import (
     feature_attention_sums,
     feature_block,
     feature_maps,
@@ -24,7 +24,7 @@ from solvers.attention.features import (
     monomial_weights,
     paper_rank,
 )
-from solvers.attention.polynomial import PolynomialAttention, score_interval
+from solvers.attention.polynomial.oracle import PolynomialAttention, score_interval
 from tests.strategies import attention_instances
 
 TINY = np.finfo(np.float64).tiny
@@ -376,7 +376,7 @@ def test_satlib_chain_instance_is_refused_with_the_hardness_message(data_dir: An
     from pathlib import Path
 
     from instances.cnf import CNF
-    from reductions.pipeline import attention_chain
+    from reductions.catalog.chains import attention_chain
 
     text = (Path(__file__).parents[2] / "instances" / "data" / "uf20-01.cnf").read_text()
     formula = CNF.from_dimacs(text)

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from instances.attention import AttentionInstance, AttentionOutput, random_attention
 from instances.errors import OracleRefusal
 from solvers.attention import AttentionOracle, ExactAttention
-from solvers.attention.approximation import taylor_remainder_bound
-from solvers.attention.polynomial import PolynomialAttention
-from solvers.attention.taylor import TaylorAttention, odd_taylor_root
+from solvers.attention.polynomial.approximation import taylor_remainder_bound
+from solvers.attention.polynomial.oracle import PolynomialAttention
+from solvers.attention.polynomial.taylor import TaylorAttention, odd_taylor_root
 
 TINY = np.finfo(np.float64).tiny
 EXACT = ExactAttention()

@@ -18,8 +18,8 @@ below 2^53, as in the hardness reductions).
 Examples
 --------
 >>> import numpy as np
->>> from instances.selfattention import SelfAttentionInstance
->>> from solvers.selfattention import ExactSelfAttention
+>>> from instances.self_attention import SelfAttentionInstance
+>>> from solvers.attention.self_attention import ExactSelfAttention
 >>> inst = SelfAttentionInstance([[1.0, 0.0], [0.0, 1.0]], [[1.0], [0.0]], [[1.0], [0.0]], [[0.0], [1.0]], 1.0)
 >>> out = ExactSelfAttention()(inst)
 >>> np.round(out.values[:, 0], 6).tolist()  # row 0: e^0 / (e^1 + e^0); row 1: uniform
@@ -37,7 +37,7 @@ import attrs
 import numpy as np
 
 from instances.attention import AttentionInstance, AttentionOutput
-from instances.selfattention import SelfAttentionInstance
+from instances.self_attention import SelfAttentionInstance
 from solvers.attention.exact import ExactAttention
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee
 
@@ -77,8 +77,8 @@ def attention_form(instance: SelfAttentionInstance) -> AttentionInstance:
     """The attention instance whose exact output is the self-attention output
     (of the computed projections): see the module docstring.
 
-    >>> from instances.selfattention import random_selfattention
-    >>> attention_form(random_selfattention(4, 3, 2, 1.0, score="l2", seed=0)).parameters()["d"]
+    >>> from instances.self_attention import random_self_attention
+    >>> attention_form(random_self_attention(4, 3, 2, 1.0, score="l2", seed=0)).parameters()["d"]
     4
     """
     query, key, value = instance.projections()
@@ -166,13 +166,13 @@ class ExactSelfAttention:
 
     Examples
     --------
-    >>> from instances.selfattention import random_selfattention
-    >>> inst = random_selfattention(6, 3, 2, 1.0, nonnegative_values=True, seed=3)
+    >>> from instances.self_attention import random_self_attention
+    >>> inst = random_self_attention(6, 3, 2, 1.0, nonnegative_values=True, seed=3)
     >>> oracle = ExactSelfAttention()
     >>> out = oracle(inst, log_space=True)
     >>> out.shape, out.oracle, out.rel_error == oracle.guarantee(inst).rel_error
     ((6, 1), 'exact-selfattn', True)
-    >>> oracle(random_selfattention(3, 2, 2, 1.0, seed=0), log_space=True)
+    >>> oracle(random_self_attention(3, 2, 2, 1.0, seed=0), log_space=True)
     Traceback (most recent call last):
     ...
     ValueError: 'log_space=True' needs V >= 0; 'V' entry ...
@@ -192,8 +192,8 @@ class ExactSelfAttention:
     def guarantee(self, instance: SelfAttentionInstance) -> Guarantee:
         """The error promised on ``instance`` (see Notes).
 
-        >>> from instances.selfattention import random_selfattention
-        >>> g = ExactSelfAttention().guarantee(random_selfattention(8, 3, 2, 1.0, nonnegative_values=True, seed=1))
+        >>> from instances.self_attention import random_self_attention
+        >>> g = ExactSelfAttention().guarantee(random_self_attention(8, 3, 2, 1.0, nonnegative_values=True, seed=1))
         >>> 0 < g.rel_error < 1e-10, 0 < g.abs_error < 1e-10
         (True, True)
         """

@@ -18,7 +18,7 @@ sublinear time, for ``n^(2 - 1/d)`` in all.
 
 **What is reconstructed here** (not taken from the paper; its full text was
 not at hand): the data structure is a kd-tree whose nodes store *centred*
-moments (:class:`~solvers.attention.halfspace.KDTreeHalfspace`) rather than a
+moments (:class:`~solvers.attention.anytemp.halfspace.KDTreeHalfspace`) rather than a
 partition tree; the polynomial is chosen *per query and node*: a truncated
 Chebyshev series of ``e^t`` on the node's logit range ``[-rho, rho]`` about its
 centre, of the least degree meeting a per-key tolerance, instead of one
@@ -59,7 +59,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from instances.attention import random_attention
->>> from solvers.attention.anytemp import AnyTemperatureAttention
+>>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 >>> from solvers.attention.exact import ExactAttention
 >>> inst = random_attention(300, 2, 30.0, seed=0)  # scores up to 900: far beyond the polynomial method
 >>> out = AnyTemperatureAttention()(inst)
@@ -80,14 +80,14 @@ import numpy as np
 from instances._validation import check_int
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
-from solvers.attention.exact import ExactAttention
-from solvers.attention.halfspace import (
+from solvers.attention.anytemp.halfspace import (
     BruteForceHalfspace,
     ChebyshevTable,
     ExpSumStats,
     KDTreeHalfspace,
     monomial_count,
 )
+from solvers.attention.exact import ExactAttention
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
 __all__ = ["AnyTemperatureAttention", "DEFAULT_DEGREE", "DEFAULT_LEAF_SIZE"]
@@ -174,7 +174,7 @@ class AnyTemperatureAttention:
     **Algorithm.** With ``q~ = q / d``: the row maximum ``M = max_j <q~, k_j>``
     (``d = 1``: ``q~ max k`` or ``q~ min k``; else branch and bound in the tree);
     then ``S = sum_j e^(<q~, k_j> - M) [v_j, 1]`` from
-    :meth:`~solvers.attention.halfspace.KDTreeHalfspace.exp_sums` with per-key
+    :meth:`~solvers.attention.anytemp.halfspace.KDTreeHalfspace.exp_sums` with per-key
     tolerance ``delta = eps / (4 m)`` (window ``w = log(4m/eps)``), raised on each
     row by ``b >= 1``, a certified lower bound on the row's normaliser ``Z e^-eta``
     from the exact sum over the leaf that holds the row maximum (``d >= 2``; rows
@@ -221,7 +221,7 @@ class AnyTemperatureAttention:
     --------
     >>> import numpy as np
     >>> from instances.attention import AttentionInstance, random_attention
-    >>> from solvers.attention.anytemp import AnyTemperatureAttention
+    >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
     >>> oracle = AnyTemperatureAttention(eps=1e-8)
     >>> inst = random_attention(200, 1, 100.0, seed=3)
     >>> g = oracle.guarantee(inst)
@@ -272,7 +272,7 @@ class AnyTemperatureAttention:
     def degree_for(self, d: int) -> int:
         """The polynomial degree cap used in dimension ``d``.
 
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> AnyTemperatureAttention().degree_for(2), AnyTemperatureAttention(degree=5).degree_for(2)
         (12, 5)
         """
@@ -281,7 +281,7 @@ class AnyTemperatureAttention:
     def leaf_size_for(self, d: int) -> int:
         """The kd-tree leaf size used in dimension ``d``.
 
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> AnyTemperatureAttention().leaf_size_for(3)
         128
         """
@@ -293,7 +293,7 @@ class AnyTemperatureAttention:
         Examples
         --------
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> inst = random_attention(1000, 2, 10.0, seed=0)
         >>> g = AnyTemperatureAttention().guarantee(inst)
         >>> 4e-7 < g.abs_error / inst.value_norm < 1e-6
@@ -316,7 +316,7 @@ class AnyTemperatureAttention:
         Examples
         --------
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> c = AnyTemperatureAttention().cost(random_attention(2**12, 1, 100.0, seed=0))
         >>> 0 < c.seconds < 5, 0 < c.peak_bytes < 2**28
         (True, True)
@@ -377,7 +377,7 @@ class AnyTemperatureAttention:
         Examples
         --------
         >>> from instances.attention import AttentionInstance
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> AnyTemperatureAttention()(AttentionInstance([[1.0]], [[1.0]], [[-1.0]], 1.0), log_space=True)
         Traceback (most recent call last):
         ...
@@ -409,7 +409,7 @@ class AnyTemperatureAttention:
         Examples
         --------
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.anytemp import AnyTemperatureAttention
+        >>> from solvers.attention.anytemp.oracle import AnyTemperatureAttention
         >>> AnyTemperatureAttention(max_seconds=1e-9).check(random_attention(64, 2, 1.0, seed=0))
         Traceback (most recent call last):
         ...

@@ -70,7 +70,7 @@ def bench_reductions(*, num_vars: int = 30, num_clauses: int = 128, repeat: int 
     ('sat-ov', {'n_a': 16, 'n_b': 16, 'd': 20})
     """
     from instances.generators import random_ksat
-    from reductions.sat_ov import SatToOV
+    from reductions.catalog.sat_ov import SatToOV
 
     formula = random_ksat(num_vars, num_clauses, k=3, seed=seed)
     reduction = SatToOV()

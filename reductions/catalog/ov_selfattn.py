@@ -28,17 +28,18 @@ import sympy
 
 from instances.answers import OrthogonalPair
 from instances.attention import AttentionOutput
-from instances.selfattention import SelfAttentionInstance
+from instances.self_attention import SelfAttentionInstance
 from instances.vectors import OVInstance
-from reductions.core import ParameterMap, Reduced, Reduction, problem_symbols
-from reductions.direct import (
+from reductions.core import ParameterMap, Reduced, Reduction
+from reductions.problems import problem_symbols
+from reductions.readout import (
     DEFAULT_DELTA,
     MarginReadout,
-    _as_delta,
-    _check_delta,
-    _first_partner,
-    _sympy_number,
+    as_delta,
+    check_delta,
     dummy_margin,
+    first_orthogonal_partner,
+    sympy_number,
 )
 
 __all__ = ["OVToSelfAttention", "OVToL2SelfAttention", "l2_constants"]
@@ -110,7 +111,7 @@ class OVToSelfAttention(Reduction):
 
     Examples
     --------
-    >>> from solvers.selfattention import ExactSelfAttention
+    >>> from solvers.attention.self_attention import ExactSelfAttention
     >>> reduced = OVToSelfAttention().forward(OVInstance([[1, 0], [1, 1]], [[1, 1], [0, 1]]))
     >>> reduced.target
     SelfAttentionInstance(N=5, d_x=5, d=3, d_v=1, B=4.07..., score='dot')
@@ -123,7 +124,7 @@ class OVToSelfAttention(Reduction):
     target: ClassVar[str] = "selfattn"
     score: ClassVar[str] = "dot"
 
-    delta: Fraction | float = attrs.field(default=DEFAULT_DELTA, converter=_as_delta, validator=_check_delta)
+    delta: Fraction | float = attrs.field(default=DEFAULT_DELTA, converter=as_delta, validator=check_delta)
 
     def beta(self, num_a: int, num_b: int) -> float:
         """``2 ln(2 max(n_a, n_b, 1)/delta)``."""
@@ -183,11 +184,11 @@ class OVToSelfAttention(Reduction):
         """A-token outputs > 1/2 -> the first such token's orthogonal partner (checked), else ``None``."""
         readout: MarginReadout = reduced.decoding["readout"]
         decisions = readout.decide(answer)
-        return _first_partner(reduced.source, decisions, answer.oracle or "the self-attention oracle")
+        return first_orthogonal_partner(reduced.source, decisions, answer.oracle or "the self-attention oracle")
 
     def _beta_expression(self) -> sympy.Expr:
         s = problem_symbols("ov")
-        return 2 * sympy.log(2 * sympy.Max(s["n_a"], s["n_b"], 1) / _sympy_number(self.delta))
+        return 2 * sympy.log(2 * sympy.Max(s["n_a"], s["n_b"], 1) / sympy_number(self.delta))
 
     def parameters(self) -> ParameterMap:
         s = problem_symbols("ov")
@@ -232,7 +233,7 @@ class OVToL2SelfAttention(OVToSelfAttention):
 
     Examples
     --------
-    >>> from solvers.selfattention import ExactSelfAttention
+    >>> from solvers.attention.self_attention import ExactSelfAttention
     >>> reduced = OVToL2SelfAttention().forward(OVInstance([[1, 0], [1, 1]], [[1, 1], [0, 1]]))
     >>> reduced.target.parameters()["d_x"], reduced.target.score
     (7, 'l2')
@@ -281,17 +282,3 @@ class OVToL2SelfAttention(OVToSelfAttention):
                 "B": scale * sympy.Max(eta, lambda_a),
             },
         )
-
-
-def _register() -> None:
-    from reductions.core import Chain
-    from reductions.registry import register
-    from reductions.sat_ov import SatToOV
-
-    register("ov-selfattn", OVToSelfAttention())
-    register("ov-selfattn-l2", OVToL2SelfAttention())
-    register("sat-selfattn", Chain.of(SatToOV(), OVToSelfAttention(), label="sat-selfattn"))
-    register("sat-selfattn-l2", Chain.of(SatToOV(), OVToL2SelfAttention(), label="sat-selfattn-l2"))
-
-
-_register()

@@ -21,7 +21,8 @@ from instances.answers import Assignment, OrthogonalPair
 from instances.cnf import CNF
 from instances.errors import InvalidInstanceError, NotAWitnessError
 from instances.vectors import OVInstance
-from reductions.core import ParameterMap, Reduced, Reduction, problem_symbols
+from reductions.core import ParameterMap, Reduced, Reduction
+from reductions.problems import problem_symbols
 
 __all__ = ["SatToOV", "half_assignments", "clause_vectors"]
 
@@ -151,12 +152,3 @@ class SatToOV(Reduction):
         v, m = s["v"], s["m"]
         first = sympy.ceiling(v / 2) if self.split is None else sympy.Integer(self.split)
         return ParameterMap("sat", "ov", {"n_a": 2**first, "n_b": 2 ** (v - first), "d": m})
-
-
-def _register() -> None:
-    from reductions.registry import register
-
-    register("sat-ov", SatToOV())
-
-
-_register()

@@ -178,7 +178,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from reductions import bench
+    from reductions.app.bench import timing as bench
 
     if args.what == "reductions":
         result = bench.bench_reductions(num_vars=args.vars or 30, num_clauses=args.clauses or 128, repeat=args.repeat)
@@ -190,15 +190,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             oracle=args.oracle or "exact",
         )
     elif args.what == "exact":
-        from reductions.bench_oracles import bench_oracles_command
+        from reductions.app.bench.exact import bench_oracles_command
 
         result = bench_oracles_command(args)
     elif args.what == "oracles":
-        from reductions import bench_polynomial
+        from reductions.app.bench import oracles as bench_polynomial
 
         names = [name.strip() for name in (args.oracle or "exact,polynomial,taylor").split(",") if name.strip()]
         if args.anytemp:
-            from reductions.bench_anytemp import bench_anytemp
+            from reductions.app.bench.anytemp import bench_anytemp
 
             result = bench_anytemp(quick=not args.full)
         elif args.sweep:
@@ -222,7 +222,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 repeats=args.repeat,
             )
     elif args.what == "anytemp":
-        from reductions.bench_anytemp import bench_anytemp
+        from reductions.app.bench.anytemp import bench_anytemp
 
         result = bench_anytemp(quick=not args.full)
     text = json.dumps(result, indent=2, default=str)
@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
     solve.set_defaults(run=_cmd_solve)
 
-    from reductions.demo import add_demo_command
+    from reductions.app.demo import add_demo_command
 
     demo = add_demo_command(commands)
     demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")

@@ -28,7 +28,7 @@ the result is then *verified*: the relative error is evaluated on a grid in
 
 Examples
 --------
->>> from solvers.attention.approximation import exp_approximation, paper_degree
+>>> from solvers.attention.polynomial.approximation import exp_approximation, paper_degree
 >>> p = exp_approximation(-1.0, 1.0, 1e-6)
 >>> p.degree, p.rel_error <= 1e-6, p.certified_by
 (7, True, 'grid')
@@ -79,7 +79,7 @@ def working_precision(degree: int, radius: float, eps: float = 1e-6) -> int:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import working_precision
+    >>> from solvers.attention.polynomial.approximation import working_precision
     >>> working_precision(7, 1.0)
     149
     """
@@ -116,7 +116,7 @@ def chebyshev_tail_bound(radius: float, degree: int) -> float:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import chebyshev_tail_bound
+    >>> from solvers.attention.polynomial.approximation import chebyshev_tail_bound
     >>> f"{chebyshev_tail_bound(1.0, 7):.3e}"
     '5.752e-07'
     >>> chebyshev_tail_bound(0.0, 0)
@@ -154,7 +154,7 @@ def taylor_remainder_bound(radius: float, degree: int) -> float:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import taylor_remainder_bound
+    >>> from solvers.attention.polynomial.approximation import taylor_remainder_bound
     >>> f"{taylor_remainder_bound(1.0, 10):.3e}"
     '6.810e-08'
     """
@@ -221,7 +221,7 @@ def predict_chebyshev_degree(radius: float, eps: float) -> int:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import predict_chebyshev_degree
+    >>> from solvers.attention.polynomial.approximation import predict_chebyshev_degree
     >>> predict_chebyshev_degree(1.0, 1e-6), predict_chebyshev_degree(4.0, 1e-6)
     (7, 15)
     >>> predict_chebyshev_degree(2460.0, 1e-6)
@@ -245,7 +245,7 @@ def taylor_degree(radius: float, eps: float, *, even: bool = True) -> int:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import taylor_degree
+    >>> from solvers.attention.polynomial.approximation import taylor_degree
     >>> taylor_degree(1.0, 1e-6), taylor_degree(1.0, 1e-6, even=False)
     (10, 9)
     """
@@ -265,7 +265,7 @@ def paper_degree(radius: float, eps: float) -> float:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import paper_degree
+    >>> from solvers.attention.polynomial.approximation import paper_degree
     >>> round(paper_degree(1.0, 1e-6), 3), paper_degree(50.0, 1e-6)
     (5.261, 50.0)
     """
@@ -288,7 +288,7 @@ def explicit_degree_bound(radius: float, eps: float) -> int:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import explicit_degree_bound
+    >>> from solvers.attention.polynomial.approximation import explicit_degree_bound
     >>> explicit_degree_bound(1.0, 1e-6), explicit_degree_bound(16.0, 1e-6)
     (7, 43)
     """
@@ -353,7 +353,7 @@ class ExpApproximation:
 
     Examples
     --------
-    >>> from solvers.attention.approximation import exp_approximation
+    >>> from solvers.attention.polynomial.approximation import exp_approximation
     >>> p = exp_approximation(0.0, 8.0, 1e-6)
     >>> p.center, p.radius, p.degree
     (4.0, 4.0, 15)
@@ -385,7 +385,7 @@ class ExpApproximation:
     def evaluate(self, x: float | mpmath.mpf) -> mpmath.mpf:
         """``P(x)`` in mpmath (including the factor ``e^c``).
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> p = exp_approximation(-2.0, 2.0, 1e-8)
         >>> float(abs(p.evaluate(0.5) / mpmath.exp(0.5) - 1)) < 1e-8
         True
@@ -404,7 +404,7 @@ class ExpApproximation:
         cancels about ``sum_j |gamma_j| X^j / min P`` (see
         :meth:`condition_number`).
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> p = exp_approximation(-1.0, 1.0, 1e-6)
         >>> [round(float(c), 4) for c in p.power_coefficients[:4]]
         [1.0, 1.0, 0.5, 0.1667]
@@ -432,7 +432,7 @@ class ExpApproximation:
         Horner's rule in ``t`` (the dense route) has relative rounding error at
         most ``gamma_(2g+2)`` times this: about ``e^(2h)``.
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> round(exp_approximation(-1.0, 1.0, 1e-6).t_condition_number(), 2)  # about e^2
         7.39
         """
@@ -446,7 +446,7 @@ class ExpApproximation:
         ``u`` times this: about ``e^(2h)`` for a centred interval. Computed in
         float64 from positive terms and rounded up.
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> round(exp_approximation(-1.0, 1.0, 1e-6).condition_number(1.0), 2)  # about e^2
         7.39
         """
@@ -473,7 +473,7 @@ class ExpApproximation:
         For the Chebyshev construction ``dP/dt = h e^(ht) - sum_(k>g) a_k T_k'(t)``
         with ``|T_k'| <= k^2``; for Taylor ``dP/dt = h P_(g-1)`` with ``P_(g-1) <= e^(ht)/(1 - err)``.
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> round(exp_approximation(-3.0, 3.0, 1e-6).log_derivative_bound(), 4)
         3.0
         """
@@ -501,7 +501,7 @@ class ExpApproximation:
     def float_power_coefficients(self) -> list[float]:
         """``power_coefficients`` rounded to float64 (each within one rounding).
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> len(exp_approximation(-1.0, 1.0, 1e-6).float_power_coefficients())
         8
         """
@@ -510,7 +510,7 @@ class ExpApproximation:
     def describe(self) -> str:
         """One line: method, interval, degree, error, and the paper's Theta expression.
 
-        >>> from solvers.attention.approximation import exp_approximation
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> exp_approximation(-1.0, 1.0, 1e-6).describe()
         'chebyshev degree 7 on [-1, 1] (radius 1): relative error 5.41e-07 <= 1e-06 (grid-verified); paper Theta-expression 5.26'
         """
@@ -725,7 +725,7 @@ def exp_approximation(
 
     Examples
     --------
-    >>> from solvers.attention.approximation import exp_approximation
+    >>> from solvers.attention.polynomial.approximation import exp_approximation
     >>> [exp_approximation(-r, r, 1e-6).degree for r in (0.25, 1.0, 4.0)]
     [4, 7, 15]
     >>> exp_approximation(-1.0, 1.0, 1e-6, method="taylor").degree

@@ -20,7 +20,7 @@ A later ``reductions bench oracles`` command adds oracles by appending to the
 Examples
 --------
 >>> import json
->>> from reductions.bench_oracles import bench_exact_oracle
+>>> from reductions.app.bench.exact import bench_exact_oracle
 >>> report = bench_exact_oracle(n_values=(2**8,), d_values=(2,), repeats=1)
 >>> sorted(report["results"][0])  # doctest: +NORMALIZE_WHITESPACE
 ['abs_error_bound', 'd', 'error_rows', 'exp_pass_seconds', 'fixed_seconds', 'm', 'max_abs_error',
@@ -69,7 +69,7 @@ BENCH_ORACLES: dict[str, Any] = {
 def machine_summary() -> dict[str, Any]:
     """What the numbers were measured on: CPUs, Python, numpy and its BLAS.
 
-    >>> from reductions.bench_oracles import machine_summary
+    >>> from reductions.app.bench.exact import machine_summary
     >>> sorted(machine_summary())
     ['blas', 'cpus', 'numpy', 'python']
     """
@@ -95,7 +95,7 @@ def exp_pass_seconds(score_entries: int, tile: tuple[int, int] = (256, 2048), *,
     second buffer, repeated ``score_entries / tile size`` times (the remainder as a
     smaller chunk).
 
-    >>> from reductions.bench_oracles import exp_pass_seconds
+    >>> from reductions.app.bench.exact import exp_pass_seconds
     >>> exp_pass_seconds(2**16) > 0
     True
     """
@@ -117,7 +117,7 @@ def time_oracle(oracle: Any, instance: AttentionInstance, *, rows: np.ndarray | 
 
     >>> from instances.attention import random_attention
     >>> from solvers.attention.exact import ExactAttention
-    >>> from reductions.bench_oracles import time_oracle
+    >>> from reductions.app.bench.exact import time_oracle
     >>> time_oracle(ExactAttention(), random_attention(64, 2, 1.0, seed=0)) > 0
     True
     """
@@ -137,7 +137,7 @@ def reference_error(
 
     >>> from instances.attention import random_attention
     >>> from solvers.attention.exact import ExactAttention
-    >>> from reductions.bench_oracles import reference_error
+    >>> from reductions.app.bench.exact import reference_error
     >>> reference_error(ExactAttention(), random_attention(32, 2, 1.0, seed=0), np.array([0, 5])) < 1e-14
     True
     """
@@ -198,7 +198,7 @@ def bench_exact_oracle(
 
     Examples
     --------
-    >>> from reductions.bench_oracles import bench_exact_oracle
+    >>> from reductions.app.bench.exact import bench_exact_oracle
     >>> r = bench_exact_oracle(n_values=(2**9,), d_values=(4,), sample_rows=64, repeats=1)["results"][0]
     >>> r["sampled"], r["rows_timed"], r["n"]
     (True, 64, 512)
@@ -282,7 +282,7 @@ def bench_oracles(
 
     Examples
     --------
-    >>> from reductions.bench_oracles import bench_oracles
+    >>> from reductions.app.bench.exact import bench_oracles
     >>> report = bench_oracles(["exact", "exact-float32"], n_values=(2**7,), d_values=(2,), repeats=1)
     >>> [r["oracle"] for r in report["results"]]
     ['exact', 'exact-float32']
@@ -314,7 +314,7 @@ def bench_oracles_command(args: Any) -> dict[str, Any]:
     take the defaults.
 
     >>> from types import SimpleNamespace
-    >>> from reductions.bench_oracles import bench_oracles_command
+    >>> from reductions.app.bench.exact import bench_oracles_command
     >>> args = SimpleNamespace(oracle="exact", n=[64], d=[2], sample_rows=None, repeat=1)
     >>> bench_oracles_command(args)["results"][0]["n"]
     64

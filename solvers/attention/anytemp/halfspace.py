@@ -10,7 +10,7 @@ rows ``w_1..w_m`` (``c`` columns) and answers, for halfspaces
 - exponential sums ``sum_j exp(<q, k_j> - s) w_j`` restricted, up to a stated
   per-point error ``delta``, to the window halfspace ``<q, k> >= s + log delta``
   (:meth:`~KDTreeHalfspace.exp_sums`), which is what any-temperature attention
-  (:mod:`solvers.attention.anytemp`) asks for.
+  (:mod:`solvers.attention.anytemp.oracle`) asks for.
 
 :class:`KDTreeHalfspace` answers them by descending only into cells whose bounding
 box the halfspace cuts; every node stores ``sum (k - c)^alpha w`` about the centre
@@ -21,7 +21,7 @@ every point, and is the reference the tests compare with.
 Examples
 --------
 >>> import numpy as np
->>> from solvers.attention.halfspace import BruteForceHalfspace, KDTreeHalfspace
+>>> from solvers.attention.anytemp.halfspace import BruteForceHalfspace, KDTreeHalfspace
 >>> rng = np.random.default_rng(0)
 >>> points, values = rng.uniform(-1, 1, (200, 2)), rng.uniform(0, 1, (200, 1))
 >>> tree = KDTreeHalfspace.build(points, values, degree=2, leaf_size=8)
@@ -66,7 +66,7 @@ def monomial_count(dimension: int, degree: int) -> int:
 
     Examples
     --------
-    >>> from solvers.attention.halfspace import monomial_count
+    >>> from solvers.attention.anytemp.halfspace import monomial_count
     >>> monomial_count(1, 16), monomial_count(2, 12), monomial_count(3, 10)
     (17, 91, 286)
     >>> monomial_count(0, 3)
@@ -87,7 +87,7 @@ def taylor_log_error(upper: np.ndarray | float, radius: np.ndarray | float, degr
 
     Examples
     --------
-    >>> from solvers.attention.halfspace import taylor_log_error
+    >>> from solvers.attention.anytemp.halfspace import taylor_log_error
     >>> float(taylor_log_error(0.0, 1.0, 3))  # log(1 / 4!)
     -3.178053830347945
     """
@@ -108,7 +108,7 @@ class Monomials:
 
     Examples
     --------
-    >>> from solvers.attention.halfspace import Monomials
+    >>> from solvers.attention.anytemp.halfspace import Monomials
     >>> mono = Monomials.of(2, 2)
     >>> mono.exponents.tolist()
     [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]]
@@ -235,7 +235,7 @@ class ExpSumStats:
 
     Examples
     --------
-    >>> from solvers.attention.halfspace import ExpSumStats
+    >>> from solvers.attention.anytemp.halfspace import ExpSumStats
     >>> ExpSumStats(visited=10, dropped=4, expanded=3, exact_leaves=2, exact_points=40, max_degree=5).visited
     10
     """
@@ -254,7 +254,7 @@ class ExpSumStats:
 
 @runtime_checkable
 class HalfspaceSums(Protocol):
-    """What :mod:`solvers.attention.anytemp` needs of a halfspace range-sum structure."""
+    """What :mod:`solvers.attention.anytemp.oracle` needs of a halfspace range-sum structure."""
 
     @property
     def dimension(self) -> int:
@@ -385,7 +385,7 @@ class ChebyshevTable:
     Examples
     --------
     >>> import math
-    >>> from solvers.attention.halfspace import ChebyshevTable
+    >>> from solvers.attention.anytemp.halfspace import ChebyshevTable
     >>> table = ChebyshevTable.of(4.0, 10)
     >>> float(table.radii[0]), int(table.grid_index([4.0])[0]), int(table.grid_index([3.9])[0])
     (4.0, 0, 0)
@@ -490,7 +490,7 @@ class BruteForceHalfspace:
     Examples
     --------
     >>> import numpy as np
-    >>> from solvers.attention.halfspace import BruteForceHalfspace
+    >>> from solvers.attention.anytemp.halfspace import BruteForceHalfspace
     >>> brute = BruteForceHalfspace.build([[0.0], [1.0], [2.0]], [[1.0], [1.0], [1.0]], degree=1)
     >>> brute.halfspace_moments([[1.0]], [0.5]).tolist()  # points 1 and 2: count 2, sum of k 3
     [[[2.0], [3.0]]]
@@ -601,7 +601,7 @@ class KDTreeHalfspace:
     Examples
     --------
     >>> import numpy as np
-    >>> from solvers.attention.halfspace import KDTreeHalfspace
+    >>> from solvers.attention.anytemp.halfspace import KDTreeHalfspace
     >>> tree = KDTreeHalfspace.build(np.arange(10.0)[:, None], np.ones((10, 1)), degree=1, leaf_size=2)
     >>> tree.size, tree.dimension, tree.node_count, tree.scale
     (10, 1, 11, 16.0)
@@ -818,7 +818,7 @@ class KDTreeHalfspace:
         Examples
         --------
         >>> import numpy as np
-        >>> from solvers.attention.halfspace import KDTreeHalfspace
+        >>> from solvers.attention.anytemp.halfspace import KDTreeHalfspace
         >>> tree = KDTreeHalfspace.build([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], np.ones(3), degree=1, leaf_size=1)
         >>> tree.halfspace_moments([[1.0, 1.0]], [0.5]).tolist()  # two points: count, sum x, sum y
         [[[2.0], [1.0], [1.0]]]
@@ -875,7 +875,7 @@ class KDTreeHalfspace:
         Examples
         --------
         >>> import numpy as np
-        >>> from solvers.attention.halfspace import KDTreeHalfspace
+        >>> from solvers.attention.anytemp.halfspace import KDTreeHalfspace
         >>> rng = np.random.default_rng(1)
         >>> pts = rng.normal(size=(500, 3))
         >>> tree = KDTreeHalfspace.build(pts, np.ones(500), degree=0, leaf_size=8)
@@ -941,7 +941,7 @@ class KDTreeHalfspace:
         Examples
         --------
         >>> import numpy as np
-        >>> from solvers.attention.halfspace import KDTreeHalfspace
+        >>> from solvers.attention.anytemp.halfspace import KDTreeHalfspace
         >>> tree = KDTreeHalfspace.build(np.arange(8.0)[:, None], np.ones(8), degree=0, leaf_size=2)
         >>> best, leaf = tree.max_inner_product([[1.0]], with_leaf=True)
         >>> float(best[0]), [float(x) for x in tree.points[tree.permutation[tree.start[leaf[0]]:tree.end[leaf[0]]]][:, 0]]
@@ -1013,7 +1013,7 @@ class KDTreeHalfspace:
 
         ``margin`` (``>= 0``) is added to every logit bound to cover rounding of
         ``a``. Every point's term is thus off by at most ``delta`` plus rounding
-        (see :mod:`solvers.attention.anytemp` for the full bound).
+        (see :mod:`solvers.attention.anytemp.oracle` for the full bound).
 
         Returns
         -------
@@ -1023,7 +1023,7 @@ class KDTreeHalfspace:
         Examples
         --------
         >>> import numpy as np
-        >>> from solvers.attention.halfspace import BruteForceHalfspace, KDTreeHalfspace
+        >>> from solvers.attention.anytemp.halfspace import BruteForceHalfspace, KDTreeHalfspace
         >>> rng = np.random.default_rng(3)
         >>> pts, vals = rng.uniform(-4, 4, (3000, 2)), rng.uniform(0, 1, (3000, 2))
         >>> q = rng.uniform(-4, 4, (50, 2))

@@ -17,7 +17,7 @@ Examples
 >>> import numpy as np
 >>> from instances.attention import random_attention
 >>> from solvers.attention.exact import ExactAttention
->>> from solvers.attention.polynomial import PolynomialAttention
+>>> from solvers.attention.polynomial.oracle import PolynomialAttention
 >>> inst = random_attention(2000, 4, 1.0, seed=0)
 >>> oracle = PolynomialAttention(eps=1e-6)
 >>> plan = oracle.plan(inst)
@@ -41,21 +41,21 @@ import numpy as np
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
-from solvers.attention.approximation import (
+from solvers.attention.oracle import Cost, Guarantee, format_bytes, query_rows
+from solvers.attention.polynomial.approximation import (
     ExpApproximation,
     exp_approximation,
     paper_degree,
     predict_chebyshev_degree,
     working_precision,
 )
-from solvers.attention.features import (
+from solvers.attention.polynomial.features import (
     _default_workers,
     _run_blocks,
     feature_attention_sums,
     feature_block,
     log10_binomial,
 )
-from solvers.attention.oracle import Cost, Guarantee, format_bytes, query_rows
 
 __all__ = ["PolynomialAttention", "PolynomialPlan", "score_interval", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_SECONDS"]
 
@@ -109,7 +109,7 @@ def score_interval(instance: AttentionInstance, *, interval: str = "data") -> tu
     Examples
     --------
     >>> from instances.attention import AttentionInstance
-    >>> from solvers.attention.polynomial import score_interval
+    >>> from solvers.attention.polynomial.oracle import score_interval
     >>> inst = AttentionInstance([[1.0, 2.0], [0.5, 0.0]], [[1.0, 1.0], [0.0, 2.0]], [[1.0], [1.0]], 2.0)
     >>> lower, upper, bound = score_interval(inst)  # scores 1.5, 2.0, 0.25, 0.0
     >>> lower, round(upper, 6), round(bound, 6)  # upper: the Cauchy-Schwarz bound sqrt(5) * sqrt(4) / 2
@@ -247,7 +247,7 @@ class PolynomialPlan:
         """Lemma 3.2's ``C(2(g + d), 2g)`` (exact; may be huge).
 
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.polynomial import PolynomialAttention
+        >>> from solvers.attention.polynomial.oracle import PolynomialAttention
         >>> PolynomialAttention().plan(random_attention(4096, 4, 1.0, seed=0)).paper_rank
         319770
         """
@@ -257,7 +257,7 @@ class PolynomialPlan:
         """A JSON-ready dict of the plan (huge ranks as ``log10``).
 
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.polynomial import PolynomialAttention
+        >>> from solvers.attention.polynomial.oracle import PolynomialAttention
         >>> s = PolynomialAttention().plan(random_attention(64, 2, 1.0, seed=0)).summary()
         >>> s["route"], s["degree"], s["rank"]
         ('dense', 7, 36)
@@ -461,7 +461,7 @@ class _PolynomialOracle:
         Examples
         --------
         >>> from instances.attention import random_attention
-        >>> from solvers.attention.polynomial import PolynomialAttention
+        >>> from solvers.attention.polynomial.oracle import PolynomialAttention
         >>> plan = PolynomialAttention(eps=1e-6).plan(random_attention(2**12, 4, 1.0, seed=0))
         >>> plan.route, plan.degree, plan.rank, round(plan.log10_paper_rank, 2)
         ('features', 7, 330, 5.5)
@@ -925,13 +925,13 @@ class PolynomialAttention(_PolynomialOracle):
     **Polynomial.** The truncated Chebyshev series of ``e^x`` on the score
     interval ``[a, b]`` (centre ``c``, radius ``h``), of the smallest degree
     verified to have relative error ``eps_P <= eps`` (see
-    :func:`~solvers.attention.approximation.exp_approximation`). The factor
+    :func:`~solvers.attention.polynomial.approximation.exp_approximation`). The factor
     ``e^c`` is dropped: it cancels in ``D^-1 A``.
 
     **Routes and rounding** (``u = 2^-53``, ``gamma_k = ku/(1-ku)``).
 
     - *features*: ``P(x) e^-c = sum_j gamma_j x^j`` in float64 through
-      :func:`~solvers.attention.features.feature_attention_sums`. Every output
+      :func:`~solvers.attention.polynomial.features.feature_attention_sums`. Every output
       sum is within ``gamma_K sum_j sum_alpha |phi_alpha psi_alpha| |v_j|`` of
       its exact value with ``K = 4g + block + m/block + r + 6``, and
       ``sum_alpha |phi_alpha(q) psi_alpha(k)| <= sum_j |gamma_j| X^j``
@@ -943,10 +943,10 @@ class PolynomialAttention(_PolynomialOracle):
       gamma_(d+4)(X + |c|)/h + 2u``), clipped to ``[-1, 1]``, Horner in ``t``
       (``gamma_(2g+2) kappa_t``, ``kappa_t = sum |b_k| / ((1 - eps_P) e^-h)``);
       the error in ``t`` moves ``P`` by at most ``expm1(L Delta_t)`` with ``L``
-      bounding ``|P'/P|`` (:meth:`~solvers.attention.approximation.ExpApproximation.log_derivative_bound`);
+      bounding ``|P'/P|`` (:meth:`~solvers.attention.polynomial.approximation.ExpApproximation.log_derivative_bound`);
       the sums over ``m`` keys add ``gamma_(kb + m/kb + 2)``.
     - *mpmath*: the same dense evaluation in ``p`` bits, ``p`` covering
-      ``e^(2h)`` and the degree (:func:`~solvers.attention.approximation.working_precision`);
+      ``e^(2h)`` and the degree (:func:`~solvers.attention.polynomial.approximation.working_precision`);
       rounding ``4 (2g + d + m + 16) 2^-p kappa_t + 4 L (X + |c|)/h 2^-p + u`` (the last
       ``u``: rounding the answers to float64).
 
@@ -979,7 +979,7 @@ class PolynomialAttention(_PolynomialOracle):
     >>> import numpy as np
     >>> from instances.attention import random_attention
     >>> from solvers.attention.exact import ExactAttention
-    >>> from solvers.attention.polynomial import PolynomialAttention
+    >>> from solvers.attention.polynomial.oracle import PolynomialAttention
     >>> inst = random_attention(300, 3, 1.0, nonnegative_values=True, seed=1)
     >>> out = PolynomialAttention(eps=1e-8, route="features")(inst, log_space=True)
     >>> exact = ExactAttention()(inst, log_space=True)

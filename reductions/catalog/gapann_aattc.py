@@ -3,7 +3,7 @@
 *Small radius*: enumerate each query's Hamming ball of radius ``< t`` and look
 the points up in a hash set of ``B`` (no attention at all). *Otherwise* the
 tau-balancing block construction: for equal-weight vectors (every weight
-``D/2``, see :class:`~reductions.ov_ann.HalfOnesPadding`) and ``d~ = 2D``::
+``D/2``, see :class:`~reductions.catalog.half_ones.HalfOnesPadding`) and ``d~ = 2D``::
 
     Q = sqrt(beta) [a_i, 1_D]  (real queries)     sqrt(beta) [0_D, 1_D]  (padding queries)
     K = sqrt(beta) [b_j, 0_D]  (real keys)        sqrt(beta) [0_D, w]    (n_k balancing keys)
@@ -46,7 +46,8 @@ from instances.answers import NeighborDecisions
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import InvalidInstanceError, NotAWitnessError, OracleRefusal
 from instances.vectors import GapANNInstance
-from reductions.core import ParameterMap, Reduced, Reduction, problem_symbols
+from reductions.core import ParameterMap, Reduced, Reduction
+from reductions.problems import problem_symbols
 from solvers.ann import DEFAULT_BALL_BUDGET, hamming_ball_cost, hamming_ball_gap_ann
 
 __all__ = ["GapANNToAttention", "BlockParameters", "block_parameters"]
@@ -194,7 +195,7 @@ class GapANNToAttention(Reduction):
 
     Examples
     --------
-    >>> from reductions.ov_ann import HalfOnesPadding
+    >>> from reductions.catalog.half_ones import HalfOnesPadding
     >>> g = HalfOnesPadding().forward(GapANNInstance([[1, 0], [0, 1]], [[1, 0]], 1, 1)).target
     >>> reduced = GapANNToAttention(branch="attention").forward(g)
     >>> reduced.info["branch"], reduced.target.parameters()["n"], reduced.target.parameters()["d"]
@@ -238,7 +239,7 @@ class GapANNToAttention(Reduction):
 
     def random_source(self, rng: np.random.Generator, size: int) -> GapANNInstance:
         """Random equal-weight Gap-ANN instances (half-ones padded), for testing."""
-        from reductions.ov_ann import HalfOnesPadding
+        from reductions.catalog.half_ones import HalfOnesPadding
         from reductions.problems import get_problem
 
         raw = get_problem("gapann").random_instance(rng, size)
@@ -399,12 +400,3 @@ def _check_guarantee(answer: AttentionOutput, p: BlockParameters) -> None:
         f"deciding this instance needs relative error below {needed_rho:.3g} "
         f"or absolute error below e^{min(p.log_lower, p.log_threshold):.1f}"
     )
-
-
-def _register() -> None:
-    from reductions.registry import register
-
-    register("gapann-aattc", GapANNToAttention())
-
-
-_register()

@@ -23,7 +23,7 @@ name                          what it shows
 Examples
 --------
 >>> import io
->>> from reductions.demo import DEMOS
+>>> from reductions.app.demo import DEMOS
 >>> list(DEMOS)  # doctest: +NORMALIZE_WHITESPACE
 ['registry', 'split-and-list', 'gadget', 'attention-blocks', 'margin', 'polynomial',
  'phase-transition']
@@ -33,7 +33,7 @@ OV -> Gap-ANN: the coordinate gadget and the half-ones padding on a tiny OV inst
 >>> fig.axes[2].get_title()
 '<a, b>  (0 = orthogonal)'
 >>> fig.savefig(io.BytesIO(), format="png")
->>> from reductions.demo import save_demo
+>>> from reductions.app.demo import save_demo
 >>> save_demo("cubism", ".")
 Traceback (most recent call last):
 ...
@@ -55,7 +55,12 @@ import attrs
 import numpy as np
 
 from instances.cnf import CNF
-from solvers.attention.approximation import chebyshev_tail_bound, paper_degree, predict_chebyshev_degree, taylor_degree
+from solvers.attention.polynomial.approximation import (
+    chebyshev_tail_bound,
+    paper_degree,
+    predict_chebyshev_degree,
+    taylor_degree,
+)
 
 if TYPE_CHECKING:  # matplotlib is an optional dependency (the demo extra)
     from matplotlib.axes import Axes
@@ -403,7 +408,7 @@ def split_and_list_figure(formula: CNF | None = None) -> Figure:
     >>> fig.axes[2].get_title()
     '<a, b>: 0 = satisfying assignment'
     """
-    from reductions.sat_ov import SatToOV
+    from reductions.catalog.sat_ov import SatToOV
 
     formula = EXAMPLE_FORMULA if formula is None else formula
     if formula.num_vars > 8:
@@ -477,7 +482,8 @@ def gadget_figure(a: Sequence[Sequence[int]] | None = None, b: Sequence[Sequence
     from matplotlib.patches import Rectangle
 
     from instances.vectors import OVInstance, hamming_distances
-    from reductions.ov_ann import HalfOnesPadding, OVToGapANN
+    from reductions.catalog.half_ones import HalfOnesPadding
+    from reductions.catalog.ov_gapann import OVToGapANN
 
     ov = OVInstance([[1, 0, 1], [1, 1, 0]] if a is None else a, [[0, 1, 0], [1, 1, 0]] if b is None else b)
     d = ov.dimension
@@ -562,7 +568,7 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
     formula : CNF, optional
         At most 6 variables (default :data:`EXAMPLE_FORMULA`).
     mode : {"certified", "paper"}
-        How ``beta`` is chosen (see :class:`~reductions.ann_attention.GapANNToAttention`).
+        How ``beta`` is chosen (see :class:`~reductions.catalog.gapann_aattc.GapANNToAttention`).
 
     Examples
     --------
@@ -572,10 +578,11 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
     """
     from matplotlib.patches import Rectangle
 
-    from reductions.ann_attention import GapANNToAttention
+    from reductions.catalog.gapann_aattc import GapANNToAttention
+    from reductions.catalog.half_ones import HalfOnesPadding
+    from reductions.catalog.ov_gapann import OVToGapANN
+    from reductions.catalog.sat_ov import SatToOV
     from reductions.core import Chain
-    from reductions.ov_ann import HalfOnesPadding, OVToGapANN
-    from reductions.sat_ov import SatToOV
     from solvers.attention.exact import ExactAttention
 
     formula = EXAMPLE_FORMULA if formula is None else formula
@@ -689,12 +696,12 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
 def margin_curves(block: Any, beta: np.ndarray | float) -> dict[str, np.ndarray]:
     """``log L``, ``log U``, ``log theta = (log L + log U)/2`` and ``log(L/U)`` as functions of ``beta``.
 
-    ``block`` is a :class:`~reductions.ann_attention.BlockParameters`; its sizes,
+    ``block`` is a :class:`~reductions.catalog.gapann_aattc.BlockParameters`; its sizes,
     distances and balancing (``log tau / beta``) are kept and ``beta`` varied.
 
     Examples
     --------
-    >>> from reductions.ann_attention import block_parameters
+    >>> from reductions.catalog.gapann_aattc import block_parameters
     >>> from instances.vectors import GapANNInstance
     >>> p = block_parameters(GapANNInstance([[1, 0, 1, 0], [0, 1, 1, 0]], [[1, 0, 0, 1]], 2, 1))
     >>> curves = margin_curves(p, p.beta)
@@ -748,10 +755,11 @@ def margin_figure(formula: CNF | None = None) -> Figure:
     >>> fig.axes[1].get_title()
     'the decision margin around the threshold (both blocks)'
     """
-    from reductions.ann_attention import GapANNToAttention, block_parameters
+    from reductions.catalog.gapann_aattc import GapANNToAttention, block_parameters
+    from reductions.catalog.half_ones import HalfOnesPadding
+    from reductions.catalog.ov_gapann import OVToGapANN
+    from reductions.catalog.sat_ov import SatToOV
     from reductions.core import Chain
-    from reductions.ov_ann import HalfOnesPadding, OVToGapANN
-    from reductions.sat_ov import SatToOV
 
     formula = _uf20_formula() if formula is None else formula
     gap = Chain.of(SatToOV(), OVToGapANN(), HalfOnesPadding()).forward(formula).target
@@ -869,7 +877,7 @@ def polynomial_figure(*, radius: float = 4.0, eps: float = 1e-6) -> Figure:
     ``eps``; and the smallest degree against ``R`` beside the paper's
     ``max{log(1/eps)/log(log(1/eps)/R), R}`` (constant 1) and the Taylor degree.
 
-    Uses :mod:`solvers.attention.approximation` for the bounds and degrees.
+    Uses :mod:`solvers.attention.polynomial.approximation` for the bounds and degrees.
 
     Parameters
     ----------
@@ -993,11 +1001,11 @@ def _crossover(n: int, dimension: int, eps: float) -> float:
 
 
 def _polynomial_timings(n: int, dimension: int, eps: float, bounds: np.ndarray) -> tuple[list[float], ...] | None:
-    """Predicted seconds of :class:`~solvers.attention.polynomial.PolynomialAttention` (Algorithm 1 on
+    """Predicted seconds of :class:`~solvers.attention.polynomial.oracle.PolynomialAttention` (Algorithm 1 on
     ``[-B^2, B^2]``) for every ``B``, and measured seconds where it predicts at most 0.1 s;
     ``None`` when that oracle is not installed (the figure then shows an operation count)."""
     try:
-        from solvers.attention.polynomial import PolynomialAttention
+        from solvers.attention.polynomial.oracle import PolynomialAttention
     except ImportError:
         return None
     from instances.attention import random_attention
@@ -1030,12 +1038,12 @@ def _best_time(oracle: Any, instance: Any, repeat: int) -> float:
 
 def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     """Time against ``B`` (log-log) in dimension 2: exact, the polynomial method, and the
-    any-temperature oracle when :mod:`solvers.attention.anytemp` is installed."""
+    any-temperature oracle when :mod:`solvers.attention.anytemp.oracle` is installed."""
     from instances.attention import random_attention
     from solvers.attention.exact import ExactAttention
 
     try:
-        from solvers.attention.anytemp import AnyTemperatureAttention
+        from solvers.attention.anytemp.oracle import AnyTemperatureAttention
     except ImportError:
         AnyTemperatureAttention = None
     dimension = 2
@@ -1104,7 +1112,7 @@ def phase_transition_figure(
     ``B*`` (polynomial work = exact work) as ``n`` grows with ``d = log2 n``,
     beside ``sqrt(ln n)``. The last panel times, in dimension 2 and up to
     ``B = 256``, the exact oracle, the polynomial method and the any-temperature
-    oracle (:mod:`solvers.attention.anytemp`), whose cost depends on ``B``
+    oracle (:mod:`solvers.attention.anytemp.oracle`), whose cost depends on ``B``
     only mildly: the hardness needs ``d`` growing with ``n``.
 
     Parameters

@@ -1,8 +1,8 @@
 """Benchmarks of the polynomial-method oracles against exact attention, as JSON-ready dicts.
 
 :func:`bench_oracles` times exact attention, the polynomial method
-(:class:`~solvers.attention.polynomial.PolynomialAttention`) and the Taylor
-method (:class:`~solvers.attention.taylor.TaylorAttention`) on one random
+(:class:`~solvers.attention.polynomial.oracle.PolynomialAttention`) and the Taylor
+method (:class:`~solvers.attention.polynomial.taylor.TaylorAttention`) on one random
 instance, in one process, side by side, and reports each oracle's time, its
 largest observed error against exact attention and its stated bound, and for
 the polynomial oracles the degree, rank and route. :func:`sweep_oracles` runs
@@ -26,7 +26,7 @@ Timing conventions:
 Examples
 --------
 >>> import json
->>> from reductions.bench_polynomial import bench_oracles
+>>> from reductions.app.bench.oracles import bench_oracles
 >>> report = bench_oracles(2**10, 4, 1.0, 1e-6, repeats=1)
 >>> [r["oracle"] for r in report["results"]]
 ['exact', 'polynomial', 'taylor']
@@ -51,12 +51,12 @@ import numpy as np
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
-from reductions.bench import fit_exponent
-from reductions.bench_oracles import exp_pass_seconds, machine_summary
+from reductions.app.bench.exact import exp_pass_seconds, machine_summary
+from reductions.app.bench.timing import fit_exponent
 from solvers.attention.exact import ExactAttention
-from solvers.attention.features import _default_workers, _run_blocks, feature_block
-from solvers.attention.polynomial import PolynomialAttention
-from solvers.attention.taylor import TaylorAttention
+from solvers.attention.polynomial.features import _default_workers, _run_blocks, feature_block
+from solvers.attention.polynomial.oracle import PolynomialAttention
+from solvers.attention.polynomial.taylor import TaylorAttention
 
 __all__ = [
     "BENCH_POLYNOMIAL_ORACLES",
@@ -77,7 +77,7 @@ BENCH_POLYNOMIAL_ORACLES: dict[str, Any] = {
 
 
 def _any_temperature(eps: float) -> Any:
-    from solvers.attention.anytemp import AnyTemperatureAttention
+    from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 
     return AnyTemperatureAttention(eps=eps)
 
@@ -111,7 +111,7 @@ def products_seconds(
 
     Examples
     --------
-    >>> from reductions.bench_polynomial import products_seconds
+    >>> from reductions.app.bench.oracles import products_seconds
     >>> products_seconds(1024, 1024, 330, 4, repeats=1) > 0
     True
     """
@@ -245,7 +245,7 @@ def bench_oracles(
 
     Examples
     --------
-    >>> from reductions.bench_polynomial import bench_oracles
+    >>> from reductions.app.bench.oracles import bench_oracles
     >>> r = bench_oracles(2**12, 4, 1.0, 1e-6, ["polynomial"], sample_rows=128, repeats=1)["results"]
     >>> [x["oracle"] for x in r], r[0]["sampled"], r[1]["route"]
     (['exact', 'polynomial'], True, 'features')
@@ -365,7 +365,7 @@ def find_crossover(
 
     Examples
     --------
-    >>> from reductions.bench_polynomial import find_crossover
+    >>> from reductions.app.bench.oracles import find_crossover
     >>> result = find_crossover(2, 0.5, 1e-3, low=64, high=512, repeats=1)
     >>> sorted(result)
     ['B', 'crossover_n', 'crossover_over_rank', 'd', 'eps', 'measurements', 'rank']
@@ -453,7 +453,7 @@ def sweep_oracles(
     Examples
     --------
     >>> import tempfile
-    >>> from reductions.bench_polynomial import sweep_oracles
+    >>> from reductions.app.bench.oracles import sweep_oracles
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     report = sweep_oracles([256, 1024], [2], [1.0], 1e-6, out_dir=folder, repeats=1)
     ...     sorted(p.rsplit("/", 1)[-1] for p in report["files"])[0]

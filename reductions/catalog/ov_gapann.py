@@ -1,13 +1,10 @@
-"""OV -> Gap-ANN by the coordinate gadget, and the half-ones padding (Remark 4.4).
+"""OV -> Gap-ANN by the coordinate gadget (``ov-gapann``).
 
-Gadget: every coordinate becomes three bits, ``f(0)=100, f(1)=010`` on the
+Every coordinate becomes three bits, ``f(0)=100, f(1)=010`` on the
 ``a`` side and ``g(0)=110, g(1)=101`` on the ``b`` side, so that
 ``||f(a) - g(b)||_0 = d + 2<a, b>``: orthogonal pairs sit at distance exactly
 ``d``, all others at ``>= d + 2``. OV(n, d) becomes Gap-ANN(n, 3d, t = d + 1,
 eps = 1/(d + 1)).
-
-Padding: ``a -> [a; 1 - a]`` doubles the dimension and every distance, and
-gives every vector weight exactly half its length, as Lemma 4.7 needs.
 """
 
 from __future__ import annotations
@@ -22,9 +19,11 @@ import numpy as np
 from instances.answers import NeighborDecisions, OrthogonalPair
 from instances.errors import NotAWitnessError, OracleContradiction
 from instances.vectors import GapANNInstance, OVInstance
-from reductions.core import ParameterMap, Reduced, Reduction, problem_symbols
+from reductions.core import ParameterMap, Reduced, Reduction
+from reductions.problems import problem_symbols
 
-__all__ = ["OVToGapANN", "HalfOnesPadding", "gadget_a", "gadget_b", "find_partner"]
+__all__ = ["OVToGapANN", "gadget_a", "gadget_b", "find_partner"]
+
 
 _GADGET_A = np.array([[1, 0, 0], [0, 1, 0]], dtype=np.uint8)  # f(0), f(1)
 _GADGET_B = np.array([[1, 1, 0], [1, 0, 1]], dtype=np.uint8)  # g(0), g(1)
@@ -125,50 +124,3 @@ class OVToGapANN(Reduction):
         return ParameterMap(
             "ov", "gapann", {"n_a": s["n_a"], "n_b": s["n_b"], "d": 3 * d, "t": d + 1, "eps": 1 / (d + 1)}
         )
-
-
-@attrs.frozen
-class HalfOnesPadding(Reduction):
-    """Gap-ANN(n, d, t, eps) -> Gap-ANN(n, 2d, 2t, eps) by ``a -> [a; 1 - a]``.
-
-    Every output vector has weight exactly ``d`` (half of ``2d``) and every
-    distance doubles, so the promise carries over unchanged (Remark 4.4).
-
-    Examples
-    --------
-    >>> g = GapANNInstance([[1, 0, 1]], [[0, 0, 1]], threshold=2, epsilon=Fraction(1, 2))
-    >>> padded = HalfOnesPadding().forward(g).target
-    >>> padded.a.tolist(), padded.threshold, padded.has_equal_weights()
-    ([[1, 0, 1, 0, 1, 0]], Fraction(4, 1), True)
-    """
-
-    name: ClassVar[str] = "half-ones"
-    source: ClassVar[str] = "gapann"
-    target: ClassVar[str] = "gapann"
-
-    def _forward(self, instance: GapANNInstance) -> tuple[GapANNInstance, Mapping[str, Any], Mapping[str, Any]]:
-        a = np.hstack([instance.a, 1 - instance.a])
-        b = np.hstack([instance.b, 1 - instance.b])
-        return GapANNInstance(a, b, 2 * instance.threshold, instance.epsilon), {}, {}
-
-    def backward(self, reduced: Reduced, answer: NeighborDecisions) -> NeighborDecisions:
-        """Decisions carry over unchanged (distances only doubled)."""
-        if not isinstance(answer, NeighborDecisions):
-            raise TypeError(f"'answer' must be NeighborDecisions (got {type(answer).__name__})")
-        return answer
-
-    def parameters(self) -> ParameterMap:
-        s = problem_symbols("gapann")
-        return ParameterMap(
-            "gapann", "gapann", {"n_a": s["n_a"], "n_b": s["n_b"], "d": 2 * s["d"], "t": 2 * s["t"], "eps": s["eps"]}
-        )
-
-
-def _register() -> None:
-    from reductions.registry import register
-
-    register("ov-gapann", OVToGapANN())
-    register("half-ones", HalfOnesPadding())
-
-
-_register()

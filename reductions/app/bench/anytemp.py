@@ -1,7 +1,7 @@
 """Benchmarks of any-temperature attention against exact attention, as JSON-ready dicts.
 
 Each function builds random instances (entries uniform in ``[-B, B]``), times
-:class:`~solvers.attention.anytemp.AnyTemperatureAttention` and
+:class:`~solvers.attention.anytemp.oracle.AnyTemperatureAttention` and
 :class:`~solvers.attention.exact.ExactAttention` in the same process, and
 reports both with their ratio. At large ``n`` exact attention is timed on a
 sample of query rows against all keys and scaled linearly in the rows (its cost
@@ -17,7 +17,7 @@ speedup and the any-temperature oracle's stated bound.
 Examples
 --------
 >>> import json
->>> from reductions.bench_anytemp import bench_anytemp_case
+>>> from reductions.app.bench.anytemp import bench_anytemp_case
 >>> r = bench_anytemp_case(512, 1, 100.0, repeats=1)
 >>> r["oracle"], r["n"], r["d"], r["B"]
 ('anytemp', 512, 1, 100.0)
@@ -38,11 +38,11 @@ import numpy as np
 
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
-from reductions.bench import fit_exponent
-from reductions.bench_oracles import machine_summary
-from solvers.attention.anytemp import AnyTemperatureAttention
+from reductions.app.bench.exact import machine_summary
+from reductions.app.bench.timing import fit_exponent
+from solvers.attention.anytemp.halfspace import ChebyshevTable
+from solvers.attention.anytemp.oracle import AnyTemperatureAttention
 from solvers.attention.exact import ExactAttention
-from solvers.attention.halfspace import ChebyshevTable
 
 __all__ = [
     "bench_anytemp",
@@ -74,7 +74,7 @@ def exact_seconds(
     Examples
     --------
     >>> from instances.attention import random_attention
-    >>> from reductions.bench_anytemp import exact_seconds
+    >>> from reductions.app.bench.anytemp import exact_seconds
     >>> r = exact_seconds(random_attention(300, 2, 1.0, seed=0), sample_rows=64)
     >>> r["sampled"], r["rows_timed"], r["seconds"] > 0
     (True, 64, True)
@@ -133,7 +133,7 @@ def bench_anytemp_case(
 
     Examples
     --------
-    >>> from reductions.bench_anytemp import bench_anytemp_case
+    >>> from reductions.app.bench.anytemp import bench_anytemp_case
     >>> r = bench_anytemp_case(400, 2, 10.0, sample_rows=100, error_rows=8)
     >>> r["exact_sampled"], r["error_rows"]
     (True, 8)
@@ -188,7 +188,7 @@ def bench_anytemp_d1(
 
     Examples
     --------
-    >>> from reductions.bench_anytemp import bench_anytemp_d1
+    >>> from reductions.app.bench.anytemp import bench_anytemp_d1
     >>> r = bench_anytemp_d1(2**10, repeats=1, sample_rows=128)
     >>> r["benchmark"], r["target_speedup"], r["results"][0]["n"]
     ('anytemp-d1', 20.0, 1024)
@@ -220,7 +220,7 @@ def bench_anytemp_scaling(
 
     Examples
     --------
-    >>> from reductions.bench_anytemp import bench_anytemp_scaling
+    >>> from reductions.app.bench.anytemp import bench_anytemp_scaling
     >>> r = bench_anytemp_scaling(2, (256, 512), bound=3.0, sample_rows=None)
     >>> sorted(r)
     ['B', 'benchmark', 'crossover_n', 'd', 'exact_exponent', 'exponent', 'machine', 'results', 'tail_exponent', 'theory_exponent']
@@ -255,13 +255,13 @@ def bench_anytemp_temperature(
 
     Examples
     --------
-    >>> from reductions.bench_anytemp import bench_anytemp_temperature
+    >>> from reductions.app.bench.anytemp import bench_anytemp_temperature
     >>> r = bench_anytemp_temperature(256, 1, (1.0, 1e4), sample_rows=None)
     >>> [x["B"] for x in r["results"]], r["spread"] >= 1
     ([1.0, 10000.0], True)
     """
-    from solvers.attention.approximation import predict_chebyshev_degree
-    from solvers.attention.features import log10_binomial
+    from solvers.attention.polynomial.approximation import predict_chebyshev_degree
+    from solvers.attention.polynomial.features import log10_binomial
 
     results = [bench_anytemp_case(n, d, float(b), seed=seed, repeats=repeats, sample_rows=sample_rows) for b in bounds]
     for result in results:
@@ -334,7 +334,7 @@ def bench_anytemp(*, quick: bool = True, seed: int = 0, repeats: int | None = No
 
     Examples
     --------
-    >>> from reductions.bench_anytemp import bench_anytemp
+    >>> from reductions.app.bench.anytemp import bench_anytemp
     >>> sorted(bench_anytemp(quick=True, seed=0))  # doctest: +SKIP
     ['d1', 'scaling', 'summary', 'temperature']
     """

@@ -14,7 +14,7 @@ and the output is ``T = softmax_rows(S) V`` (``N x d_v``), returned as an
 
 Examples
 --------
->>> from instances.selfattention import SelfAttentionInstance
+>>> from instances.self_attention import SelfAttentionInstance
 >>> inst = SelfAttentionInstance([[1.0, 0.0], [0.0, 1.0]], [[1.0], [0.0]], [[1.0], [0.0]], [[0.0], [1.0]], 1.0)
 >>> inst.parameters()
 {'N': 2, 'd_x': 2, 'd': 1, 'd_v': 1, 'B': 1.0}
@@ -33,7 +33,7 @@ import numpy as np
 from instances._validation import Seed, as_generator, check_int, check_real, real_matrix
 from instances.errors import InvalidInstanceError
 
-__all__ = ["SelfAttentionInstance", "SCORES", "random_selfattention"]
+__all__ = ["SelfAttentionInstance", "SCORES", "random_self_attention"]
 
 SCORES = ("dot", "l2")
 """The score functions: scaled dot product and negative scaled squared distance."""
@@ -171,7 +171,7 @@ class SelfAttentionInstance:
         """``(Q, K, V) = (X W_Q, X W_K, X W_V)`` in float64 (read-only copies).
 
         Exact when every entry is an integer and every row sum of ``|X||W|`` is
-        below 2^53; otherwise rounded (``solvers.selfattention`` bounds the effect).
+        below 2^53; otherwise rounded (``solvers.attention.self_attention`` bounds the effect).
         """
         result = []
         for weights in (self.query_weights, self.key_weights, self.value_weights):
@@ -188,7 +188,7 @@ class SelfAttentionInstance:
     def parameters(self) -> dict[str, Any]:
         """The parameters ``N``, ``d_x``, ``d``, ``d_v`` and ``B``.
 
-        >>> random_selfattention(5, 3, 2, 1.0, seed=0).parameters()
+        >>> random_self_attention(5, 3, 2, 1.0, seed=0).parameters()
         {'N': 5, 'd_x': 3, 'd': 2, 'd_v': 1, 'B': 1.0}
         """
         return {
@@ -200,7 +200,7 @@ class SelfAttentionInstance:
         }
 
 
-def random_selfattention(
+def random_self_attention(
     num_tokens: int,
     token_dimension: int,
     head_dimension: int,
@@ -213,9 +213,9 @@ def random_selfattention(
 ) -> SelfAttentionInstance:
     """Random instance with entries uniform in ``[-B, B]`` (``X`` and ``W_V`` in ``[0, B]`` if asked).
 
-    >>> random_selfattention(4, 3, 2, 0.5, score="l2", seed=7) == random_selfattention(4, 3, 2, 0.5, score="l2", seed=7)
+    >>> random_self_attention(4, 3, 2, 0.5, score="l2", seed=7) == random_self_attention(4, 3, 2, 0.5, score="l2", seed=7)
     True
-    >>> random_selfattention(4, 3, 2, 0.5, nonnegative_values=True, seed=7).nonnegative_values
+    >>> random_self_attention(4, 3, 2, 0.5, nonnegative_values=True, seed=7).nonnegative_values
     True
     """
     num_tokens = check_int("num_tokens", num_tokens, minimum=1)

@@ -25,7 +25,7 @@ query block.
 Examples
 --------
 >>> import numpy as np
->>> from solvers.attention.features import feature_maps, feature_rank, paper_rank
+>>> from solvers.attention.polynomial.features import feature_maps, feature_rank, paper_rank
 >>> feature_rank(4, 7), paper_rank(4, 7)
 (330, 319770)
 >>> rng = np.random.default_rng(0)
@@ -70,7 +70,7 @@ _SCRATCH_BYTES = 4 * 2**20  # per-worker feature scratch that keeps the block in
 def feature_rank(d: int, degree: int) -> int:
     """``r = C(d + g, g)``: monomials of degree at most ``g`` in ``d`` variables.
 
-    >>> from solvers.attention.features import feature_rank
+    >>> from solvers.attention.polynomial.features import feature_rank
     >>> feature_rank(4, 7), feature_rank(1, 10)
     (330, 11)
     """
@@ -82,7 +82,7 @@ def feature_rank(d: int, degree: int) -> int:
 def paper_rank(d: int, degree: int) -> int:
     """Lemma 3.2's count ``C(2(g + d), 2g)`` (all monomials of ``P(<u, v>)`` in ``2d`` variables).
 
-    >>> from solvers.attention.features import paper_rank
+    >>> from solvers.attention.polynomial.features import paper_rank
     >>> paper_rank(4, 7)
     319770
     """
@@ -94,7 +94,7 @@ def paper_rank(d: int, degree: int) -> int:
 def log10_binomial(top: float, bottom: float) -> float:
     """``log10 C(top, bottom)`` via ``lgamma`` (for counts far beyond any integer worth printing).
 
-    >>> from solvers.attention.features import log10_binomial
+    >>> from solvers.attention.polynomial.features import log10_binomial
     >>> round(log10_binomial(1092 + 13500, 13500))
     1684
     """
@@ -138,7 +138,7 @@ def monomial_exponents(d: int, degree: int) -> np.ndarray:
     Degree by degree; within a degree, by largest variable, each group being
     ``x_l`` times the previous degree's prefix.
 
-    >>> from solvers.attention.features import monomial_exponents
+    >>> from solvers.attention.polynomial.features import monomial_exponents
     >>> monomial_exponents(2, 2).tolist()
     [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]]
     """
@@ -177,7 +177,7 @@ def monomial_weights(d: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
     ``w(alpha + e_l) = w(alpha) k / (d (alpha_l + 1))``: two roundings per
     degree, so relative error at most ``gamma_(2g)``.
 
-    >>> from solvers.attention.features import monomial_weights
+    >>> from solvers.attention.polynomial.features import monomial_weights
     >>> w, k = monomial_weights(2, 2)
     >>> (w * 4).tolist(), k.tolist()  # multinomials 1; 1, 1; 1, 2, 1 over 2^k
     ([4.0, 2.0, 2.0, 1.0, 2.0, 1.0], [0, 1, 1, 2, 2, 2])
@@ -258,7 +258,7 @@ def monomial_features(points: Any, degree: int, *, out: np.ndarray | None = None
     Examples
     --------
     >>> import numpy as np
-    >>> from solvers.attention.features import monomial_features
+    >>> from solvers.attention.polynomial.features import monomial_features
     >>> monomial_features(np.array([[2.0, 3.0]]), 2)[:, 0].tolist()
     [1.0, 2.0, 3.0, 4.0, 6.0, 9.0]
     """
@@ -292,7 +292,7 @@ def feature_maps(query: Any, key: Any, coefficients: Sequence[float]) -> tuple[n
     Examples
     --------
     >>> import numpy as np
-    >>> from solvers.attention.features import feature_maps
+    >>> from solvers.attention.polynomial.features import feature_maps
     >>> u1, u2 = feature_maps([[1.0, 2.0]], [[3.0, -1.0]], [0.0, 0.0, 1.0])  # P(x) = x^2
     >>> u1.shape, float((u1 @ u2.T)[0, 0])  # (<q, k>/2)^2 = (1/2)^2
     ((1, 6), 0.25)
@@ -314,7 +314,7 @@ def feature_maps(query: Any, key: Any, coefficients: Sequence[float]) -> tuple[n
 def feature_block(rank: int, rows: int) -> int:
     """Columns of the per-worker ``(r x block)`` scratch: about 4 MiB, a power of two in [256, 8192].
 
-    >>> from solvers.attention.features import feature_block
+    >>> from solvers.attention.polynomial.features import feature_block
     >>> feature_block(330, 2**20), feature_block(6435, 2**20), feature_block(330, 100)
     (2048, 256, 100)
     """
@@ -432,7 +432,7 @@ def feature_attention_sums(
     Examples
     --------
     >>> import numpy as np
-    >>> from solvers.attention.features import feature_attention_sums
+    >>> from solvers.attention.polynomial.features import feature_attention_sums
     >>> rng = np.random.default_rng(1)
     >>> q, k, v = rng.uniform(-1, 1, (6, 3)), rng.uniform(-1, 1, (5, 3)), rng.uniform(0, 1, (5, 2))
     >>> coefficients = [1.0, 1.0, 0.5]

@@ -3,7 +3,7 @@
 :class:`TaylorAttention` is the polynomial method with ``P(x) = sum_{k<=g} x^k / k!``,
 the Taylor polynomial of ``e^x`` at 0, on the symmetric score interval
 ``[-R, R]``. It shares the feature machinery, the routes and the error
-analysis of :class:`~solvers.attention.polynomial.PolynomialAttention`; only
+analysis of :class:`~solvers.attention.polynomial.oracle.PolynomialAttention`; only
 the polynomial and its error bound differ:
 
 - the relative error is the Lagrange remainder ``e^R R^(g+1) / (g+1)!`` (the
@@ -22,7 +22,7 @@ Examples
 >>> import numpy as np
 >>> from instances.attention import random_attention
 >>> from solvers.attention.exact import ExactAttention
->>> from solvers.attention.taylor import TaylorAttention
+>>> from solvers.attention.polynomial.taylor import TaylorAttention
 >>> inst = random_attention(1000, 4, 1.0, seed=0)
 >>> oracle = TaylorAttention(eps=1e-6)
 >>> plan = oracle.plan(inst)
@@ -46,8 +46,8 @@ import attrs
 import mpmath
 
 from instances.attention import AttentionInstance
-from solvers.attention.approximation import ExpApproximation, exp_approximation, taylor_degree
-from solvers.attention.polynomial import _PolynomialOracle, _quantise, score_interval
+from solvers.attention.polynomial.approximation import ExpApproximation, exp_approximation, taylor_degree
+from solvers.attention.polynomial.oracle import _PolynomialOracle, _quantise, score_interval
 
 __all__ = ["TaylorAttention", "odd_taylor_root"]
 
@@ -58,7 +58,7 @@ def odd_taylor_root(degree: int) -> float:
 
     Examples
     --------
-    >>> from solvers.attention.taylor import odd_taylor_root
+    >>> from solvers.attention.polynomial.taylor import odd_taylor_root
     >>> round(odd_taylor_root(1), 6), round(odd_taylor_root(3), 6)
     (-1.0, -1.596072)
     >>> odd_taylor_root(2)
@@ -101,7 +101,7 @@ class TaylorAttention(_PolynomialOracle):
         Use this degree (must be even) instead of the smallest even one whose
         Lagrange bound meets ``eps``.
     route, interval, block, workers, max_bytes, max_seconds
-        As for :class:`~solvers.attention.polynomial.PolynomialAttention`.
+        As for :class:`~solvers.attention.polynomial.oracle.PolynomialAttention`.
 
     Raises
     ------
@@ -117,7 +117,7 @@ class TaylorAttention(_PolynomialOracle):
     ``eps_P = e^R R^(g+1) / (g+1)!`` on ``[-R, R]``, where ``R`` is the largest
     score magnitude (data-aware, at most ``B^2``). From there the guarantee,
     the routes and the rounding analysis are those of
-    :class:`~solvers.attention.polynomial.PolynomialAttention`: absolute error
+    :class:`~solvers.attention.polynomial.oracle.PolynomialAttention`: absolute error
     ``||V|| (2 eps_A + u (1 + eps_A)) / (1 - eps_A)``, relative error
     ``(1 + eps_A)/(1 - eps_A)(1 + u) - 1`` for ``V >= 0``.
 
@@ -134,7 +134,7 @@ class TaylorAttention(_PolynomialOracle):
     Examples
     --------
     >>> from instances.attention import random_attention
-    >>> from solvers.attention.taylor import TaylorAttention
+    >>> from solvers.attention.polynomial.taylor import TaylorAttention
     >>> TaylorAttention(eps=1e-3).plan(random_attention(512, 2, 1.0, seed=0)).degree
     6
     >>> TaylorAttention(degree=4).guarantee(random_attention(64, 2, 0.5, seed=0)).rel_error

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``reductions bench NAME``, one module per thing timed, JSON out."""
