@@ -125,7 +125,7 @@ def test_reference_pages_document_the_subpackages():
 
 def test_every_demo_has_its_figure_on_the_figures_page():
     pytest.importorskip("matplotlib")
-    from reductions.app.demo import DEMOS
+    from reductions.app.figures import DEMOS
 
     text = _text("figures.md")
     for name in DEMOS:
@@ -139,7 +139,7 @@ def test_every_demo_has_its_figure_on_the_figures_page():
 
 def test_figures_folder_holds_only_current_demos():
     pytest.importorskip("matplotlib")
-    from reductions.app.demo import DEMOS
+    from reductions.app.figures import DEMOS
 
     stale = sorted(p.name for p in (DOCS / "figures").glob("*.png") if p.stem not in DEMOS)
     assert not stale, f"figures no demo draws any more: {stale}"

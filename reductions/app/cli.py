@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
     solve.set_defaults(run=_cmd_solve)
 
-    from reductions.app.demo import add_demo_command
+    from reductions.app.figures.gallery import add_demo_command
 
     demo = add_demo_command(commands)
     demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")

@@ -1,4 +1,4 @@
-"""Tests for the teaching figures (reductions.app.demo) and the ``demo`` command glue."""
+"""Tests for the teaching figures (reductions.app.figures) and the ``demo`` command glue."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from instances import CNF
 from instances.vectors import GapANNInstance
-from reductions.app import demo
-from reductions.app.demo import (
+from reductions.app import figures as demo
+from reductions.app.figures import (
     DEMOS,
     Demo,
     add_demo_command,
@@ -28,6 +28,8 @@ from reductions.app.demo import (
     save_all,
     save_demo,
 )
+from reductions.app.figures import gallery, polynomial
+from reductions.app.figures import registry as registry_figures
 from reductions.catalog.gapann_aattc import block_parameters
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -80,7 +82,7 @@ def test_demo_axes_have_labels_or_are_pictures(figures, name):
 def test_save_all_writes_png_files(tmp_path, monkeypatch, figures):
     # reuse the figures drawn once for this module: save_all's own work is naming and writing
     cached = {name: Demo(name, entry.description, lambda name=name: figures[name]) for name, entry in DEMOS.items()}
-    monkeypatch.setattr(demo, "DEMOS", cached)
+    monkeypatch.setattr(gallery, "DEMOS", cached)
     paths = save_all(tmp_path / "figures")
     assert [p.name for p in paths] == [f"{name}.png" for name in DEMOS]
     for path in paths:
@@ -106,7 +108,7 @@ def test_save_demo_rejects_unknown_names_and_formats(tmp_path):
 def test_figures_need_no_display_and_leave_pyplot_alone(tmp_path):
     code = (
         "import sys\n"
-        "from reductions.app.demo import save_demo\n"
+        "from reductions.app.figures import save_demo\n"
         f"path = save_demo('split-and-list', {str(tmp_path)!r})\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
         "print(path.stat().st_size)\n"
@@ -177,9 +179,9 @@ def test_phase_transition_shows_the_oracles_that_exist():
 
 
 def test_crossover_is_where_the_work_balances():
-    crossing = demo._crossover(2048, 8, 1 / 2048)
+    crossing = polynomial._crossover(2048, 8, 1 / 2048)
     assert 0.5 < crossing < 1.5
-    assert demo._crossover(2**64, 64, 2.0**-64) > crossing
+    assert polynomial._crossover(2**64, 64, 2.0**-64) > crossing
 
 
 def test_registry_layout_handles_cycles_and_parallel_edges():
@@ -188,11 +190,11 @@ def test_registry_layout_handles_cycles_and_parallel_edges():
         [("sat", "ov", "x"), ("ov", "sat", "y"), ("ov", "ov", "loop"), ("ov", "aattc", "z"), ("ov", "aattc", "w")]
     )
     graph.add_node("lonely")
-    position = demo._positions(graph, 4.0, 2.0)
+    position = registry_figures._positions(graph, 4.0, 2.0)
     assert set(position) == {"sat", "ov", "aattc", "lonely"}
     assert position["sat"][0] < position["ov"][0] < position["aattc"][0]
     acyclic = nx.MultiDiGraph([("sat", "ov"), ("ov", "gapann"), ("gapann", "aattc"), ("ov", "aattc")])
-    layers = demo._layers(acyclic)
+    layers = registry_figures._layers(acyclic)
     assert layers == {"sat": 0, "ov": 1, "gapann": 2, "aattc": 3}  # every arrow points right
 
 
@@ -257,3 +259,23 @@ def test_demo_command_without_matplotlib(monkeypatch, capsys, tmp_path):
     assert capsys.readouterr().err.strip() == (
         "reductions: error: the demo command needs matplotlib: pip install 'reductions[demo]'"
     )
+
+
+def test_the_gallery_and_the_registry_import_no_figure_module():
+    """Building ``reductions demo`` (and reading the registry) imports neither matplotlib nor a figure module."""
+    code = (
+        "import sys\n"
+        "from reductions.app.figures import DEMOS, add_demo_command\n"
+        "import reductions.registry\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('reductions.app.figures.') or m == 'matplotlib')\n"
+        "print(' '.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["reductions.app.figures.gallery"]
+
+
+def test_every_demo_names_a_function_of_the_figures_package():
+    for entry in DEMOS.values():
+        assert entry.function.__module__.startswith("reductions.app.figures.")
+        assert entry.function.__name__.endswith("_figure")
