@@ -23,12 +23,13 @@ from reductions.app.figures import (
     DEMOS,
     Demo,
     add_demo_command,
+    gallery,
     margin_curves,
+    polynomial,
     run_demo_command,
     save_all,
     save_demo,
 )
-from reductions.app.figures import gallery, polynomial
 from reductions.app.figures import registry as registry_figures
 from reductions.catalog.gapann_aattc import block_parameters
 

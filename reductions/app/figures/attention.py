@@ -80,7 +80,7 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
         image = ax.imshow(scores, cmap="viridis", vmin=0, vmax=top_score, aspect="equal")
         n_a, n_b, size = block.num_queries, block.num_points, block.size
         for (i, j), value in np.ndenumerate(scores):
-            colour = text_colour(image.cmap(image.norm(value)))
+            colour = text_colour(tuple(image.cmap(image.norm(value))))
             close = (
                 i < n_a and j < n_b and value >= (block.beta / 4) * (1 - block.close_distance / block.dimension) - 1e-9
             )
@@ -145,6 +145,7 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
         ax.grid(alpha=0.3)
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the points
+    assert image is not None  # one panel per balancing block, at least one
     figure.colorbar(
         image,
         ax=[figure.axes[0], figure.axes[2]],

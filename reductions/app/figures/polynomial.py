@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -194,9 +195,8 @@ def _polynomial_timings(n: int, dimension: int, eps: float, bounds: np.ndarray) 
         plan_seconds.append(float(seconds))
         if plan.route == "features" and seconds <= 0.1:
             run_bounds.append(float(bound))
-            run_seconds.append(
-                best_time(lambda oracle=oracle, instance=instance: oracle(instance), 2)
-            )  # the first call also builds the polynomial
+            # the first call also builds the polynomial
+            run_seconds.append(best_time(functools.partial(oracle, instance), 2))
     return plan_bounds, plan_seconds, run_bounds, run_seconds
 
 
@@ -206,19 +206,19 @@ def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     from instances.attention import random_attention
     from solvers.attention.exact import ExactAttention
 
+    oracles: list[tuple[str, str, str, Any]] = [("exact oracle, measured", "s-", NEUTRAL, ExactAttention(workers=1))]
     try:
         from solvers.attention.anytemp.oracle import AnyTemperatureAttention
     except ImportError:
-        AnyTemperatureAttention = None
+        pass
+    else:
+        oracles.append(("any-temperature oracle (kd-tree, small d), measured", "^-", ONE, AnyTemperatureAttention()))
     dimension = 2
     measured = [1.0, 16.0, 256.0]
-    oracles = [("exact oracle, measured", "s-", NEUTRAL, ExactAttention(workers=1))]
-    if AnyTemperatureAttention is not None:
-        oracles.append(("any-temperature oracle (kd-tree, small d), measured", "^-", ONE, AnyTemperatureAttention()))
     instances = [random_attention(n, dimension, bound, value_columns=1, seed=0) for bound in measured]
     exact: list[float] = []
     for label, style, colour, oracle in oracles:
-        times = [best_time(lambda oracle=oracle, instance=instance: oracle(instance), 2) for instance in instances]
+        times = [best_time(functools.partial(oracle, instance), 2) for instance in instances]
         exact = exact or times
         ax.plot(measured, times, style, color=colour, label=label)
     bounds = np.geomspace(0.5, 32.0, 7)
@@ -338,7 +338,7 @@ def phase_transition_figure(
     measured_bounds = [0.5, 2.5, 4.5]
     instances = [random_attention(n, timing_dimension, b, value_columns=1, seed=0) for b in measured_bounds]
     oracle(instances[0])  # warm up before timing
-    measured = [best_time(lambda oracle=oracle, instance=instance: oracle(instance), 2) for instance in instances]
+    measured = [best_time(functools.partial(oracle, instance), 2) for instance in instances]
     per_operation = float(np.median(measured)) / (n * n * (timing_dimension + 1))
     predicted = [n * _rank(timing_dimension, g) * (timing_dimension + g) * per_operation for g in degrees]
     polynomial = _polynomial_timings(n, timing_dimension, eps, bounds[1::2])

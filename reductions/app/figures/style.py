@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -76,7 +76,7 @@ def draw_bits(
     row_labels: Sequence[str] = (),
     column_labels: Sequence[str] = (),
     groups: int = 0,
-    title_loc: str = "center",
+    title_loc: Literal["left", "center", "right"] = "center",
 ) -> None:
     """A 0/1 matrix as coloured cells with its digits; ``groups`` draws a separator every so many columns.
 
@@ -176,6 +176,7 @@ def formula_label(formula: CNF) -> str:
     >>> formula_label(CNF(2, [[1, -2], [2]]))
     '(x1 ∨ ¬x2)(x2)'
     """
+
     def literal(lit: int) -> str:
         return ("¬" if lit < 0 else "") + f"x{abs(lit)}"
 
