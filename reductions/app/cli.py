@@ -174,65 +174,6 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 10 if result.status == "SAT" else 20
 
 
-# -- bench -------------------------------------------------------------------------------
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from reductions.app.bench import timing as bench
-
-    if args.what == "reductions":
-        result = bench.bench_reductions(num_vars=args.vars or 30, num_clauses=args.clauses or 128, repeat=args.repeat)
-    elif args.what == "solve":
-        result = bench.bench_solve(
-            num_vars=args.vars or 20,
-            num_clauses=args.clauses or 91,
-            formulas=args.formulas,
-            oracle=args.oracle or "exact",
-        )
-    elif args.what == "exact":
-        from reductions.app.bench.exact import bench_oracles_command
-
-        result = bench_oracles_command(args)
-    elif args.what == "oracles":
-        from reductions.app.bench import oracles as bench_polynomial
-
-        names = [name.strip() for name in (args.oracle or "exact,polynomial,taylor").split(",") if name.strip()]
-        if args.anytemp:
-            from reductions.app.bench.anytemp import bench_anytemp
-
-            result = bench_anytemp(quick=not args.full)
-        elif args.sweep:
-            result = bench_polynomial.sweep_oracles(
-                args.n or [2**k for k in range(10, 21, 2)],
-                args.d or [2, 4, 8],
-                args.bound or [0.5, 1.0, 2.0],
-                args.eps,
-                out_dir=args.out_dir,
-                oracles=names,
-                repeats=args.repeat,
-            )
-        else:
-            result = bench_polynomial.bench_oracles(
-                (args.n or [2**14])[0],
-                (args.d or [4])[0],
-                (args.bound or [1.0])[0],
-                args.eps,
-                names,
-                sample_rows=args.sample_rows,
-                repeats=args.repeat,
-            )
-    elif args.what == "anytemp":
-        from reductions.app.bench.anytemp import bench_anytemp
-
-        result = bench_anytemp(quick=not args.full)
-    text = json.dumps(result, indent=2, default=str)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    print(text)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``reductions`` command.
 
@@ -301,39 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add_demo_command(commands)
     demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")
 
-    bench = commands.add_parser(
-        "bench",
-        help="benchmarks, JSON out",
-        description="Benchmarks, measured side by side in one process; prints one JSON object. "
-        "reductions: k-SAT -> OV forward time; solve: end-to-end time per stage; exact: the exact oracle "
-        "against one numpy.exp pass over the same scores; oracles: exact, polynomial, Taylor (and a sweep "
-        "with crossover and fitted exponent); anytemp: the any-temperature oracle against exact.",
-    )
-    bench.add_argument(
-        "what", nargs="?", default="reductions", choices=["reductions", "solve", "exact", "oracles", "anytemp"]
-    )
-    bench.add_argument("--vars", type=int, help="variables (reductions: 30, solve: 20)")
-    bench.add_argument("--clauses", type=int, help="clauses (reductions: 128, solve: 91)")
-    bench.add_argument("--formulas", type=int, default=3, help="formulas to solve (solve)")
-    bench.add_argument("--oracle", help="oracle name(s), comma-separated (solve, exact, oracles)")
-    bench.add_argument("--n", type=int, action="append", help="sequence length; repeat for several (exact, oracles)")
-    bench.add_argument("--d", type=int, action="append", help="head dimension; repeat for several (exact, oracles)")
-    bench.add_argument("--bound", type=float, action="append", help="entry bound B; repeat for several (oracles)")
-    bench.add_argument("--eps", type=float, default=1e-6, help="requested error of approximate oracles (oracles)")
-    bench.add_argument("--sample-rows", type=int, help="time this many query rows of exact attention and scale")
-    bench.add_argument("--sweep", action="store_true", help="oracles: sweep n, d and B; report crossover and exponent")
-    bench.add_argument("--out-dir", help="oracles --sweep: folder for the JSON and the plot")
-    bench.add_argument(
-        "--anytemp",
-        action="store_true",
-        help="oracles: the any-temperature report (d = 1 speed-up, scaling in n for d = 2, 3 with exponents "
-        "and crossover, time against B beside the polynomial method's degree); same as 'bench anytemp'",
-    )
-    bench.add_argument("--full", action="store_true", help="anytemp: the target sizes (minutes) instead of quick ones")
-    bench.add_argument("--json", action="store_true", help="accepted for symmetry; the output is always JSON")
-    bench.add_argument("--repeat", type=int, default=3, help="best of this many runs")
-    bench.add_argument("--out", help="also write the JSON to this file")
-    bench.set_defaults(run=_cmd_bench)
+    from reductions.app.bench.command import add_bench_command
+
+    add_bench_command(commands)
     return parser
 
 

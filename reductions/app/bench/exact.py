@@ -1,4 +1,4 @@
-"""Benchmarks of attention oracles: time, throughput and error, as JSON-ready dicts.
+"""``reductions bench exact``: the exact attention oracle against one ``numpy.exp`` pass over the same scores.
 
 Every result is measured in one process, side by side with a baseline, and
 reported as ratios (absolute seconds on a shared 2-core machine vary by tens of
@@ -13,15 +13,19 @@ and scaled linearly in the number of rows (the cost is linear in the rows); the
 per-call cost that does not grow with the rows (preparing ``K`` and ``V``,
 ``O(m (d + dv))``) is timed on one row and counted once, not scaled.
 
-A later ``reductions bench oracles`` command adds oracles by appending to the
-``results`` list: each entry names its ``oracle`` and gives ``seconds`` and
-``max_abs_error`` (against an exact reference where one is computable, else ``None``).
+Several exact oracles (:data:`EXACT_ORACLES`: float64 and float32) share one
+``results`` list; each entry names its ``oracle`` and gives ``seconds`` and
+``max_abs_error`` (against mpmath where affordable, else ``None``). Sizes whose
+predicted memory (:func:`exact_peak_bytes`) is above the limit are refused
+before the instance is built.
 
 Examples
 --------
 >>> import json
->>> from reductions.app.bench.exact import bench_exact_oracle
->>> report = bench_exact_oracle(n_values=(2**8,), d_values=(2,), repeats=1)
+>>> from reductions.app.bench.exact import bench_exact
+>>> report = bench_exact(n_values=(2**8,), d_values=(2,), repeats=1)
+>>> report["benchmark"]
+'exact'
 >>> sorted(report["results"][0])  # doctest: +NORMALIZE_WHITESPACE
 ['abs_error_bound', 'd', 'error_rows', 'exp_pass_seconds', 'fixed_seconds', 'm', 'max_abs_error',
  'measured_seconds', 'n', 'oracle', 'ratio_to_exp_pass', 'rows_timed', 'sampled', 'score_entries_per_second',
@@ -34,9 +38,6 @@ True
 
 from __future__ import annotations
 
-import math
-import os
-import platform
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -45,47 +46,45 @@ import numpy as np
 
 from instances._validation import check_int
 from instances.attention import AttentionInstance, random_attention
+from reductions.app.bench.timing import DEFAULT_MAX_BYTES, benchmark_report, best_time, check_memory
 from solvers.attention.exact import ExactAttention
 from solvers.attention.reference import mpmath_attention
 
 __all__ = [
-    "bench_exact_oracle",
-    "bench_oracles",
-    "bench_oracles_command",
-    "BENCH_ORACLES",
-    "time_oracle",
+    "EXACT_ORACLES",
+    "bench_exact",
+    "exact_peak_bytes",
     "exp_pass_seconds",
     "reference_error",
-    "machine_summary",
 ]
 
-BENCH_ORACLES: dict[str, Any] = {
+EXACT_ORACLES: dict[str, Any] = {
     "exact": lambda: ExactAttention(),
     "exact-float32": lambda: ExactAttention(dtype="float32"),
 }
-"""Oracles ``bench_oracles`` knows by name (later oracles add themselves here)."""
+"""The oracles ``bench exact --oracle`` knows by name, each a factory."""
+
+_EXP_TILE = (256, 2048)
 
 
-def machine_summary() -> dict[str, Any]:
-    """What the numbers were measured on: CPUs, Python, numpy and its BLAS.
+def exact_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: int | None = None) -> int:
+    """Predicted peak bytes of one exact-attention measurement: the instance, the oracle's
+    prepared copies, tiles and results (for ``rows`` query rows, all when ``None``), and the
+    ``exp`` baseline's two tiles. Python ints, so any size can be asked.
 
-    >>> from reductions.app.bench.exact import machine_summary
-    >>> sorted(machine_summary())
-    ['blas', 'cpus', 'numpy', 'python']
+    >>> exact_peak_bytes(2**14, 4) < 2**28
+    True
+    >>> exact_peak_bytes(10**9, 4, rows=1) > 10 * 2**30
+    True
     """
-    blas: list[str] = []
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [
-            f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, {i.get('num_threads')} threads)"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        ]
-    except ImportError:  # pragma: no cover - threadpoolctl is installed in development
-        pass
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpus": cpus, "python": platform.python_version(), "numpy": np.__version__, "blas": blas}
+    dv = d if value_columns is None else value_columns
+    r = n if rows is None else min(rows, n)
+    instance = 8 * (n * d + n * d + n * dv) * 2  # Q, K, V and a generator temporary per array
+    prepared = 8 * ((r + n) * (d + 2) + n * (dv + 1)) + 8 * n * dv
+    tiles = 2 * (8 * (256 * 2048 + 256 * (dv + 1)) + 8 * 256 * (dv + 1))  # one tile per worker, two workers
+    results = 8 * r * (2 * dv + 3) * 2  # the timed answer and the one of the repeat before it
+    baseline = 2 * 8 * _EXP_TILE[0] * _EXP_TILE[1]
+    return instance + prepared + tiles + results + baseline + 2**20
 
 
 def exp_pass_seconds(score_entries: int, tile: tuple[int, int] = (256, 2048), *, seed: int = 0) -> float:
@@ -112,23 +111,6 @@ def exp_pass_seconds(score_entries: int, tile: tuple[int, int] = (256, 2048), *,
     return time.perf_counter() - start
 
 
-def time_oracle(oracle: Any, instance: AttentionInstance, *, rows: np.ndarray | None = None) -> float:
-    """Wall-clock seconds of one call ``oracle(instance[, rows=rows])``.
-
-    >>> from instances.attention import random_attention
-    >>> from solvers.attention.exact import ExactAttention
-    >>> from reductions.app.bench.exact import time_oracle
-    >>> time_oracle(ExactAttention(), random_attention(64, 2, 1.0, seed=0)) > 0
-    True
-    """
-    start = time.perf_counter()
-    if rows is None:
-        oracle(instance)
-    else:
-        oracle(instance, rows=rows)
-    return time.perf_counter() - start
-
-
 def reference_error(
     oracle: Any, instance: AttentionInstance, rows: np.ndarray, *, max_scores: int = 2**16
 ) -> float | None:
@@ -151,179 +133,153 @@ def reference_error(
     return float(np.max(np.abs(values - reference.values)))
 
 
-def bench_exact_oracle(
+def bench_exact(
     n_values: Sequence[int] = (2**14,),
     d_values: Sequence[int] = (4, 8),
+    oracles: Sequence[str] = ("exact",),
     *,
     sample_rows: int | None = None,
     seed: int = 0,
     repeats: int = 3,
     error_rows: int = 2,
-    oracle: ExactAttention | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
     """Time exact attention against a ``numpy.exp`` pass over the same scores.
 
-    For each ``(n, d)`` a random instance with ``n`` queries and keys, ``d``
-    columns in ``Q``, ``K`` and ``V`` and entries in ``[-1, 1]`` is built; the
-    oracle and the ``exp`` pass are timed alternately, best of ``repeats``.
+    For each oracle and each ``(n, d)`` a random instance with ``n`` queries and
+    keys, ``d`` columns in ``Q``, ``K`` and ``V`` and entries in ``[-1, 1]`` is
+    built; the oracle and the ``exp`` pass are timed alternately, best of
+    ``repeats``. Every size is checked against ``max_bytes`` before the first
+    instance is built.
 
     Parameters
     ----------
     n_values, d_values : sequences of int
         The sizes.
+    oracles : sequence of str
+        Names from :data:`EXACT_ORACLES`.
     sample_rows : int, optional
         When ``n`` exceeds it, time only this many random query rows against all
-        keys and scale the seconds by ``n / sample_rows`` (``sampled`` is then true).
+        keys and scale the seconds (``sampled`` is then true).
     seed : int
         Seed of the instances and the row sample.
     repeats : int
         Timings per measurement; the minimum is reported.
     error_rows : int
         Query rows checked against the mpmath reference (when affordable).
-    oracle : ExactAttention, optional
-        The oracle (default ``ExactAttention()``).
+    max_bytes : int or None
+        Refuse sizes predicted (:func:`exact_peak_bytes`) above this.
 
     Returns
     -------
     dict
-        JSON-serialisable: ``benchmark``, ``machine``, ``baseline`` and
-        ``results``, one entry per ``(n, d)`` with ``oracle``, ``seconds`` (for all
-        ``n`` rows; when sampled ``fixed + (measured - fixed) (n - 1) / (rows - 1)``
+        :func:`~reductions.app.bench.timing.benchmark_report`'s shape; each
+        result has ``oracle``, ``n``, ``m``, ``d``, ``seconds`` (for all ``n``
+        rows; when sampled ``fixed + (measured - fixed) (n - 1) / (rows - 1)``
         with ``fixed_seconds`` the time of a one-row call), ``measured_seconds``,
         ``exp_pass_seconds`` (scaled by ``n / rows``), ``ratio_to_exp_pass``,
-        ``score_entries_per_second`` (``n m / seconds``),
-        ``sampled``, ``rows_timed``, ``workers``, ``max_abs_error`` (against
-        mpmath on ``error_rows`` rows, ``None`` when too large) and
-        ``abs_error_bound`` (the oracle's guarantee).
+        ``score_entries_per_second`` (``n m / seconds``), ``sampled``,
+        ``rows_timed``, ``workers``, ``max_abs_error`` (against mpmath on
+        ``error_rows`` rows, ``None`` when too large) and ``abs_error_bound``.
 
     Examples
     --------
-    >>> from reductions.app.bench.exact import bench_exact_oracle
-    >>> r = bench_exact_oracle(n_values=(2**9,), d_values=(4,), sample_rows=64, repeats=1)["results"][0]
+    >>> from reductions.app.bench.exact import bench_exact
+    >>> r = bench_exact(n_values=(2**9,), d_values=(4,), sample_rows=64, repeats=1)["results"][0]
     >>> r["sampled"], r["rows_timed"], r["n"]
     (True, 64, 512)
+    >>> [r["oracle"] for r in bench_exact((2**7,), (2,), ["exact", "exact-float32"], repeats=1)["results"]]
+    ['exact', 'exact-float32']
+    >>> bench_exact(oracles=["fast"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown oracle 'fast'; valid names: exact, exact-float32
+    >>> bench_exact((10**9,), (4,), sample_rows=1)
+    Traceback (most recent call last):
+    ...
+    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: n = 1000000000, d = 4 needs about 291 GiB, above the limit of 4 GiB (--max-memory)
     """
+    for name in oracles:
+        if name not in EXACT_ORACLES:
+            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(EXACT_ORACLES))}")
     repeats = check_int("repeats", repeats, minimum=1)
     error_rows = check_int("error_rows", error_rows, minimum=0)
     if sample_rows is not None:
         sample_rows = check_int("sample_rows", sample_rows, minimum=1)
-    oracle = ExactAttention() if oracle is None else oracle
+    sizes = [(check_int("n", n, minimum=1), check_int("d", d, minimum=1)) for n in n_values for d in d_values]
+    for n, d in sizes:
+        check_memory(f"bench exact: n = {n}, d = {d}", exact_peak_bytes(n, d, sample_rows), max_bytes)
     results = []
-    for n in n_values:
-        n = check_int("n", n, minimum=1)
-        for d in d_values:
-            d = check_int("d", d, minimum=1)
-            instance = random_attention(n, d, 1.0, seed=seed)
-            rows = None
-            if sample_rows is not None and sample_rows < n:
-                rows = oracle.sample_rows(instance, sample_rows, seed=seed)
-            timed = n if rows is None else rows.shape[0]
-            tile = (min(oracle.query_block, timed), min(oracle.key_block, instance.m))
-            oracle_times, one_row_times, exp_times = [], [], []
-            for _ in range(repeats):
-                oracle_times.append(time_oracle(oracle, instance, rows=rows))
-                if rows is not None:  # the per-call cost that does not grow with the rows
-                    one_row_times.append(time_oracle(oracle, instance, rows=rows[:1]))
-                exp_times.append(exp_pass_seconds(timed * instance.m, tile, seed=seed))
-            measured, exp_measured = min(oracle_times), min(exp_times)
-            fixed = min(one_row_times) if rows is not None else 0.0
-            if rows is None:
-                seconds = measured
-            else:
-                per_row = max(measured - fixed, 0.0) / max(timed - 1, 1)
-                seconds = fixed + per_row * (n - 1)
-            exp_seconds = exp_measured * n / timed
-            check = oracle.sample_rows(instance, min(error_rows, n), seed=seed + 1)
-            error = reference_error(oracle, instance, check) if error_rows else None
-            results.append(
-                {
-                    "oracle": oracle.name,
-                    "n": n,
-                    "m": instance.m,
-                    "d": d,
-                    "value_columns": instance.value_columns,
-                    "sampled": rows is not None,
-                    "rows_timed": timed,
-                    "workers": oracle.worker_count(timed, instance.m),
-                    "seconds": seconds,
-                    "measured_seconds": measured,
-                    "fixed_seconds": fixed,
-                    "exp_pass_seconds": exp_seconds,
-                    "ratio_to_exp_pass": seconds / exp_seconds if exp_seconds > 0 else math.inf,
-                    "score_entries_per_second": n * instance.m / seconds if seconds > 0 else math.inf,
-                    "max_abs_error": error,
-                    "error_rows": int(check.shape[0]) if error is not None else 0,
-                    "abs_error_bound": oracle.guarantee(instance).abs_error,
-                }
-            )
-    return {
-        "benchmark": "exact-attention",
-        "machine": machine_summary(),
-        "baseline": "one numpy.exp pass over the same number of float64 scores, in tile-shaped chunks",
-        "results": results,
-    }
-
-
-def bench_oracles(
-    oracles: Sequence[str] = ("exact",),
-    n_values: Sequence[int] = (2**14,),
-    d_values: Sequence[int] = (4, 8),
-    *,
-    sample_rows: int | None = None,
-    seed: int = 0,
-    repeats: int = 3,
-) -> dict[str, Any]:
-    """Benchmark the named oracles; one ``results`` list for all of them.
-
-    Raises
-    ------
-    ValueError
-        An unknown oracle name (the message lists the valid ones).
-
-    Examples
-    --------
-    >>> from reductions.app.bench.exact import bench_oracles
-    >>> report = bench_oracles(["exact", "exact-float32"], n_values=(2**7,), d_values=(2,), repeats=1)
-    >>> [r["oracle"] for r in report["results"]]
-    ['exact', 'exact-float32']
-    >>> bench_oracles(["fast"])
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown oracle 'fast'; valid names: exact, exact-float32
-    """
     for name in oracles:
-        if name not in BENCH_ORACLES:
-            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(BENCH_ORACLES))}")
-    report: dict[str, Any] = {}
-    results: list[dict[str, Any]] = []
-    for name in oracles:
-        report = bench_exact_oracle(
-            n_values, d_values, sample_rows=sample_rows, seed=seed, repeats=repeats, oracle=BENCH_ORACLES[name]()
-        )
-        results.extend(report["results"])
-    report["benchmark"] = "oracles"
-    report["results"] = results
-    return report
-
-
-def bench_oracles_command(args: Any) -> dict[str, Any]:
-    """Run :func:`bench_oracles` from the ``bench oracles`` command's options.
-
-    Reads the attributes ``oracle`` (comma-separated names), ``n`` and ``d``
-    (lists or ``None``), ``sample_rows`` and ``repeat`` of ``args``; missing ones
-    take the defaults.
-
-    >>> from types import SimpleNamespace
-    >>> from reductions.app.bench.exact import bench_oracles_command
-    >>> args = SimpleNamespace(oracle="exact", n=[64], d=[2], sample_rows=None, repeat=1)
-    >>> bench_oracles_command(args)["results"][0]["n"]
-    64
-    """
-    names = [name.strip() for name in str(getattr(args, "oracle", None) or "exact").split(",") if name.strip()]
-    return bench_oracles(
-        names,
-        tuple(getattr(args, "n", None) or (2**14,)),
-        tuple(getattr(args, "d", None) or (4, 8)),
-        sample_rows=getattr(args, "sample_rows", None),
-        repeats=getattr(args, "repeat", None) or 3,
+        oracle: ExactAttention = EXACT_ORACLES[name]()
+        for n, d in sizes:
+            results.append(_measure(oracle, name, n, d, sample_rows, seed, repeats, error_rows))
+    return benchmark_report(
+        "exact",
+        results,
+        parameters={
+            "n": list(n_values),
+            "d": list(d_values),
+            "oracles": list(oracles),
+            "sample_rows": sample_rows,
+            "seed": seed,
+            "repeats": repeats,
+            "error_rows": error_rows,
+            "baseline": "one numpy.exp pass over the same number of float64 scores, in tile-shaped chunks",
+        },
     )
+
+
+def _measure(
+    oracle: ExactAttention,
+    name: str,
+    n: int,
+    d: int,
+    sample_rows: int | None,
+    seed: int,
+    repeats: int,
+    error_rows: int,
+) -> dict[str, Any]:
+    """One ``(oracle, n, d)`` entry of :func:`bench_exact`."""
+    instance = random_attention(n, d, 1.0, seed=seed)
+    rows = None
+    if sample_rows is not None and sample_rows < n:
+        rows = oracle.sample_rows(instance, sample_rows, seed=seed)
+    timed = n if rows is None else rows.shape[0]
+    tile = (min(oracle.query_block, timed), min(oracle.key_block, instance.m))
+    one_row = rows[:1] if rows is not None else None
+    oracle_times, one_row_times, exp_times = [], [], []
+    for _ in range(repeats):  # alternate the oracle and its baseline, so both see the same machine
+        oracle_times.append(best_time(lambda: oracle(instance, rows=rows), 1))
+        if rows is not None:  # the per-call cost that does not grow with the rows
+            one_row_times.append(best_time(lambda: oracle(instance, rows=one_row), 1))
+        exp_times.append(exp_pass_seconds(timed * instance.m, tile, seed=seed))
+    measured, exp_measured = min(oracle_times), min(exp_times)
+    fixed = min(one_row_times) if rows is not None else 0.0
+    if rows is None:
+        seconds = measured
+    else:
+        per_row = max(measured - fixed, 0.0) / max(timed - 1, 1)
+        seconds = fixed + per_row * (n - 1)
+    exp_seconds = exp_measured * n / timed
+    check = oracle.sample_rows(instance, min(error_rows, n), seed=seed + 1)
+    error = reference_error(oracle, instance, check) if error_rows else None
+    return {
+        "oracle": name,
+        "n": n,
+        "m": instance.m,
+        "d": d,
+        "value_columns": instance.value_columns,
+        "sampled": rows is not None,
+        "rows_timed": int(timed),
+        "workers": oracle.worker_count(timed, instance.m),
+        "seconds": seconds,
+        "measured_seconds": measured,
+        "fixed_seconds": fixed,
+        "exp_pass_seconds": exp_seconds,
+        "ratio_to_exp_pass": seconds / exp_seconds if exp_seconds > 0 else None,
+        "score_entries_per_second": n * instance.m / seconds if seconds > 0 else None,
+        "max_abs_error": error,
+        "error_rows": int(check.shape[0]) if error is not None else 0,
+        "abs_error_bound": oracle.guarantee(instance).abs_error,
+    }

@@ -1,4 +1,4 @@
-"""Benchmarks of the polynomial-method oracles against exact attention, as JSON-ready dicts.
+"""``reductions bench oracles``: the polynomial-method oracles against exact attention.
 
 :func:`bench_oracles` times exact attention, the polynomial method
 (:class:`~solvers.attention.polynomial.oracle.PolynomialAttention`) and the Taylor
@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -51,23 +52,29 @@ import numpy as np
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
-from reductions.app.bench.exact import exp_pass_seconds, machine_summary
-from reductions.app.bench.timing import fit_exponent
+from reductions.app.bench.exact import exact_peak_bytes, exp_pass_seconds
+from reductions.app.bench.timing import (
+    DEFAULT_MAX_BYTES,
+    benchmark_report,
+    best_time,
+    check_memory,
+    fit_exponent,
+)
 from solvers.attention.exact import ExactAttention
 from solvers.attention.polynomial.features import _default_workers, _run_blocks, feature_block
 from solvers.attention.polynomial.oracle import PolynomialAttention
 from solvers.attention.polynomial.taylor import TaylorAttention
 
 __all__ = [
-    "BENCH_POLYNOMIAL_ORACLES",
+    "ORACLES",
     "bench_oracles",
+    "oracles_peak_bytes",
     "sweep_oracles",
     "find_crossover",
     "products_seconds",
-    "fit_exponent",
 ]
 
-BENCH_POLYNOMIAL_ORACLES: dict[str, Any] = {
+ORACLES: dict[str, Any] = {
     "exact": lambda eps: ExactAttention(),
     "polynomial": lambda eps: PolynomialAttention(eps=eps),
     "taylor": lambda eps: TaylorAttention(eps=eps),
@@ -82,13 +89,20 @@ def _any_temperature(eps: float) -> Any:
     return AnyTemperatureAttention(eps=eps)
 
 
-def _best(call: Any, repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
+def oracles_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: int | None = None) -> int:
+    """Predicted peak bytes of :func:`bench_oracles` at these sizes, before the polynomial
+    oracles' own feature blocks (each oracle plans and refuses those itself): exact attention's
+    measurement (:func:`~reductions.app.bench.exact.exact_peak_bytes`), the reference values on
+    the checked rows, and two full ``n x dv`` answers of an approximate oracle. Python ints.
+
+    >>> oracles_peak_bytes(2**14, 4) < 2**28
+    True
+    >>> oracles_peak_bytes(10**9, 4) > 100 * 2**30
+    True
+    """
+    dv = d if value_columns is None else value_columns
+    checked = n if rows is None else min(rows, n)
+    return exact_peak_bytes(n, d, rows, value_columns=dv) + 8 * checked * dv + 2 * 8 * n * (dv + 1)
 
 
 def products_seconds(
@@ -141,7 +155,7 @@ def products_seconds(
         _run_blocks(len(key_blocks), workers, key_work)
         _run_blocks(len(query_blocks), workers, query_work)
 
-    return _best(run, repeats)
+    return best_time(run, repeats)
 
 
 def _exact_result(
@@ -151,13 +165,13 @@ def _exact_result(
     oracle = ExactAttention()
     n = instance.n
     oracle(instance, rows=rows[:1] if rows is not None else None)  # warm-up (prepared copies, caches)
-    measured = _best(lambda: oracle(instance, rows=rows), repeats)
+    measured = best_time(lambda: oracle(instance, rows=rows), repeats)
     if rows is None:
         seconds, fixed = measured, 0.0
         check = np.arange(n)
         reference = oracle(instance)
     else:
-        fixed = _best(lambda: oracle(instance, rows=rows[:1]), repeats)
+        fixed = best_time(lambda: oracle(instance, rows=rows[:1]), repeats)
         per_row = max(measured - fixed, 0.0) / max(rows.shape[0] - 1, 1)
         seconds = fixed + per_row * (n - 1)
         check = rows
@@ -172,7 +186,7 @@ def _exact_result(
         "oracle": "exact",
         "seconds": seconds,
         "exp_pass_seconds": exp_seconds,
-        "ratio_to_exp_pass": seconds / exp_seconds if exp_seconds > 0 else math.inf,
+        "ratio_to_exp_pass": seconds / exp_seconds if exp_seconds > 0 else None,
         "measured_seconds": measured,
         "fixed_seconds": fixed,
         "sampled": rows is not None,
@@ -197,6 +211,7 @@ def bench_oracles(
     seed: int = 0,
     repeats: int = 3,
     value_columns: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
     """Time the named oracles on one random instance and check their errors against exact attention.
 
@@ -211,7 +226,7 @@ def bench_oracles(
     eps : float
         Entrywise relative error asked of the polynomial oracles.
     oracles : sequence of str
-        Names from :data:`BENCH_POLYNOMIAL_ORACLES`; exact attention is always
+        Names from :data:`ORACLES`; exact attention is always
         run (it is the reference) and reported first.
     sample_rows : int, optional
         When ``n`` exceeds it, exact attention is timed on this many random
@@ -222,12 +237,16 @@ def bench_oracles(
         Timings per oracle; the best is reported (after one warm-up call).
     value_columns : int, optional
         Columns of ``V`` (default ``d``).
+    max_bytes : int or None
+        Refuse sizes predicted (:func:`oracles_peak_bytes`) above this, before
+        the instance is built.
 
     Returns
     -------
     dict
-        JSON-serialisable: ``benchmark``, ``machine``, ``instance`` (``n``, ``m``,
-        ``d``, ``B``, ``eps``, ``seed``) and ``results``, one entry per oracle
+        :func:`~reductions.app.bench.timing.benchmark_report`'s shape:
+        ``parameters`` (``n``, ``m``, ``d``, ``B``, ``eps``, ``seed``, ...) and
+        ``results``, one entry per oracle
         with ``oracle``, ``seconds``, ``max_abs_error`` (against exact attention
         on the checked rows), ``abs_error_bound`` (the oracle's guarantee),
         ``within_guarantee``, ``degree``, ``rank``, ``route``, and for the
@@ -253,10 +272,14 @@ def bench_oracles(
     Traceback (most recent call last):
     ...
     ValueError: unknown oracle 'fast'; valid names: anytemp, exact, polynomial, taylor
+    >>> bench_oracles(10**9, 4, 1.0, 1e-6)
+    Traceback (most recent call last):
+    ...
+    reductions.app.bench.timing.BenchmarkTooLarge: bench oracles: n = 1000000000, d = 4 needs about 604 GiB, above the limit of 4 GiB (--max-memory)
     """
     for name in oracles:
-        if name not in BENCH_POLYNOMIAL_ORACLES:
-            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(BENCH_POLYNOMIAL_ORACLES))}")
+        if name not in ORACLES:
+            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(ORACLES))}")
     n = check_int("n", n, minimum=1)
     d = check_int("d", d, minimum=1)
     bound = check_real("bound", bound, minimum=0)
@@ -264,6 +287,12 @@ def bench_oracles(
     repeats = check_int("repeats", repeats, minimum=1)
     if sample_rows is not None:
         sample_rows = check_int("sample_rows", sample_rows, minimum=2)
+    if value_columns is not None:
+        value_columns = check_int("value_columns", value_columns, minimum=1)
+    timed_rows = sample_rows if sample_rows is not None and sample_rows < n else None
+    check_memory(
+        f"bench oracles: n = {n}, d = {d}", oracles_peak_bytes(n, d, timed_rows, value_columns=value_columns), max_bytes
+    )
     instance = random_attention(n, d, bound, value_columns=value_columns, seed=seed)
     rows = None
     if sample_rows is not None and sample_rows < n:
@@ -274,7 +303,7 @@ def bench_oracles(
     for name in oracles:
         if name == "exact":
             continue
-        oracle = BENCH_POLYNOMIAL_ORACLES[name](eps)
+        oracle = ORACLES[name](eps)
         # Polynomial-method oracles expose their plan (degree, rank, route); others do not.
         plan = oracle.plan(instance) if hasattr(oracle, "plan") else None
         record: dict[str, Any] = {"oracle": name, "degree": None, "rank": None, "sampled": False, "rows_timed": n}
@@ -307,7 +336,7 @@ def bench_oracles(
             results.append(record)
             continue
         first = time.perf_counter() - start
-        seconds = _best(lambda oracle=oracle: oracle(instance), repeats)
+        seconds = best_time(functools.partial(oracle, instance), repeats)
         assert output.values is not None
         error = float(np.max(np.abs(output.values[check] - reference))) if check.size else 0.0
         record.update(
@@ -315,18 +344,18 @@ def bench_oracles(
             first_call_seconds=first,
             max_abs_error=error,
             within_guarantee=bool(error <= output.abs_error + exact_abs),
-            speedup_vs_exact=exact_record["seconds"] / seconds if seconds > 0 else math.inf,
+            speedup_vs_exact=exact_record["seconds"] / seconds if seconds > 0 else None,
         )
         record.setdefault("abs_error_bound", output.abs_error)
         if plan is not None and plan.route == "features":
             workers = _default_workers(n) if oracle.workers == "auto" else int(oracle.workers)
             products = products_seconds(n, n, plan.rank, instance.value_columns, workers=workers, repeats=repeats)
-            record.update(products_seconds=products, ratio_to_products=seconds / products if products > 0 else math.inf)
+            record.update(products_seconds=products, ratio_to_products=seconds / products if products > 0 else None)
         results.append(record)
-    return {
-        "benchmark": "polynomial-oracles",
-        "machine": machine_summary(),
-        "instance": {
+    return benchmark_report(
+        "oracles",
+        results,
+        parameters={
             "n": n,
             "m": n,
             "d": d,
@@ -334,9 +363,11 @@ def bench_oracles(
             "eps": eps,
             "seed": seed,
             "value_columns": instance.value_columns,
+            "oracles": ["exact", *(name for name in oracles if name != "exact")],
+            "sample_rows": sample_rows,
+            "repeats": repeats,
         },
-        "results": results,
-    }
+    )
 
 
 def _time_pair(n: int, d: int, bound: float, eps: float, seed: int, repeats: int) -> tuple[float, float, int]:
@@ -345,7 +376,11 @@ def _time_pair(n: int, d: int, bound: float, eps: float, seed: int, repeats: int
     exact, poly = ExactAttention(), PolynomialAttention(eps=eps)
     exact(instance)
     poly(instance)
-    return _best(lambda: exact(instance), repeats), _best(lambda: poly(instance), repeats), poly.plan(instance).rank
+    return (
+        best_time(lambda: exact(instance), repeats),
+        best_time(lambda: poly(instance), repeats),
+        poly.plan(instance).rank,
+    )
 
 
 def find_crossover(
@@ -423,6 +458,7 @@ def sweep_oracles(
     sample_above: int = 2**13,
     seed: int = 0,
     repeats: int = 3,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> dict[str, Any]:
     """:func:`bench_oracles` over a grid, with fitted exponents and crossovers; JSON (and a PNG) on disk.
 
@@ -439,16 +475,19 @@ def sweep_oracles(
     sample_rows, sample_above : int
         Exact attention is sampled on ``sample_rows`` rows when ``n > sample_above``.
     seed, repeats : int
+    max_bytes : int or None
+        Refuse the grid when any of its sizes is predicted above this.
 
     Returns
     -------
     dict
-        ``benchmark``, ``machine``, ``eps``, ``runs`` (every :func:`bench_oracles`
-        result, flattened with ``n``, ``d``, ``B``), ``fits`` (per ``(d, B)`` and
+        :func:`~reductions.app.bench.timing.benchmark_report`'s shape: ``results``
+        (every :func:`bench_oracles` result, flattened with ``n``, ``d``, ``B``),
+        and in ``summary``: ``fits`` (per ``(d, B)`` and
         oracle: ``time_exponent`` over all ``n`` and over ``n >= 2^14``, the
         measured ``crossover_n`` -- the first ``n`` of the grid where the
         polynomial oracle beat exact attention, and a log-log interpolation
-        between grid points -- and ``rank``), and ``files`` written.
+        between grid points -- and ``rank``), and the ``files`` written.
 
     Examples
     --------
@@ -456,12 +495,18 @@ def sweep_oracles(
     >>> from reductions.app.bench.oracles import sweep_oracles
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     report = sweep_oracles([256, 1024], [2], [1.0], 1e-6, out_dir=folder, repeats=1)
-    ...     sorted(p.rsplit("/", 1)[-1] for p in report["files"])[0]
+    ...     sorted(p.rsplit("/", 1)[-1] for p in report["summary"]["files"])[0]
     'bench_polynomial.json'
-    >>> report["fits"][0]["oracle"], report["fits"][0]["rank"]
+    >>> fit = report["summary"]["fits"][0]
+    >>> fit["oracle"], fit["rank"]
     ('polynomial', 36)
     """
     eps = check_real("eps", eps, minimum=0, strict_minimum=True)
+    for d in d_values:  # every size of the grid before the first is timed
+        for n in n_values:
+            n, d = check_int("n", n, minimum=1), check_int("d", d, minimum=1)
+            rows = sample_rows if n > sample_above and sample_rows is not None and sample_rows < n else None
+            check_memory(f"bench oracles --sweep: n = {n}, d = {d}", oracles_peak_bytes(n, d, rows), max_bytes)
     runs: list[dict[str, Any]] = []
     for d in d_values:
         for bound in bound_values:
@@ -475,6 +520,7 @@ def sweep_oracles(
                     sample_rows=sample_rows if n > sample_above else None,
                     seed=seed,
                     repeats=repeats,
+                    max_bytes=max_bytes,
                 )
                 for result in report["results"]:
                     runs.append({"n": n, "d": d, "B": bound, **result})
@@ -506,29 +552,33 @@ def sweep_oracles(
                         "crossover_over_rank": interpolated / rank if (interpolated and rank) else None,
                     }
                 )
-    report = {"benchmark": "polynomial-sweep", "machine": machine_summary(), "eps": eps, "runs": runs, "fits": fits}
     files: list[str] = []
-    if out_dir is not None:
-        folder = Path(out_dir)
+    folder = Path(out_dir) if out_dir is not None else None
+    if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "bench_polynomial.json"
-        files.append(str(path))
+        files.append(str(folder / "bench_polynomial.json"))
         picture = _plot(runs, d_values, bound_values, folder / "bench_polynomial.png")
         if picture is not None:
             files.append(picture)
-        report["files"] = files
-        path.write_text(json.dumps(report, indent=1, default=_json_default))
-    else:
-        report["files"] = files
+    report = benchmark_report(
+        "oracles-sweep",
+        runs,
+        parameters={
+            "n": sorted(n_values),
+            "d": list(d_values),
+            "B": list(bound_values),
+            "eps": eps,
+            "oracles": list(oracles),
+            "sample_rows": sample_rows,
+            "sample_above": sample_above,
+            "seed": seed,
+            "repeats": repeats,
+        },
+        summary={"fits": fits, "files": files},
+    )
+    if folder is not None:
+        (folder / "bench_polynomial.json").write_text(json.dumps(report, indent=1))
     return report
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    raise TypeError(f"not JSON-serialisable: {value!r}")
 
 
 def _crossover(ns: Sequence[int], times: Sequence[float], exact: dict[int, float]) -> tuple[int | None, float | None]:

@@ -1,20 +1,57 @@
-"""Benchmarks behind ``reductions bench``: each returns a JSON-serialisable dict.
+"""What every benchmark behind ``reductions bench`` shares: one timer, one machine record, one JSON shape.
 
 Times are best-of-``repeat`` wall-clock seconds measured in this process, so
 ratios between entries of one run are meaningful even on a noisy machine.
+Every benchmark returns :func:`benchmark_report`'s shape::
+
+    {"benchmark": NAME, "machine": machine_info(), "parameters": {...},
+     "summary": {...},            # where a benchmark has headline numbers
+     "results": [{...}, ...]}     # one entry per measurement
+
+with numbers as JSON numbers (non-finite ones as ``null``). Sizes are checked
+with :func:`check_memory` before anything is allocated.
+
+Examples
+--------
+>>> import json
+>>> from reductions.app.bench.timing import benchmark_report, best_time
+>>> report = benchmark_report("demo", [{"seconds": best_time(lambda: sum(range(100)), repeat=2)}])
+>>> list(report), report["results"][0]["seconds"] >= 0
+(['benchmark', 'machine', 'results'], True)
+>>> json.loads(json.dumps(report)) == report
+True
 """
 
 from __future__ import annotations
 
 import math
+import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
-import numpy as np
+from instances.errors import SolverBudgetExceeded
 
-__all__ = ["best_time", "fit_exponent", "bench_reductions", "bench_solve", "machine_info"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "BenchmarkTooLarge",
+    "best_time",
+    "fit_exponent",
+    "machine_info",
+    "benchmark_report",
+    "json_ready",
+    "check_memory",
+    "human_bytes",
+]
+
+DEFAULT_MAX_BYTES = 4 * 2**30
+"""Largest memory a benchmark plans to use unless told otherwise (``--max-memory``)."""
+
+
+class BenchmarkTooLarge(SolverBudgetExceeded):
+    """A benchmark refused its sizes before allocating; the message gives the prediction and the limit."""
 
 
 def best_time(function: Callable[[], Any], repeat: int = 3) -> float:
@@ -23,8 +60,8 @@ def best_time(function: Callable[[], Any], repeat: int = 3) -> float:
     >>> best_time(lambda: sum(range(10)), repeat=2) >= 0
     True
     """
-    best = float("inf")
-    for _ in range(repeat):
+    best = math.inf
+    for _ in range(max(int(repeat), 1)):
         start = time.perf_counter()
         function()
         best = min(best, time.perf_counter() - start)
@@ -44,97 +81,174 @@ def fit_exponent(n_values: Sequence[float], seconds: Sequence[float | None]) -> 
     ]
     if len(points) < 2:
         return None
-    xs, ys = np.array(points).T
-    return float(np.polyfit(xs, ys, 1)[0])
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if spread == 0:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def machine_info() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    import os
+    """What the numbers were measured on: CPU model and cores, Python, numpy and its BLAS (via threadpoolctl).
 
+    ``cores`` counts the CPUs this process may run on; ``blas`` lists each BLAS
+    library with its version, architecture and thread count (empty without
+    threadpoolctl).
+
+    >>> from reductions.app.bench.timing import machine_info
+    >>> sorted(machine_info())
+    ['architecture', 'blas', 'cores', 'cpu', 'cpus_online', 'numpy', 'python']
+    """
+    import numpy as np
+
+    blas: list[dict[str, Any]] = []
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [
+            {
+                "library": info.get("internal_api"),
+                "version": info.get("version"),
+                "architecture": info.get("architecture"),
+                "threads": info.get("num_threads"),
+            }
+            for info in threadpool_info()
+            if info.get("user_api") == "blas"
+        ]
+    except ImportError:  # pragma: no cover - threadpoolctl is installed with the test extra
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
+        "cpu": _cpu_model(),
+        "cores": cores,
+        "cpus_online": os.cpu_count(),
+        "architecture": platform.machine(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
+        "blas": blas,
     }
 
 
-def bench_reductions(*, num_vars: int = 30, num_clauses: int = 128, repeat: int = 3, seed: int = 0) -> dict[str, Any]:
-    """Forward time of k-SAT -> OV on a random 3-SAT formula.
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python numbers and lists, tuples as lists, and
+    non-finite floats as ``None`` (JSON has no infinity); anything else not JSON-ready raises ``TypeError``.
 
-    The default (30 variables, 128 clauses) builds two sets of 32768 vectors.
+    A non-integral rational (a :class:`~fractions.Fraction` or a sympy
+    ``Rational``) becomes its float, and inside a dict the exact value is kept
+    beside it as a string under ``KEY_exact``.
 
-    >>> result = bench_reductions(num_vars=8, num_clauses=20, repeat=1)
-    >>> result["results"][0]["reduction"], result["results"][0]["sizes"]
-    ('sat-ov', {'n_a': 16, 'n_b': 16, 'd': 20})
+    >>> import numpy as np
+    >>> from fractions import Fraction
+    >>> json_ready({"n": np.int64(3), "speedup": float("inf"), "sizes": (1, np.float32(0.5))})
+    {'n': 3, 'speedup': None, 'sizes': [1, 0.5]}
+    >>> json_ready({"t": Fraction(92), "eps": Fraction(1, 92)})
+    {'t': 92, 'eps': 0.010869565217391304, 'eps_exact': '1/92'}
     """
-    from instances.generators import random_ksat
-    from reductions.catalog.sat_ov import SatToOV
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    exact = _rational(value)
+    if exact is not None:
+        return int(exact) if exact.denominator == 1 else float(exact)
+    if isinstance(value, Mapping):
+        ready: dict[str, Any] = {}
+        for key, item in value.items():
+            ready[str(key)] = json_ready(item)
+            exact = _rational(item)
+            if exact is not None and exact.denominator != 1:
+                ready[f"{key}_exact"] = str(exact)
+        return ready
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return json_ready(tolist())
+    raise TypeError(f"not JSON-ready: {value!r} ({type(value).__name__})")
 
-    formula = random_ksat(num_vars, num_clauses, k=3, seed=seed)
-    reduction = SatToOV()
-    seconds = best_time(lambda: reduction.forward(formula), repeat)
-    sizes = reduction.forward(formula).target.parameters()
-    return {
-        "benchmark": "reductions",
-        "machine": machine_info(),
-        "results": [
-            {
-                "reduction": reduction.name,
-                "source": {"variables": num_vars, "clauses": num_clauses},
-                "sizes": sizes,
-                "seconds": seconds,
-                "repeat": repeat,
-            }
-        ],
-    }
+
+def _rational(value: Any) -> Fraction | None:
+    """``value`` as a Fraction when it is an exact rational that is not a Python int, else ``None``."""
+    if isinstance(value, Fraction):
+        return value
+    if getattr(value, "is_Rational", False):  # sympy Integer and Rational, without importing sympy
+        return Fraction(str(value))
+    return None
 
 
-def bench_solve(
+def benchmark_report(
+    benchmark: str,
+    results: Sequence[Mapping[str, Any]],
     *,
-    num_vars: int = 20,
-    num_clauses: int = 91,
-    formulas: int = 3,
-    seed: int = 0,
-    oracle: str = "exact",
-    mode: str = "certified",
-    balance: str = "paper",
+    parameters: Mapping[str, Any] | None = None,
+    summary: Mapping[str, Any] | None = None,
+    machine: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """End-to-end time per stage of solving random 3-SAT through attention.
+    """The one JSON shape of every benchmark: ``benchmark``, ``machine``, ``parameters``, ``summary``, ``results``.
 
-    The default size is SATLIB's uf20-91 (20 variables, 91 clauses).
+    ``parameters`` and ``summary`` are left out when not given; everything passes
+    through :func:`json_ready`.
 
-    >>> result = bench_solve(num_vars=4, num_clauses=6, formulas=1)
-    >>> [stage["name"] for stage in result["results"][0]["stages"]][:2]
-    ['sat-ov', 'ov-gapann']
+    >>> report = benchmark_report("x", [{"seconds": 0.5}], parameters={"n": 4}, machine={"cores": 2})
+    >>> report
+    {'benchmark': 'x', 'machine': {'cores': 2}, 'parameters': {'n': 4}, 'results': [{'seconds': 0.5}]}
     """
-    from instances.generators import random_ksat
-    from reductions.pipeline import solve_via_attention
-    from solvers.sat import solve_sat
+    report: dict[str, Any] = {"benchmark": benchmark, "machine": machine_info() if machine is None else dict(machine)}
+    if parameters is not None:
+        report["parameters"] = dict(parameters)
+    if summary is not None:
+        report["summary"] = dict(summary)
+    report["results"] = [dict(result) for result in results]
+    ready: dict[str, Any] = json_ready(report)
+    return ready
 
-    results = []
-    for index in range(formulas):
-        formula = random_ksat(num_vars, num_clauses, k=3, seed=seed + index)
-        solved = solve_via_attention(
-            formula, oracle=oracle, mode=mode, balance=balance, branch="attention", progress=False
+
+def human_bytes(count: int) -> str:
+    """``count`` bytes in binary units, three significant digits.
+
+    >>> human_bytes(3 * 2**30), human_bytes(2**100)
+    ('3 GiB', '1.05e+06 YiB')
+    """
+    value = float(min(count, 2**1000))
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB"):
+        if value < 1024:
+            return f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} YiB"
+
+
+def check_memory(what: str, predicted_bytes: int, max_bytes: int | None = DEFAULT_MAX_BYTES) -> int:
+    """Refuse (:class:`BenchmarkTooLarge`, one line) when ``predicted_bytes`` exceeds ``max_bytes``.
+
+    ``predicted_bytes`` is a Python int computed from the sizes before anything
+    is allocated, so it cannot overflow; ``max_bytes=None`` means no limit.
+    Returns the prediction.
+
+    >>> check_memory("bench exact: n = 1024", 2**20)
+    1048576
+    >>> check_memory("bench exact: n = 1000000000", 96 * 10**9)
+    Traceback (most recent call last):
+    ...
+    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: n = 1000000000 needs about 89.4 GiB, above the limit of 4 GiB (--max-memory)
+    """
+    predicted_bytes = int(predicted_bytes)
+    if max_bytes is not None and predicted_bytes > max_bytes:
+        raise BenchmarkTooLarge(
+            f"{what} needs about {human_bytes(predicted_bytes)}, above the limit of {human_bytes(max_bytes)} "
+            "(--max-memory)"
         )
-        reference = "SAT" if solve_sat(formula) is not None else "UNSAT"
-        results.append(
-            {
-                "seed": seed + index,
-                "status": solved.status,
-                "agrees_with_pysat": solved.status == reference,
-                "seconds": solved.seconds,
-                "stages": [{"name": s.name, "seconds": s.seconds, "sizes": dict(s.sizes)} for s in solved.stages],
-            }
-        )
-    return {
-        "benchmark": "solve",
-        "machine": machine_info(),
-        "formula": {"variables": num_vars, "clauses": num_clauses, "k": 3},
-        "oracle": oracle,
-        "mode": mode,
-        "balance": balance,
-        "results": results,
-    }
+    return predicted_bytes
