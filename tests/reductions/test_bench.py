@@ -200,6 +200,8 @@ def test_exponents_are_reported_from_the_stated_size(monkeypatch):
         ["bench", "oracles", "--sweep", "--n", "1000000000"],
         ["bench", "solve", "--formulas", "1000000000"],
         ["bench", "solve", "--vars", "60", "--clauses", "100", "--formulas", "1"],
+        ["bench", "exact", "--n", "1000000"],
+        ["bench", "oracles", "--n", "1000000"],
     ],
 )
 def test_oversized_benchmarks_are_refused_in_one_line_before_allocating(capsys, argv):
@@ -276,7 +278,7 @@ def test_bench_solve_refuses_after_the_first_formula_when_measured_too_slow(monk
     import reductions.pipeline
 
     monkeypatch.setattr(reductions.pipeline, "predict_chain", lambda *args: None)  # bench_solve then assumes 1 ms
-    with pytest.raises(BenchmarkTooLarge, match=r"measured on the first\) need about .* above the limit of 0.0025 s"):
+    with pytest.raises(BenchmarkTooLarge, match=r"measured on the first\) needs about .* above the limit of 0.0025 s"):
         bench_solve(num_vars=4, num_clauses=6, formulas=2, max_seconds=2.5e-3)
 
 

@@ -57,7 +57,14 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _common(parser: argparse.ArgumentParser, *, repeat: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, *, repeat: bool = True, seconds: bool = False) -> None:
+    if seconds:
+        parser.add_argument(
+            "--max-seconds",
+            type=_positive_float,
+            default=1800.0,
+            help="refuse a run predicted to take longer, before it starts (default: %(default)s)",
+        )
     if repeat:
         parser.add_argument(
             "--repeat", type=_positive_int, default=3, help="best of this many runs (default: %(default)s)"
@@ -95,7 +102,8 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         "benchmark, machine (CPU, cores, numpy, BLAS), parameters, summary (where it has headline numbers) and "
         "results. With no NAME, runs 'bench reductions'. 'reductions bench NAME --help' shows NAME's options "
         "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve), --seed S "
-        "(default 0), --max-memory GIB (refuse sizes predicted above it, default 4), --out FILE.",
+        "(default 0), --max-memory GIB (refuse sizes predicted above it, default 4), --out FILE; solve, exact "
+        "and oracles also --max-seconds S (refuse runs predicted longer, default 1800).",
     )
     bench.set_defaults(run=run_bench_command, bench=None)
     names = bench.add_subparsers(dest="bench", metavar="NAME", parser_class=type(bench))
@@ -118,14 +126,7 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     solve.add_argument(
         "--balance", default="paper", choices=["paper", "tight"], help="balancing block (default: %(default)s)"
     )
-    solve.add_argument(
-        "--max-seconds",
-        type=_positive_float,
-        default=1800.0,
-        help="refuse a run predicted to take longer, before it starts and after the first formula "
-        "(default: %(default)s)",
-    )
-    _common(solve, repeat=False)
+    _common(solve, repeat=False, seconds=True)
 
     exact = names.add_parser("exact", help=BENCHMARKS["exact"], description=BENCHMARKS["exact"])
     exact.add_argument(
@@ -139,7 +140,7 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         "--sample-rows", type=_positive_int, help="time this many query rows and scale to n (default: all rows)"
     )
     exact.add_argument("--error-rows", type=int, default=2, help="rows checked against mpmath (default: %(default)s)")
-    _common(exact)
+    _common(exact, seconds=True)
 
     oracles = names.add_parser("oracles", help=BENCHMARKS["oracles"], description=BENCHMARKS["oracles"])
     oracles.add_argument(
@@ -169,7 +170,7 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     oracles.add_argument("--out-dir", help="with --sweep: folder for the JSON and the plot")
     oracles.add_argument("--anytemp", action="store_true", help="the any-temperature report (same as 'bench anytemp')")
     oracles.add_argument("--full", action="store_true", help="with --anytemp: the target sizes (minutes)")
-    _common(oracles)
+    _common(oracles, seconds=True)
 
     anytemp = names.add_parser("anytemp", help=BENCHMARKS["anytemp"], description=BENCHMARKS["anytemp"])
     anytemp.add_argument("--full", action="store_true", help="the target sizes (minutes) instead of quick ones")
@@ -222,6 +223,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             repeats=args.repeat,
             error_rows=args.error_rows,
             max_bytes=max_bytes,
+            max_seconds=args.max_seconds,
         )
     if args.bench == "anytemp" or (args.bench == "oracles" and args.anytemp):
         from reductions.app.bench.anytemp import bench_anytemp
@@ -241,6 +243,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             seed=args.seed,
             repeats=args.repeat,
             max_bytes=max_bytes,
+            max_seconds=args.max_seconds,
         )
     return oracles.bench_oracles(
         (args.n or [2**14])[0],
@@ -252,6 +255,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
         repeats=args.repeat,
         max_bytes=max_bytes,
+        max_seconds=args.max_seconds,
     )
 
 

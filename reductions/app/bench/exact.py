@@ -46,7 +46,14 @@ import numpy as np
 
 from instances._validation import check_int
 from instances.attention import AttentionInstance, random_attention
-from reductions.app.bench.timing import DEFAULT_MAX_BYTES, benchmark_report, best_time, check_memory
+from reductions.app.bench.timing import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_SECONDS,
+    benchmark_report,
+    best_time,
+    check_memory,
+    check_seconds,
+)
 from solvers.attention.exact import ExactAttention
 from solvers.attention.reference import mpmath_attention
 
@@ -54,6 +61,7 @@ __all__ = [
     "EXACT_ORACLES",
     "bench_exact",
     "exact_peak_bytes",
+    "exact_min_seconds",
     "exp_pass_seconds",
     "reference_error",
 ]
@@ -85,6 +93,20 @@ def exact_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: 
     results = 8 * r * (2 * dv + 3) * 2  # the timed answer and the one of the repeat before it
     baseline = 2 * 8 * _EXP_TILE[0] * _EXP_TILE[1]
     return instance + prepared + tiles + results + baseline + 2**20
+
+
+def exact_min_seconds(n: int, rows: int | None, calls: int) -> float:
+    """A floor on the seconds of ``calls`` exact-attention calls and as many ``exp`` passes over
+    ``rows x n`` scores (all ``n`` rows when ``None``): half a nanosecond per score for each,
+    faster than any machine this runs on, so a refusal on this floor is never premature.
+
+    >>> exact_min_seconds(2**14, None, 3) < 1
+    True
+    >>> exact_min_seconds(10**6, None, 3) > 1800
+    True
+    """
+    r = n if rows is None else min(rows, n)
+    return calls * r * n * 1e-9
 
 
 def exp_pass_seconds(score_entries: int, tile: tuple[int, int] = (256, 2048), *, seed: int = 0) -> float:
@@ -143,6 +165,7 @@ def bench_exact(
     repeats: int = 3,
     error_rows: int = 2,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
 ) -> dict[str, Any]:
     """Time exact attention against a ``numpy.exp`` pass over the same scores.
 
@@ -169,6 +192,8 @@ def bench_exact(
         Query rows checked against the mpmath reference (when affordable).
     max_bytes : int or None
         Refuse sizes predicted (:func:`exact_peak_bytes`) above this.
+    max_seconds : float or None
+        Refuse a run whose floor (:func:`exact_min_seconds`) is above this.
 
     Returns
     -------
@@ -198,6 +223,10 @@ def bench_exact(
     Traceback (most recent call last):
     ...
     reductions.app.bench.timing.BenchmarkTooLarge: bench exact: n = 1000000000, d = 4 needs about 291 GiB, above the limit of 4 GiB (--max-memory)
+    >>> bench_exact((10**6,), (4,))
+    Traceback (most recent call last):
+    ...
+    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: 3 timed calls with n up to 1000000 (at the least) needs about 3e+03 s, above the limit of 1800 s (--max-seconds)
     """
     for name in oracles:
         if name not in EXACT_ORACLES:
@@ -209,6 +238,10 @@ def bench_exact(
     sizes = [(check_int("n", n, minimum=1), check_int("d", d, minimum=1)) for n in n_values for d in d_values]
     for n, d in sizes:
         check_memory(f"bench exact: n = {n}, d = {d}", exact_peak_bytes(n, d, sample_rows), max_bytes)
+    floor = sum(exact_min_seconds(n, sample_rows, repeats) for n, _ in sizes) * len(oracles)
+    largest = max(n for n, _ in sizes)
+    what = f"bench exact: {len(sizes) * len(oracles) * repeats} timed calls with n up to {largest} (at the least)"
+    check_seconds(what, floor, max_seconds)
     results = []
     for name in oracles:
         oracle: ExactAttention = EXACT_ORACLES[name]()

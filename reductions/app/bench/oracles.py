@@ -52,12 +52,14 @@ import numpy as np
 from instances._validation import check_int, check_real
 from instances.attention import AttentionInstance, random_attention
 from instances.errors import OracleRefusal
-from reductions.app.bench.exact import exact_peak_bytes, exp_pass_seconds
+from reductions.app.bench.exact import exact_min_seconds, exact_peak_bytes, exp_pass_seconds
 from reductions.app.bench.timing import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_SECONDS,
     benchmark_report,
     best_time,
     check_memory,
+    check_seconds,
     fit_exponent,
 )
 from solvers.attention.exact import ExactAttention
@@ -212,6 +214,7 @@ def bench_oracles(
     repeats: int = 3,
     value_columns: int | None = None,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
 ) -> dict[str, Any]:
     """Time the named oracles on one random instance and check their errors against exact attention.
 
@@ -240,6 +243,10 @@ def bench_oracles(
     max_bytes : int or None
         Refuse sizes predicted (:func:`oracles_peak_bytes`) above this, before
         the instance is built.
+    max_seconds : float or None
+        Refuse when exact attention alone (the reference, timed ``repeats``
+        times, warmed up and computed once more for the errors) has a floor
+        (:func:`~reductions.app.bench.exact.exact_min_seconds`) above this.
 
     Returns
     -------
@@ -292,6 +299,11 @@ def bench_oracles(
     timed_rows = sample_rows if sample_rows is not None and sample_rows < n else None
     check_memory(
         f"bench oracles: n = {n}, d = {d}", oracles_peak_bytes(n, d, timed_rows, value_columns=value_columns), max_bytes
+    )
+    check_seconds(
+        f"bench oracles: exact attention at n = {n} (at the least)",
+        exact_min_seconds(n, timed_rows, repeats + 1),
+        max_seconds,
     )
     instance = random_attention(n, d, bound, value_columns=value_columns, seed=seed)
     rows = None
@@ -459,6 +471,7 @@ def sweep_oracles(
     seed: int = 0,
     repeats: int = 3,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
 ) -> dict[str, Any]:
     """:func:`bench_oracles` over a grid, with fitted exponents and crossovers; JSON (and a PNG) on disk.
 
@@ -475,8 +488,9 @@ def sweep_oracles(
     sample_rows, sample_above : int
         Exact attention is sampled on ``sample_rows`` rows when ``n > sample_above``.
     seed, repeats : int
-    max_bytes : int or None
-        Refuse the grid when any of its sizes is predicted above this.
+    max_bytes, max_seconds : int or None, float or None
+        Refuse the grid when any of its sizes is predicted above ``max_bytes``,
+        or exact attention's floor over the whole grid above ``max_seconds``.
 
     Returns
     -------
@@ -507,6 +521,12 @@ def sweep_oracles(
             n, d = check_int("n", n, minimum=1), check_int("d", d, minimum=1)
             rows = sample_rows if n > sample_above and sample_rows is not None and sample_rows < n else None
             check_memory(f"bench oracles --sweep: n = {n}, d = {d}", oracles_peak_bytes(n, d, rows), max_bytes)
+    floor = (
+        len(d_values)
+        * len(bound_values)
+        * sum(exact_min_seconds(n, sample_rows if n > sample_above else None, repeats + 1) for n in n_values)
+    )
+    check_seconds("bench oracles --sweep: exact attention over the grid (at least)", floor, max_seconds)
     runs: list[dict[str, Any]] = []
     for d in d_values:
         for bound in bound_values:
@@ -521,6 +541,7 @@ def sweep_oracles(
                     seed=seed,
                     repeats=repeats,
                     max_bytes=max_bytes,
+                    max_seconds=None,  # the grid's floor was checked above
                 )
                 for result in report["results"]:
                     runs.append({"n": n, "d": d, "B": bound, **result})

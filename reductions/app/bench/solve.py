@@ -22,21 +22,13 @@ import time
 from typing import Any, TextIO
 
 from instances._validation import check_int, check_real
-from reductions.app.bench.timing import DEFAULT_MAX_BYTES, BenchmarkTooLarge, benchmark_report
+from reductions.app.bench.timing import DEFAULT_MAX_BYTES, DEFAULT_MAX_SECONDS, benchmark_report, check_seconds
 
-__all__ = ["DEFAULT_MAX_SECONDS", "bench_solve"]
-
-DEFAULT_MAX_SECONDS = 1800.0
-"""Longest predicted run :func:`bench_solve` starts unless told otherwise (``--max-seconds``)."""
+__all__ = ["bench_solve"]
 
 
 def _refuse_time(formulas: int, each: float, max_seconds: float, how: str) -> None:
-    total = formulas * each
-    if total > max_seconds:
-        raise BenchmarkTooLarge(
-            f"bench solve: {formulas} formulas at about {each:.3g} s each ({how}) need about {total:.3g} s, "
-            f"above the limit of {max_seconds:g} s (--max-seconds)"
-        )
+    check_seconds(f"bench solve: {formulas} formulas at about {each:.3g} s each ({how})", formulas * each, max_seconds)
 
 
 def bench_solve(
@@ -66,7 +58,7 @@ def bench_solve(
     >>> bench_solve(num_vars=4, num_clauses=6, formulas=10**9)
     Traceback (most recent call last):
     ...
-    reductions.app.bench.timing.BenchmarkTooLarge: bench solve: 1000000000 formulas at about ... s each (predicted) need about ... s, above the limit of 1800 s (--max-seconds)
+    reductions.app.bench.timing.BenchmarkTooLarge: bench solve: 1000000000 formulas at about ... s each (predicted) needs about ... s, above the limit of 1800 s (--max-seconds)
     """
     num_vars = check_int("num_vars", num_vars, minimum=1)
     num_clauses = check_int("num_clauses", num_clauses, minimum=1)

@@ -36,6 +36,7 @@ from instances.errors import SolverBudgetExceeded
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_SECONDS",
     "BenchmarkTooLarge",
     "best_time",
     "fit_exponent",
@@ -43,11 +44,15 @@ __all__ = [
     "benchmark_report",
     "json_ready",
     "check_memory",
+    "check_seconds",
     "human_bytes",
 ]
 
 DEFAULT_MAX_BYTES = 4 * 2**30
 """Largest memory a benchmark plans to use unless told otherwise (``--max-memory``)."""
+
+DEFAULT_MAX_SECONDS = 1800.0
+"""Longest predicted run a benchmark starts unless told otherwise (``--max-seconds``)."""
 
 
 class BenchmarkTooLarge(SolverBudgetExceeded):
@@ -252,3 +257,23 @@ def check_memory(what: str, predicted_bytes: int, max_bytes: int | None = DEFAUL
             "(--max-memory)"
         )
     return predicted_bytes
+
+
+def check_seconds(what: str, predicted_seconds: float, max_seconds: float | None = DEFAULT_MAX_SECONDS) -> float:
+    """Refuse (:class:`BenchmarkTooLarge`, one line) when ``predicted_seconds`` exceeds ``max_seconds``.
+
+    ``what`` says what was predicted and how (a floor, a model, a measurement);
+    ``max_seconds=None`` means no limit. Returns the prediction.
+
+    >>> check_seconds("bench exact: n = 1024 (at least)", 0.01)
+    0.01
+    >>> check_seconds("bench exact: 3 x 10^12 scores (at least)", 3000.0)
+    Traceback (most recent call last):
+    ...
+    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: 3 x 10^12 scores (at least) needs about 3e+03 s, above the limit of 1800 s (--max-seconds)
+    """
+    if max_seconds is not None and predicted_seconds > max_seconds:
+        raise BenchmarkTooLarge(
+            f"{what} needs about {predicted_seconds:.3g} s, above the limit of {max_seconds:g} s (--max-seconds)"
+        )
+    return predicted_seconds
