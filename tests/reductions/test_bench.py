@@ -343,3 +343,22 @@ def test_fit_exponent_recovers_a_power_law():
         ns = [2.0**k for k in range(8, 16)]
         times = [1e-6 * n**exponent * float(rng.uniform(0.98, 1.02)) for n in ns]
         assert abs(fit_exponent(ns, times) - exponent) < 0.02  # type: ignore[operator]
+
+
+def test_building_the_bench_command_imports_no_benchmark():
+    """``reductions --help`` builds this parser: it must not pull in numpy or a benchmark module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, argparse\n"
+        "from reductions.app.bench.command import add_bench_command\n"
+        "add_bench_command(argparse.ArgumentParser().add_subparsers())\n"
+        "heavy = ('numpy', 'sympy', 'matplotlib', 'reductions.app.bench.timing', 'reductions.app.bench.exact')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

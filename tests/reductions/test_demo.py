@@ -180,9 +180,9 @@ def test_phase_transition_shows_the_oracles_that_exist():
 
 
 def test_crossover_is_where_the_work_balances():
-    crossing = polynomial._crossover(2048, 8, 1 / 2048)
+    crossing = polynomial._largest_winning_bound(2048, 8, 1 / 2048)
     assert 0.5 < crossing < 1.5
-    assert polynomial._crossover(2**64, 64, 2.0**-64) > crossing
+    assert polynomial._largest_winning_bound(2**64, 64, 2.0**-64) > crossing
 
 
 def test_registry_layout_handles_cycles_and_parallel_edges():

@@ -171,7 +171,7 @@ def bench_anytemp_case(
     }
 
 
-def _crossover(results: list[dict[str, Any]]) -> float | None:
+def _speedup_crossover(results: list[dict[str, Any]]) -> float | None:
     """The ``n`` where the speedup crosses 1 (log-log interpolation), or ``None``."""
     usable = [r for r in results if r["speedup"]]
     for before, after in zip(usable, usable[1:], strict=False):
@@ -258,7 +258,7 @@ def bench_anytemp_scaling(
         )
     else:
         summary.update(exponents)
-    summary["crossover_n"] = _crossover(results)
+    summary["crossover_n"] = _speedup_crossover(results)
     return benchmark_report(
         "anytemp-scaling",
         results,

@@ -68,7 +68,7 @@ from solvers.attention.polynomial.oracle import PolynomialAttention
 from solvers.attention.polynomial.taylor import TaylorAttention
 
 __all__ = [
-    "ORACLES",
+    "BENCH_ORACLES",
     "bench_oracles",
     "oracles_peak_bytes",
     "sweep_oracles",
@@ -76,7 +76,7 @@ __all__ = [
     "products_seconds",
 ]
 
-ORACLES: dict[str, Any] = {
+BENCH_ORACLES: dict[str, Any] = {
     "exact": lambda eps: ExactAttention(),
     "polynomial": lambda eps: PolynomialAttention(eps=eps),
     "taylor": lambda eps: TaylorAttention(eps=eps),
@@ -229,7 +229,7 @@ def bench_oracles(
     eps : float
         Entrywise relative error asked of the polynomial oracles.
     oracles : sequence of str
-        Names from :data:`ORACLES`; exact attention is always
+        Names from :data:`BENCH_ORACLES`; exact attention is always
         run (it is the reference) and reported first.
     sample_rows : int, optional
         When ``n`` exceeds it, exact attention is timed on this many random
@@ -285,8 +285,8 @@ def bench_oracles(
     reductions.app.bench.timing.BenchmarkTooLarge: bench oracles: n = 1000000000, d = 4 needs about 604 GiB, above the limit of 4 GiB (--max-memory)
     """
     for name in oracles:
-        if name not in ORACLES:
-            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(ORACLES))}")
+        if name not in BENCH_ORACLES:
+            raise ValueError(f"unknown oracle {name!r}; valid names: {', '.join(sorted(BENCH_ORACLES))}")
     n = check_int("n", n, minimum=1)
     d = check_int("d", d, minimum=1)
     bound = check_real("bound", bound, minimum=0)
@@ -315,7 +315,7 @@ def bench_oracles(
     for name in oracles:
         if name == "exact":
             continue
-        oracle = ORACLES[name](eps)
+        oracle = BENCH_ORACLES[name](eps)
         # Polynomial-method oracles expose their plan (degree, rank, route); others do not.
         plan = oracle.plan(instance) if hasattr(oracle, "plan") else None
         record: dict[str, Any] = {"oracle": name, "degree": None, "rank": None, "sampled": False, "rows_timed": n}
@@ -556,7 +556,7 @@ def sweep_oracles(
                 ns = [r["n"] for r in mine]
                 times = [r["seconds"] for r in mine]
                 large = [(x, t) for x, t in zip(ns, times, strict=False) if x >= 2**14]
-                crossover, interpolated = _crossover(ns, times, exact)
+                crossover, interpolated = _grid_crossover(ns, times, exact)
                 rank = mine[-1]["rank"] if mine else None
                 fits.append(
                     {
@@ -602,7 +602,9 @@ def sweep_oracles(
     return report
 
 
-def _crossover(ns: Sequence[int], times: Sequence[float], exact: dict[int, float]) -> tuple[int | None, float | None]:
+def _grid_crossover(
+    ns: Sequence[int], times: Sequence[float], exact: dict[int, float]
+) -> tuple[int | None, float | None]:
     """First grid ``n`` where ``times`` beats ``exact``, and the log-log interpolated crossing before it."""
     previous = None
     for n, t in zip(ns, times, strict=False):

@@ -155,7 +155,7 @@ def _rank(dimension: int, degree: int) -> int:
     return math.comb(dimension + degree, degree)
 
 
-def _crossover(n: int, dimension: int, eps: float) -> float:
+def _largest_winning_bound(n: int, dimension: int, eps: float) -> float:
     """The largest ``B`` (to 1 %) at which the polynomial method's work ``n r (d + g)`` is at most ``n^2 d``."""
 
     def wins(bound: float) -> bool:
@@ -342,7 +342,7 @@ def phase_transition_figure(
     per_operation = float(np.median(measured)) / (n * n * (timing_dimension + 1))
     predicted = [n * _rank(timing_dimension, g) * (timing_dimension + g) * per_operation for g in degrees]
     polynomial = _polynomial_timings(n, timing_dimension, eps, bounds[1::2])
-    crossing = _crossover(n, timing_dimension, eps)
+    crossing = _largest_winning_bound(n, timing_dimension, eps)
     ax.plot(measured_bounds, measured, "s-", color=NEUTRAL, label="exact oracle, measured: n² d work for any B")
     if polynomial is None:
         ax.plot(
@@ -390,7 +390,7 @@ def phase_transition_figure(
 
     ax = axes[3]
     exponents = [8, 16, 32, 64, 128, 256, 512, 1024]
-    crossings = [_crossover(2**k, k, 2.0**-k) for k in exponents]
+    crossings = [_largest_winning_bound(2**k, k, 2.0**-k) for k in exponents]
     roots = [math.sqrt(k * math.log(2)) for k in exponents]
     ax.plot(exponents, roots, "-", color=CLOSE, linewidth=2, label="√(ln n)")
     ax.plot(exponents, crossings, "o-", color=FAR, label="crossover B*: polynomial work = n² d")
