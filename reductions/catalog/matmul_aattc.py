@@ -28,7 +28,7 @@ from instances.matmul import MatMulInstance, MatrixProduct
 from reductions.core import ParameterMap, Reduced, Reduction
 from reductions.problems import problem_symbols
 
-__all__ = ["MatMulToAttention", "ProductReadout", "product_readout"]
+__all__ = ["MatMulToAttention", "ProductReadout", "product_readout", "DEFAULT_MAX_BYTES"]
 
 _U = 2.0**-53  # float64 unit roundoff
 DEFAULT_MAX_BYTES = 2**30
