@@ -59,6 +59,8 @@ def _as_integer_array(name: str, value: Any, limit: int | None) -> np.ndarray:
             if isinstance(entry, bool) or not isinstance(entry, (int, np.integer)):
                 raise InvalidInstanceError(f"'{name}' must hold integers: entry {position} is {entry!r}")
         array = np.vectorize(int, otypes=[object])(array)
+    elif np.issubdtype(array.dtype, np.signedinteger) and limit is None:
+        return array.astype(np.int64)  # fits int64 already: no per-entry work
     elif np.issubdtype(array.dtype, np.integer):
         pass
     elif np.issubdtype(array.dtype, np.floating):
@@ -217,7 +219,9 @@ class MatMulInstance:
 
 def _product_entries(value: Any) -> np.ndarray:
     array = _as_integer_array("entries", value, None)
-    fits = all(abs(int(x)) < 2**63 for x in array.flat)
+    if array.dtype == np.int64:
+        return readonly(array)
+    fits = all(-(2**63) <= int(x) < 2**63 for x in array.flat)
     return readonly(array.astype(np.int64) if fits else array)
 
 
