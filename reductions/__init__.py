@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "MaxIPToAttention": "reductions.catalog.maxip_aattc",
     "OVToSelfAttention": "reductions.catalog.ov_selfattn",
     "OVToL2SelfAttention": "reductions.catalog.ov_selfattn",
+    "MatMulToAttention": "reductions.catalog.matmul_aattc",
 }
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "MaxIPToAttention",
     "OVToSelfAttention",
     "OVToL2SelfAttention",
+    "MatMulToAttention",
 ]
 
 if TYPE_CHECKING:
@@ -98,6 +100,7 @@ if TYPE_CHECKING:
     from reductions.catalog.gapann_aattc import GapANNToAttention
     from reductions.catalog.gapann_aattc_gentle import GentleGapANNToAttention
     from reductions.catalog.half_ones import HalfOnesPadding
+    from reductions.catalog.matmul_aattc import MatMulToAttention
     from reductions.catalog.maxip_aattc import MaxIPToAttention
     from reductions.catalog.ov_aattc import OVToAttention
     from reductions.catalog.ov_gapann import OVToGapANN

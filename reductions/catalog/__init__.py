@@ -11,6 +11,7 @@
 | ``ov_maxip`` | ``ov-maxip`` | OV -> Max-IP |
 | ``maxip_aattc`` | ``maxip-aattc`` | Max-IP -> AAttC with large entries |
 | ``ov_selfattn`` | ``ov-selfattn``, ``ov-selfattn-l2`` | OV -> self-attention |
+| ``matmul_aattc`` | ``matmul-aattc`` | integer matrix multiplication -> AAttC at ``d = poly(n)`` |
 
 Importing a module registers nothing. :func:`register_builtins` registers the
 problems, the single steps and the chains in one explicit order; the registry
@@ -28,6 +29,7 @@ from reductions.catalog.chains import builtin_chains
 from reductions.catalog.gapann_aattc import GapANNToAttention
 from reductions.catalog.gapann_aattc_gentle import GentleGapANNToAttention
 from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.matmul_aattc import MatMulToAttention
 from reductions.catalog.maxip_aattc import MaxIPToAttention
 from reductions.catalog.ov_aattc import OVToAttention
 from reductions.catalog.ov_gapann import OVToGapANN
@@ -59,6 +61,7 @@ def builtin_reductions() -> dict[str, Reduction]:
         "maxip-aattc": MaxIPToAttention(),
         "ov-selfattn": OVToSelfAttention(),
         "ov-selfattn-l2": OVToL2SelfAttention(),
+        "matmul-aattc": MatMulToAttention(),
     }
 
 

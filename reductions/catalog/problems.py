@@ -267,13 +267,70 @@ def _solve_selfattention(instance: Any) -> Any:
     return ExactSelfAttention()(instance, log_space=instance.nonnegative_values)
 
 
+# -- Integer matrix multiplication ---------------------------------------------------------
+
+
+def _random_matmul(rng: np.random.Generator, size: int) -> Any:
+    """Integer factors with the edge cases exact read-back must survive.
+
+    Entries of both signs, entries at the stated bound ``W``, zero rows of ``A``
+    and zero columns of ``B``, empty sides, ``d = 0``, and bounds at and just
+    past powers of two (where the scaling ``w = 2^ceil(log2 W)`` changes).
+    """
+    from instances.matmul import MatMulInstance
+
+    n_a = int(rng.integers(0 if size > 2 else 1, size + 2))
+    n_b = int(rng.integers(0 if size > 2 else 1, size + 2))
+    d = int(rng.integers(0, size + 3))
+    kind = int(rng.integers(0, 4))
+    if kind == 0:
+        bound = 1
+    elif kind == 1:
+        bound = int(rng.integers(2, 10))
+    elif kind == 2:
+        bound = int(rng.integers(10, 1001))
+    else:
+        bound = 2 ** int(rng.integers(1, 13)) + int(rng.integers(0, 2))
+    low = 0 if rng.random() < 0.2 else -bound
+    a = rng.integers(low, bound + 1, size=(n_a, d))
+    b = rng.integers(low, bound + 1, size=(d, n_b))
+    for matrix in (a, b):  # some entries exactly at the bound, of either sign
+        hits = rng.random(matrix.shape) < 0.2
+        matrix[hits] = np.where(rng.random(int(hits.sum())) < 0.5, bound, -bound if low < 0 else bound)
+    if n_a and rng.random() < 0.3:
+        a[int(rng.integers(n_a))] = 0
+    if n_b and rng.random() < 0.3:
+        b[:, int(rng.integers(n_b))] = 0
+    return MatMulInstance(a, b, bound=bound)
+
+
+def _solve_matmul(instance: Any) -> Any:
+    from solvers.matmul import integer_product
+
+    return integer_product(instance)
+
+
+def _check_matmul(instance: Any, answer: Any, reference: Any) -> str | None:
+    from instances.matmul import MatrixProduct
+
+    if not isinstance(answer, MatrixProduct):
+        return f"answer is a {type(answer).__name__}, not a MatrixProduct"
+    if answer.shape != instance.shape:
+        return f"product has shape {answer.shape}, A B has shape {instance.shape}"
+    where = answer.first_difference(reference)
+    if where is None:
+        return None
+    return f"product entry {where} is {answer.entries[where]}, A B has {reference.entries[where]}"
+
+
 def builtin_problems() -> list[Problem]:
     """The problems of the built-in catalogue, in registration order.
 
     >>> [problem.name for problem in builtin_problems()]
-    ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn']
+    ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn', 'matmul']
     """
     from instances.attention import AttentionInstance
+    from instances.matmul import MatMulInstance
     from instances.maxip import MaxIPInstance
     from instances.self_attention import SelfAttentionInstance
 
@@ -337,5 +394,15 @@ def builtin_problems() -> list[Problem]:
             _check_attention,
             lambda instance, limit: [_solve_selfattention(instance)][:limit],
             parameters=("N", "d_x", "d", "d_v", "B"),
+        ),
+        Problem(
+            "matmul",
+            "Integer matrix multiplication (the exact product)",
+            MatMulInstance,
+            _random_matmul,
+            _solve_matmul,
+            _check_matmul,
+            lambda instance, limit: [_solve_matmul(instance)][:limit],
+            parameters=("n_a", "n_b", "d", "W"),
         ),
     ]
