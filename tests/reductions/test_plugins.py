@@ -336,6 +336,18 @@ def test_broken_plugins_warn_once_each_and_the_rest_works(plugin_site: Path, tmp
     assert registry.get_reduction("sat-ov").name == "sat-ov"
 
 
+def test_where_warnings_are_errors_the_other_plugins_still_register(
+    plugin_site: Path, tmp_path: Path, with_sites
+) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginWarning)
+        with_sites(broken_site(tmp_path), plugin_site)
+        with pytest.raises(PluginWarning, match="plug-in 'broken-"):
+            registry.reduction_names()
+        assert loaded_plugins() == [plugins.BUILTIN, PLUGIN_NAME]
+        assert {"sat-ov", "disjoint-ov", "sat-aattc-trimmed"} <= set(registry.reduction_names())
+
+
 # -- the command line, in a fresh process --------------------------------------------
 
 
@@ -457,7 +469,7 @@ def test_cli_broken_plugins_give_one_warning_each(plugin_site: Path, tmp_path: P
     result = run_cli("chain", "disjoint", "ov", sites=(plugin_site, broken_site(tmp_path)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "disjoint -> ov: disjoint-ov (disjoint -> ov)"
-    warned = [line for line in result.stderr.splitlines() if "PluginWarning" in line]
-    assert len(warned) == 2, result.stderr
+    warned = result.stderr.splitlines()
+    assert len(warned) == 2 and all(line.startswith("reductions.plugins:0: PluginWarning: plug-in ") for line in warned)
     assert sum("'broken-import'" in line for line in warned) == 1
     assert sum("'broken-raise'" in line for line in warned) == 1
