@@ -16,7 +16,7 @@ from instances.cnf import CNF
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.problems import Problem
 
-__all__ = ["builtin_problems", "random_test_formula"]
+__all__ = ["builtin_problems", "random_test_formula", "ATTENTION_ORACLES"]
 
 # -- k-SAT -------------------------------------------------------------------------
 
@@ -267,6 +267,49 @@ def _solve_selfattention(instance: Any) -> Any:
     return ExactSelfAttention()(instance, log_space=instance.nonnegative_values)
 
 
+# -- Oracles ---------------------------------------------------------------------------------
+# Imported when an oracle is made: the command line starts without the solvers' modules.
+
+
+def _exact_oracle(**options: Any) -> Any:
+    from solvers.attention.exact import ExactAttention
+
+    return ExactAttention(**options)
+
+
+def _polynomial_oracle(**options: Any) -> Any:
+    from solvers.attention.polynomial.oracle import PolynomialAttention
+
+    return PolynomialAttention(**options)
+
+
+def _taylor_oracle(**options: Any) -> Any:
+    from solvers.attention.polynomial.taylor import TaylorAttention
+
+    return TaylorAttention(**options)
+
+
+def _anytemp_oracle(**options: Any) -> Any:
+    from solvers.attention.anytemp.oracle import AnyTemperatureAttention
+
+    return AnyTemperatureAttention(**options)
+
+
+def _exact_self_attention(**options: Any) -> Any:
+    from solvers.attention.self_attention import ExactSelfAttention
+
+    return ExactSelfAttention(**options)
+
+
+ATTENTION_ORACLES = {
+    "exact": _exact_oracle,
+    "polynomial": _polynomial_oracle,
+    "taylor": _taylor_oracle,
+    "anytemp": _anytemp_oracle,
+}
+"""Oracles for ``aattc`` instances by command-line name (factories taking the oracle's options)."""
+
+
 def builtin_problems() -> list[Problem]:
     """The problems of the built-in catalogue, in registration order.
 
@@ -317,6 +360,8 @@ def builtin_problems() -> list[Problem]:
             _check_attention,
             lambda instance, limit: [_solve_attention(instance)][:limit],
             parameters=("n", "m", "d", "B"),
+            oracles=ATTENTION_ORACLES,
+            attention_shape=("n", "m", "d"),
         ),
         Problem(
             "maxip",
@@ -337,5 +382,7 @@ def builtin_problems() -> list[Problem]:
             _check_attention,
             lambda instance, limit: [_solve_selfattention(instance)][:limit],
             parameters=("N", "d_x", "d", "d_v", "B"),
+            oracles={"exact": _exact_self_attention},
+            attention_shape=("N", "N", "d"),
         ),
     ]
