@@ -1,7 +1,9 @@
 """The problems of the built-in catalogue: generators, reference solvers, answer checks, witnesses.
 
 Nothing is registered here on import; :func:`reductions.catalog.register_builtins`
-registers :func:`builtin_problems` with the rest of the catalogue.
+registers :func:`builtin_problems` with the rest of the catalogue. The solvers
+are imported inside the functions that call them, on first use: registering
+the catalogue loads neither PySAT nor mpmath.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from instances.answers import Assignment, NeighborDecisions, OrthogonalPair
+from instances.attention import AttentionInstance, AttentionOutput, random_attention
 from instances.cnf import CNF
+from instances.maxip import InnerProductPair, MaxIPInstance
+from instances.self_attention import SelfAttentionInstance, random_self_attention
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.problems import Problem
 
@@ -152,8 +157,6 @@ def _gap_ann_witnesses(instance: GapANNInstance, limit: int) -> list[NeighborDec
 
 
 def _random_attention(rng: np.random.Generator, size: int) -> Any:
-    from instances.attention import random_attention
-
     return random_attention(size + 1, 1 + size % 4, float(rng.uniform(0.5, 3.0)), seed=rng)
 
 
@@ -170,8 +173,6 @@ def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
     ``V >= 0``): its entries are then ``e^(log value)``, within the smaller of
     the two bounds it states (``rel_error`` relative, ``abs_error`` absolute).
     """
-    from instances.attention import AttentionOutput
-
     if not isinstance(answer, AttentionOutput) or (answer.values is None and answer.log_values is None):
         return "answer is not an attention output with values"
 
@@ -205,8 +206,6 @@ def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
 
 def _random_maxip(rng: np.random.Generator, size: int) -> Any:
     """Binary or small-integer Max-IP with the threshold near the true maximum (both answers occur)."""
-    from instances.maxip import MaxIPInstance
-
     n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
     d = int(rng.integers(0, size + 3))
     if rng.random() < 0.5:
@@ -225,8 +224,6 @@ def _solve_maxip(instance: Any) -> Any:
 
 
 def _check_maxip(instance: Any, answer: Any, reference: Any) -> str | None:
-    from instances.maxip import InnerProductPair
-
     if answer is None:
         return None if reference is None else f"answered no pair, {reference} reaches the threshold"
     if not isinstance(answer, InnerProductPair):
@@ -246,8 +243,6 @@ def _maxip_witnesses(instance: Any, limit: int) -> list[Any]:
 
 
 def _random_self_attention(rng: np.random.Generator, size: int) -> Any:
-    from instances.self_attention import random_self_attention
-
     score = "dot" if rng.random() < 0.5 else "l2"
     return random_self_attention(
         size + 1,
@@ -316,10 +311,6 @@ def builtin_problems() -> list[Problem]:
     >>> [problem.name for problem in builtin_problems()]
     ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn']
     """
-    from instances.attention import AttentionInstance
-    from instances.maxip import MaxIPInstance
-    from instances.self_attention import SelfAttentionInstance
-
     return [
         Problem(
             "sat",
