@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -31,6 +31,7 @@ __all__ = [
     "default_chain",
     "make_oracle",
     "oracle_names",
+    "ORACLES",
     "DEFAULT_CHAIN",
     "FLOPS_PER_SECOND",
     "EXPS_PER_SECOND",
@@ -92,6 +93,34 @@ def oracle_names(problem: str = "aattc") -> list[str]:
     ['anytemp', 'exact', 'polynomial', 'taylor']
     """
     return sorted(get_problem(problem).oracles)
+
+
+class _OraclesByProblem(Mapping[str, Mapping[str, Callable[..., Any]]]):
+    """The registered problems' oracles, by problem then by name (a live view, never a copy)."""
+
+    def __getitem__(self, problem: str) -> Mapping[str, Callable[..., Any]]:
+        oracles = get_problem(problem).oracles if problem in problem_names() else None
+        if not oracles:
+            raise KeyError(problem)
+        return oracles
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name in problem_names() if get_problem(name).oracles])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"ORACLES({ {problem: list(oracles) for problem, oracles in self.items()} })"
+
+
+ORACLES: Mapping[str, Mapping[str, Callable[..., Any]]] = _OraclesByProblem()
+"""Oracles by the problem they answer, then by command-line name: a view of the registered
+problems' :attr:`~reductions.problems.Problem.oracles`, so a plug-in's problem shows up too.
+
+>>> list(ORACLES), list(ORACLES["aattc"]), "ov" in ORACLES
+(['aattc', 'selfattn'], ['exact', 'polynomial', 'taylor', 'anytemp'], False)
+"""
 
 
 def default_chain(*, mode: str = "certified", balance: str = "paper", branch: str = "auto") -> Chain:

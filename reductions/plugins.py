@@ -10,8 +10,12 @@ public API (:func:`reductions.register`, :func:`reductions.register_problem`).
 The registries call every plug-in once, the first time one of them is
 consulted. The built-in catalogue is itself the first plug-in
 (``builtin = "reductions.catalog:register_builtins"``), so the framework
-imports no catalogue module and a plug-in can build on the built-ins. A plug-in
-that fails to load or raises gets one warning naming it; the rest keep working.
+imports no catalogue module and a plug-in can build on the built-ins; the
+others follow in the order of their names. A plug-in that fails to load or
+raises gets one :class:`PluginWarning` naming it, issued once every plug-in has
+been called, so the rest keep working (what the broken one registered before
+it raised stays registered). ``docs/your-own-reduction.md`` shows a plug-in
+from start to finish.
 
 >>> from reductions.plugins import loaded_plugins
 >>> from reductions.problems import problem_names
