@@ -11,17 +11,16 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
+from instances._dimacs_syntax import format_dimacs, scan_dimacs
 from instances._validation import check_int
 from instances.answers import Assignment
 from instances.errors import InvalidInstanceError, NotAWitnessError
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ["CNF"]
 
@@ -104,16 +103,15 @@ class CNF:
         >>> CNF.from_dimacs("p cnf 2 1\\n1 -2 0\\n")
         CNF(num_vars=2, clauses=((1, -2),))
         """
-        from instances.dimacs import parse_dimacs
-
-        return parse_dimacs(text, source=source).formula
+        scanned = scan_dimacs(text, source)
+        return cls(scanned.num_vars, scanned.clauses)
 
     @classmethod
     def from_file(cls, path: str | Path) -> CNF:
         """Read a DIMACS file (see :func:`instances.dimacs.read_dimacs`)."""
-        from instances.dimacs import read_dimacs
-
-        return read_dimacs(path).formula
+        path = Path(path)
+        scanned = scan_dimacs(path.read_bytes(), source=str(path))
+        return cls(scanned.num_vars, scanned.clauses)
 
     def to_dimacs(self, comments: Iterable[str] = ()) -> str:
         """DIMACS text of this formula, one clause a line.
@@ -124,9 +122,7 @@ class CNF:
         1 -2 0
         0
         """
-        from instances.dimacs import write_dimacs
-
-        return write_dimacs(self, comments=comments)
+        return format_dimacs(self.num_vars, self.clauses, comments)
 
     # -- derived data ------------------------------------------------------------
     @property

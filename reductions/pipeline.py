@@ -9,10 +9,9 @@ margin, branch) and seconds.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -20,20 +19,27 @@ import attrs
 from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.errors import OracleContradiction, OracleRefusal
-from reductions.catalog.chains import attention_chain
-from reductions.catalog.gapann_aattc import GapANNToAttention
-from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain, Stage
+from reductions.problems import get_problem, problem_names
+from reductions.registry import get_reduction
 
 __all__ = [
     "SolveResult",
     "ChainPrediction",
     "predict_chain",
     "solve_via_attention",
-    "attention_chain",
+    "default_chain",
     "make_oracle",
+    "oracle_names",
     "ORACLES",
+    "DEFAULT_CHAIN",
+    "FLOPS_PER_SECOND",
+    "EXPS_PER_SECOND",
+    "human_bytes",
 ]
+
+DEFAULT_CHAIN = "sat-aattc"
+"""The registered chain :func:`solve_via_attention` runs unless given another."""
 
 DEFAULT_MAX_BYTES = 8 * 2**30
 """Largest memory the pipeline plans to use (a third of this machine's 24 GiB)."""
@@ -41,55 +47,18 @@ DEFAULT_MAX_BYTES = 8 * 2**30
 DEFAULT_MAX_SECONDS = 600.0
 """Longest predicted run the pipeline starts."""
 
-# Rates measured on a 2-core machine, used only for predictions shown to the user.
-_FLOPS_PER_SECOND = 2e10
-_EXPS_PER_SECOND = 4e8
+FLOPS_PER_SECOND = 2e10
+"""Floating-point operations per second assumed by predictions (measured on a 2-core machine)."""
 
-
-def _exact_oracle(**options: Any) -> Any:
-    from solvers.attention.exact import ExactAttention
-
-    return ExactAttention(**options)
-
-
-def _polynomial_oracle(**options: Any) -> Any:
-    from solvers.attention.polynomial.oracle import PolynomialAttention
-
-    return PolynomialAttention(**options)
-
-
-def _taylor_oracle(**options: Any) -> Any:
-    from solvers.attention.polynomial.taylor import TaylorAttention
-
-    return TaylorAttention(**options)
-
-
-def _anytemp_oracle(**options: Any) -> Any:
-    from solvers.attention.anytemp.oracle import AnyTemperatureAttention
-
-    return AnyTemperatureAttention(**options)
-
-
-def _exact_self_attention(**options: Any) -> Any:
-    from solvers.attention.self_attention import ExactSelfAttention
-
-    return ExactSelfAttention(**options)
-
-
-ORACLES: dict[str, dict[str, Callable[..., Any]]] = {
-    "aattc": {
-        "exact": _exact_oracle,
-        "polynomial": _polynomial_oracle,
-        "taylor": _taylor_oracle,
-        "anytemp": _anytemp_oracle,
-    },
-    "selfattn": {"exact": _exact_self_attention},
-}
-"""Oracles by the problem they answer, then by command-line name."""
+EXPS_PER_SECOND = 4e8
+"""Exponentials per second assumed by predictions (measured on a 2-core machine)."""
 
 
 def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     """The oracle called ``name`` for ``problem``; an unknown name lists the valid ones.
+
+    The oracles of a problem are those its registered description lists
+    (:attr:`reductions.problems.Problem.oracles`).
 
     >>> make_oracle("exact").name
     'exact'
@@ -99,13 +68,15 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     Traceback (most recent call last):
     ...
     ValueError: unknown oracle 'psychic' for aattc; choose one of: anytemp, exact, polynomial, taylor
+    >>> make_oracle("exact", "ov")
+    Traceback (most recent call last):
+    ...
+    ValueError: no oracle answers 'ov'; problems with oracles: aattc, selfattn
     """
-    try:
-        oracles = ORACLES[problem]
-    except KeyError:
-        raise ValueError(
-            f"no oracle answers {problem!r}; problems with oracles: {', '.join(sorted(ORACLES))}"
-        ) from None
+    oracles = get_problem(problem).oracles
+    if not oracles:
+        with_oracles = [other for other in problem_names() if get_problem(other).oracles]
+        raise ValueError(f"no oracle answers {problem!r}; problems with oracles: {', '.join(sorted(with_oracles))}")
     try:
         factory = oracles[name]
     except KeyError:
@@ -113,6 +84,69 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
             f"unknown oracle {name!r} for {problem}; choose one of: {', '.join(sorted(oracles))}"
         ) from None
     return factory(**options)
+
+
+def oracle_names(problem: str = "aattc") -> list[str]:
+    """Names of the oracles that answer ``problem``, sorted.
+
+    >>> oracle_names()
+    ['anytemp', 'exact', 'polynomial', 'taylor']
+    """
+    return sorted(get_problem(problem).oracles)
+
+
+class _OraclesByProblem(Mapping[str, Mapping[str, Callable[..., Any]]]):
+    """The registered problems' oracles, by problem then by name (a live view, never a copy)."""
+
+    def __getitem__(self, problem: str) -> Mapping[str, Callable[..., Any]]:
+        oracles = get_problem(problem).oracles if problem in problem_names() else None
+        if not oracles:
+            raise KeyError(problem)
+        return oracles
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name in problem_names() if get_problem(name).oracles])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"ORACLES({ {problem: list(oracles) for problem, oracles in self.items()} })"
+
+
+ORACLES: Mapping[str, Mapping[str, Callable[..., Any]]] = _OraclesByProblem()
+"""Oracles by the problem they answer, then by command-line name: a view of the registered
+problems' :attr:`~reductions.problems.Problem.oracles`, so a plug-in's problem shows up too.
+
+>>> list(ORACLES), list(ORACLES["aattc"]), "ov" in ORACLES
+(['aattc', 'selfattn'], ['exact', 'polynomial', 'taylor', 'anytemp'], False)
+"""
+
+
+def default_chain(*, mode: str = "certified", balance: str = "paper", branch: str = "auto") -> Chain:
+    """The registered chain :data:`DEFAULT_CHAIN` with ``mode``, ``balance`` and ``branch`` set on its steps.
+
+    Each option goes to the steps that have it as a field (Lemma 4.7's step);
+    an option no step has is refused.
+
+    >>> step = default_chain(mode="paper", branch="attention").parts[-1]
+    >>> step.name, step.mode, step.balance, step.branch
+    ('gapann-aattc', 'paper', 'paper', 'attention')
+    >>> [part.name for part in default_chain().parts]
+    ['sat-ov', 'ov-gapann', 'half-ones', 'gapann-aattc']
+    """
+    registered = get_reduction(DEFAULT_CHAIN)
+    options = {"mode": mode, "balance": balance, "branch": branch}
+    used: set[str] = set()
+    parts = []
+    for part in registered.steps:
+        fields = attrs.fields_dict(type(part)) if attrs.has(type(part)) else {}
+        chosen = {key: value for key, value in options.items() if key in fields}
+        used |= set(chosen)
+        parts.append(attrs.evolve(part, **chosen) if chosen else part)
+    if unused := [key for key in options if key not in used]:
+        raise ValueError(f"no step of {DEFAULT_CHAIN} has the option(s) {', '.join(unused)}")
+    return Chain.of(*parts)
 
 
 @attrs.frozen
@@ -135,10 +169,15 @@ class ChainPrediction:
             work = f"Hamming-ball search over {self.ball_points:.3g} points"
         else:
             work = f"attention with N = {self.size:,} and d = {self.attention_dimension:,}"
-        return f"{work}: about {_human_bytes(self.bytes)} and {self.seconds:.3g} s"
+        return f"{work}: about {human_bytes(self.bytes)} and {self.seconds:.3g} s"
 
 
-def _human_bytes(count: float) -> str:
+def human_bytes(count: float) -> str:
+    """``count`` bytes in binary units, three significant digits.
+
+    >>> human_bytes(3 * 2**30), human_bytes(512)
+    ('3 GiB', '512 B')
+    """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         if count < 1024 or unit == "EiB":
             return f"{count:.3g} {unit}"
@@ -149,6 +188,12 @@ def _human_bytes(count: float) -> str:
 def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction | None:
     """Predict sizes, memory and time of the chain on ``formula`` without building it.
 
+    The chain's last step may predict the whole chain itself (a method
+    ``predict_chain(formula, chain)`` returning a :class:`ChainPrediction`, or
+    None for a chain it does not know, as Lemma 4.7's step does for the
+    default chain); otherwise the chain's composed parameter map gives the
+    attention sizes (the target problem's ``attention_shape``).
+
     Examples
     --------
     >>> from instances import CNF
@@ -158,29 +203,12 @@ def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction |
     >>> p.bytes > 2**40
     True
     """
-    chain = chain or attention_chain()
-    final = chain.parts[-1]
-    first_step = chain.parts[0]
-    if not (isinstance(final, GapANNToAttention) and isinstance(first_step, SatToOV) and len(chain.parts) == 4):
-        return _predict_from_parameters(formula, chain)
-    split = first_step
-    v, m = formula.num_vars, formula.num_clauses
-    first = split.first_half_size(v)
-    n_a, n_b = 2**first, 2 ** (v - first)
-    D = 6 * m
-    size = max(n_a, 2 * n_b)
-    # After the gadget and padding, orthogonal pairs sit at distance 2m < t = 2m + 2.
-    ball_points = n_a * sum(math.comb(D, k) for k in range(min(2 * m, D) + 1)) if m < 200 else math.inf
-    attention_work = size * size * (2 * D + 1)
-    if m == 0 or final.branch == "hamming-ball" or (final.branch == "auto" and ball_points <= attention_work):
-        branch = "hamming-ball"
-        vector_bytes = (n_a + n_b) * max(m, 1) * 12
-        seconds = float(ball_points) * D / _FLOPS_PER_SECOND
-        return ChainPrediction(n_a, n_b, D, size, 2 * D, branch, int(min(ball_points, 2**62)), vector_bytes, seconds)
-    # The three N x 2D float64 inputs, their vector ancestors, plus the oracle's tiles.
-    bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
-    seconds = size * size * (2 * 2 * D) / _FLOPS_PER_SECOND + size * size / _EXPS_PER_SECOND
-    return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", int(min(ball_points, 2**62)), bytes_needed, seconds)
+    chain = chain or default_chain()
+    # The last step may know its whole chain better than the composed parameter map does.
+    predict_exactly = getattr(chain.parts[-1], "predict_chain", None)
+    if predict_exactly is not None and (prediction := predict_exactly(formula, chain)) is not None:
+        return prediction
+    return _predict_from_parameters(formula, chain)
 
 
 def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | None:
@@ -189,17 +217,18 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | No
     Lemma 4.7's branch flag is taken on its attention side (the larger one);
     ``None`` when the sizes still depend on a symbol chosen per instance.
     """
+    shape = get_problem(chain.target).attention_shape
+    if shape is None:
+        return None
     sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
-    # Attention targets name their sizes n, m, d; self-attention has N tokens.
-    length = sizes.get("n", sizes.get("N"))
-    keys, dimension = sizes.get("m", length), sizes.get("d")
+    length, keys, dimension = (sizes.get(name) for name in shape)
     if not all(isinstance(x, int) for x in (length, keys, dimension)):
         return None
     n, m, d = int(length), int(keys), int(dimension)  # type: ignore[arg-type]
     bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
-    seconds = n * m * 2 * d / _FLOPS_PER_SECOND + n * m / _EXPS_PER_SECOND
-    first = chain.parts[0]
-    split = first.first_half_size(formula.num_vars) if isinstance(first, SatToOV) else formula.num_vars
+    seconds = n * m * 2 * d / FLOPS_PER_SECOND + n * m / EXPS_PER_SECOND
+    first_half_size = getattr(chain.parts[0], "first_half_size", None)  # split and list's split
+    split = first_half_size(formula.num_vars) if first_half_size is not None else formula.num_vars
     return ChainPrediction(
         2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds
     )
@@ -293,7 +322,8 @@ def solve_via_attention(
     oracle : str or oracle object
         A name from :data:`ORACLES` or an oracle instance.
     mode, balance, branch : str
-        Options of :class:`~reductions.catalog.gapann_aattc.GapANNToAttention`.
+        Options of the default chain's Lemma 4.7 step
+        (:class:`~reductions.catalog.gapann_aattc.GapANNToAttention`), see :func:`default_chain`.
     chain : Chain or None
         Another registered path from ``sat`` to an attention problem (the
         options above are then ignored); the oracle is called on its final
@@ -333,7 +363,7 @@ def solve_via_attention(
     on_terminal = sys.stderr.isatty() if progress is None else progress
     oracle_object = make_oracle(oracle) if isinstance(oracle, str) else oracle
     if chain is None:
-        chain = attention_chain(mode=mode, balance=balance, branch=branch)
+        chain = default_chain(mode=mode, balance=balance, branch=branch)
     elif chain.source != "sat":
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
@@ -343,7 +373,7 @@ def solve_via_attention(
     else:
         what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
         if prediction.bytes > max_bytes:
-            raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
+            raise OracleRefusal(f"{what}, above the limit of {human_bytes(max_bytes)}")
         if prediction.seconds > max_seconds:
             raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
     # Progress only where someone watches and the run is long enough to wonder.

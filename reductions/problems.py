@@ -14,12 +14,23 @@ plug-ins register theirs (:mod:`reductions.plugins`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
+from reductions.plugins import load_plugins
+
 __all__ = ["Problem", "register_problem", "unregister_problem", "get_problem", "problem_names", "problem_symbols"]
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+def _optional_tuple(value: Any) -> Any:
+    return None if value is None else tuple(value)
 
 
 def _parameter_names(value: Any) -> tuple[str, ...]:
@@ -56,11 +67,22 @@ class Problem:
     parameters : tuple of str
         Names of the size parameters (``instance.parameters()`` gives their
         values); parameter maps use them as positive sympy symbols.
+    oracles : mapping of str to callable
+        Oracles that answer this problem's instances, by the name the command
+        line uses; each is a factory called with the oracle's options
+        (:func:`reductions.pipeline.make_oracle`). Empty for most problems.
+    attention_shape : tuple of three str, or None
+        For an attention problem: the parameters giving the number of queries,
+        the number of keys and the head dimension (the sizes that time and
+        memory predictions and the fine-grained implication read); None for
+        other problems.
 
     Examples
     --------
     >>> Problem("pairs", "Pairs", tuple, None, len, None, None, parameters=("n",)).parameters
     ('n',)
+    >>> get_problem("aattc").attention_shape, sorted(get_problem("aattc").oracles)[:2]
+    (('n', 'm', 'd'), ['anytemp', 'exact'])
     """
 
     name: str
@@ -71,6 +93,16 @@ class Problem:
     check: Callable[[Any, Any, Any], str | None]
     witnesses: Callable[[Any, int], list[Any]]
     parameters: tuple[str, ...] = attrs.field(default=(), converter=_parameter_names)
+    oracles: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict, converter=_frozen_mapping, kw_only=True)
+    attention_shape: tuple[str, str, str] | None = attrs.field(default=None, kw_only=True, converter=_optional_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        shape = self.attention_shape
+        if shape is not None and (len(shape) != 3 or any(name not in self.parameters for name in shape)):
+            raise ValueError(
+                f"attention_shape of {self.name!r} must name three of its parameters {self.parameters} "
+                f"(queries, keys, head dimension); got {shape!r}"
+            )
 
 
 _PROBLEMS: dict[str, Problem] = {}
@@ -147,7 +179,5 @@ def problem_symbols(problem: str) -> dict[str, Any]:
 
 
 def _loaded() -> dict[str, Problem]:
-    from reductions.plugins import load_plugins
-
     load_plugins()
     return _PROBLEMS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from reductions.core import Chain
-from reductions.problems import problem_symbols
+from reductions.problems import get_problem, problem_symbols
 
 __all__ = ["describe_chain", "attention_size_exponent", "fine_grained_implication"]
 
@@ -44,6 +44,9 @@ def describe_chain(chain: Chain) -> str:
 def attention_size_exponent(chain: Chain) -> sympy.Expr:
     """``c`` with ``log2(n) = c v + O(1)``: how the attention length grows with the variables.
 
+    ``n`` is the number of queries of the chain's target (the first name of its
+    problem's ``attention_shape``).
+
     >>> from reductions.registry import path
     >>> attention_size_exponent(path("sat", "aattc"))
     1/2
@@ -51,9 +54,10 @@ def attention_size_exponent(chain: Chain) -> sympy.Expr:
     if chain.source != "sat":
         raise ValueError(f"'chain' must start at 'sat' (got {chain.source!r})")
     outputs = chain.parameters().outputs
-    length = outputs.get("n", outputs.get("N"))
-    if length is None:
-        raise ValueError(f"{chain.name} does not end in an attention problem (parameters {sorted(outputs)})")
+    shape = get_problem(chain.target).attention_shape
+    if shape is None:
+        raise ValueError(f"{chain.name} does not end in an attention problem (it ends in {chain.target!r})")
+    length = outputs[shape[0]]
     v = problem_symbols("sat")["v"]
     k = sympy.Symbol("k", positive=True, integer=True)
     even = _attention_branch(length).subs(v, 2 * k)  # ceilings and floors resolve for even v

@@ -44,10 +44,14 @@ import sympy
 
 from instances.answers import NeighborDecisions
 from instances.attention import AttentionInstance, AttentionOutput
+from instances.cnf import CNF
 from instances.errors import InvalidInstanceError, NotAWitnessError, OracleRefusal
 from instances.vectors import GapANNInstance
-from reductions.core import ParameterMap, Reduced, Reduction
-from reductions.problems import problem_symbols
+from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.sat_ov import SatToOV
+from reductions.core import Chain, ParameterMap, Reduced, Reduction
+from reductions.pipeline import EXPS_PER_SECOND, FLOPS_PER_SECOND, ChainPrediction
+from reductions.problems import get_problem, problem_symbols
 from solvers.ann import DEFAULT_BALL_BUDGET, hamming_ball_cost, hamming_ball_gap_ann
 
 __all__ = ["GapANNToAttention", "BlockParameters", "block_parameters"]
@@ -239,9 +243,6 @@ class GapANNToAttention(Reduction):
 
     def random_source(self, rng: np.random.Generator, size: int) -> GapANNInstance:
         """Random equal-weight Gap-ANN instances (half-ones padded), for testing."""
-        from reductions.catalog.half_ones import HalfOnesPadding
-        from reductions.problems import get_problem
-
         raw = get_problem("gapann").random_instance(rng, size)
         return HalfOnesPadding().forward(raw).target
 
@@ -263,6 +264,45 @@ class GapANNToAttention(Reduction):
         if instance.dimension == 0 or instance.b.shape[0] == 0:
             return "hamming-ball"  # degenerate: the ball has one point, or there is nothing to find
         return "hamming-ball" if hamming_ball_cost(instance) <= self.attention_cost(instance) else "attention"
+
+    def predict_chain(self, formula: CNF, chain: Chain) -> ChainPrediction | None:
+        """Sizes, memory and time of split and list, the gadget, half-ones and this step on ``formula``.
+
+        None for another chain, or one that ends in a step with other options
+        (its parameter map then predicts it). The branch is the one
+        :meth:`chosen_branch` takes, on the sizes alone.
+
+        >>> from instances import CNF
+        >>> from reductions.catalog.chains import attention_chain
+        >>> prediction = GapANNToAttention().predict_chain(CNF(20, [[1, 2, 3]] * 91), attention_chain())
+        >>> prediction.size, prediction.attention_dimension, prediction.branch
+        (2048, 1092, 'attention')
+        >>> from reductions.catalog.ov_gapann import OVToGapANN
+        >>> longer = Chain.of(SatToOV(), OVToGapANN(), HalfOnesPadding(), HalfOnesPadding(), GapANNToAttention())
+        >>> GapANNToAttention().predict_chain(CNF(20, [[1, 2, 3]] * 91), longer) is None
+        True
+        """
+        split = chain.parts[0]
+        if len(chain.parts) != 4 or chain.parts[-1] != self or not isinstance(split, SatToOV):
+            return None
+        v, m = formula.num_vars, formula.num_clauses
+        first = split.first_half_size(v)
+        n_a, n_b = 2**first, 2 ** (v - first)
+        D = 6 * m
+        size = max(n_a, 2 * n_b)
+        # After the gadget and padding, orthogonal pairs sit at distance 2m < t = 2m + 2.
+        ball_points = n_a * sum(math.comb(D, k) for k in range(min(2 * m, D) + 1)) if m < 200 else math.inf
+        attention_work = size * size * (2 * D + 1)
+        if m == 0 or self.branch == "hamming-ball" or (self.branch == "auto" and ball_points <= attention_work):
+            vector_bytes = (n_a + n_b) * max(m, 1) * 12
+            seconds = float(ball_points) * D / FLOPS_PER_SECOND
+            points = int(min(ball_points, 2**62))
+            return ChainPrediction(n_a, n_b, D, size, 2 * D, "hamming-ball", points, vector_bytes, seconds)
+        # The three N x 2D float64 inputs, their vector ancestors, plus the oracle's tiles.
+        bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
+        seconds = size * size * (2 * 2 * D) / FLOPS_PER_SECOND + size * size / EXPS_PER_SECOND
+        points = int(min(ball_points, 2**62))
+        return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", points, bytes_needed, seconds)
 
     def needs_oracle(self, reduced: Reduced) -> bool:
         """Whether ``backward`` needs an attention output (not on the Hamming-ball branch)."""

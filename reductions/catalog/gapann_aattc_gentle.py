@@ -22,8 +22,9 @@ from instances.answers import NeighborDecisions
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import InvalidInstanceError
 from instances.vectors import GapANNInstance
+from reductions.catalog.half_ones import HalfOnesPadding
 from reductions.core import ParameterMap, Reduced, Reduction
-from reductions.problems import problem_symbols
+from reductions.problems import get_problem, problem_symbols
 from reductions.readout import (
     DEFAULT_DELTA,
     MarginReadout,
@@ -125,9 +126,6 @@ class GentleGapANNToAttention(Reduction):
 
     def random_source(self, rng: np.random.Generator, size: int) -> GapANNInstance:
         """Random equal-weight Gap-ANN instances (half-ones padded), for testing."""
-        from reductions.catalog.half_ones import HalfOnesPadding
-        from reductions.problems import get_problem
-
         return HalfOnesPadding().forward(get_problem("gapann").random_instance(rng, size)).target
 
     def _forward(self, instance: GapANNInstance) -> tuple[AttentionInstance, Mapping[str, Any], Mapping[str, Any]]:

@@ -1,7 +1,9 @@
 """The problems of the built-in catalogue: generators, reference solvers, answer checks, witnesses.
 
 Nothing is registered here on import; :func:`reductions.catalog.register_builtins`
-registers :func:`builtin_problems` with the rest of the catalogue.
+registers :func:`builtin_problems` with the rest of the catalogue. The solvers
+are imported inside the functions that call them, on first use: registering
+the catalogue loads neither PySAT nor mpmath.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from typing import Any
 import numpy as np
 
 from instances.answers import Assignment, NeighborDecisions, OrthogonalPair
+from instances.attention import AttentionInstance, AttentionOutput, random_attention
 from instances.cnf import CNF
+from instances.matmul import MatMulInstance, MatrixProduct
+from instances.maxip import InnerProductPair, MaxIPInstance
+from instances.self_attention import SelfAttentionInstance, random_self_attention
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.problems import Problem
 
-__all__ = ["builtin_problems", "random_test_formula"]
+__all__ = ["builtin_problems", "random_test_formula", "ATTENTION_ORACLES"]
 
 # -- k-SAT -------------------------------------------------------------------------
 
@@ -152,8 +158,6 @@ def _gap_ann_witnesses(instance: GapANNInstance, limit: int) -> list[NeighborDec
 
 
 def _random_attention(rng: np.random.Generator, size: int) -> Any:
-    from instances.attention import random_attention
-
     return random_attention(size + 1, 1 + size % 4, float(rng.uniform(0.5, 3.0)), seed=rng)
 
 
@@ -170,8 +174,6 @@ def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
     ``V >= 0``): its entries are then ``e^(log value)``, within the smaller of
     the two bounds it states (``rel_error`` relative, ``abs_error`` absolute).
     """
-    from instances.attention import AttentionOutput
-
     if not isinstance(answer, AttentionOutput) or (answer.values is None and answer.log_values is None):
         return "answer is not an attention output with values"
 
@@ -205,8 +207,6 @@ def _check_attention(instance: Any, answer: Any, reference: Any) -> str | None:
 
 def _random_maxip(rng: np.random.Generator, size: int) -> Any:
     """Binary or small-integer Max-IP with the threshold near the true maximum (both answers occur)."""
-    from instances.maxip import MaxIPInstance
-
     n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
     d = int(rng.integers(0, size + 3))
     if rng.random() < 0.5:
@@ -225,8 +225,6 @@ def _solve_maxip(instance: Any) -> Any:
 
 
 def _check_maxip(instance: Any, answer: Any, reference: Any) -> str | None:
-    from instances.maxip import InnerProductPair
-
     if answer is None:
         return None if reference is None else f"answered no pair, {reference} reaches the threshold"
     if not isinstance(answer, InnerProductPair):
@@ -246,8 +244,6 @@ def _maxip_witnesses(instance: Any, limit: int) -> list[Any]:
 
 
 def _random_self_attention(rng: np.random.Generator, size: int) -> Any:
-    from instances.self_attention import random_self_attention
-
     score = "dot" if rng.random() < 0.5 else "l2"
     return random_self_attention(
         size + 1,
@@ -277,8 +273,6 @@ def _random_matmul(rng: np.random.Generator, size: int) -> Any:
     and zero columns of ``B``, empty sides, ``d = 0``, and bounds at and just
     past powers of two (where the scaling ``w = 2^ceil(log2 W)`` changes).
     """
-    from instances.matmul import MatMulInstance
-
     n_a = int(rng.integers(0 if size > 2 else 1, size + 2))
     n_b = int(rng.integers(0 if size > 2 else 1, size + 2))
     d = int(rng.integers(0, size + 3))
@@ -311,8 +305,6 @@ def _solve_matmul(instance: Any) -> Any:
 
 
 def _check_matmul(instance: Any, answer: Any, reference: Any) -> str | None:
-    from instances.matmul import MatrixProduct
-
     if not isinstance(answer, MatrixProduct):
         return f"answer is a {type(answer).__name__}, not a MatrixProduct"
     if answer.shape != instance.shape:
@@ -323,17 +315,55 @@ def _check_matmul(instance: Any, answer: Any, reference: Any) -> str | None:
     return f"product entry {where} is {answer.entries[where]}, A B has {reference.entries[where]}"
 
 
+# -- Oracles ---------------------------------------------------------------------------------
+# Imported when an oracle is made: the command line starts without the solvers' modules.
+
+
+def _exact_oracle(**options: Any) -> Any:
+    from solvers.attention.exact import ExactAttention
+
+    return ExactAttention(**options)
+
+
+def _polynomial_oracle(**options: Any) -> Any:
+    from solvers.attention.polynomial.oracle import PolynomialAttention
+
+    return PolynomialAttention(**options)
+
+
+def _taylor_oracle(**options: Any) -> Any:
+    from solvers.attention.polynomial.taylor import TaylorAttention
+
+    return TaylorAttention(**options)
+
+
+def _anytemp_oracle(**options: Any) -> Any:
+    from solvers.attention.anytemp.oracle import AnyTemperatureAttention
+
+    return AnyTemperatureAttention(**options)
+
+
+def _exact_self_attention(**options: Any) -> Any:
+    from solvers.attention.self_attention import ExactSelfAttention
+
+    return ExactSelfAttention(**options)
+
+
+ATTENTION_ORACLES = {
+    "exact": _exact_oracle,
+    "polynomial": _polynomial_oracle,
+    "taylor": _taylor_oracle,
+    "anytemp": _anytemp_oracle,
+}
+"""Oracles for ``aattc`` instances by command-line name (factories taking the oracle's options)."""
+
+
 def builtin_problems() -> list[Problem]:
     """The problems of the built-in catalogue, in registration order.
 
     >>> [problem.name for problem in builtin_problems()]
     ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn', 'matmul']
     """
-    from instances.attention import AttentionInstance
-    from instances.matmul import MatMulInstance
-    from instances.maxip import MaxIPInstance
-    from instances.self_attention import SelfAttentionInstance
-
     return [
         Problem(
             "sat",
@@ -374,6 +404,8 @@ def builtin_problems() -> list[Problem]:
             _check_attention,
             lambda instance, limit: [_solve_attention(instance)][:limit],
             parameters=("n", "m", "d", "B"),
+            oracles=ATTENTION_ORACLES,
+            attention_shape=("n", "m", "d"),
         ),
         Problem(
             "maxip",
@@ -394,6 +426,8 @@ def builtin_problems() -> list[Problem]:
             _check_attention,
             lambda instance, limit: [_solve_selfattention(instance)][:limit],
             parameters=("N", "d_x", "d", "d_v", "B"),
+            oracles={"exact": _exact_self_attention},
+            attention_shape=("N", "N", "d"),
         ),
         Problem(
             "matmul",

@@ -63,7 +63,7 @@ from reductions.app.bench.timing import (
     fit_exponent,
 )
 from solvers.attention.exact import ExactAttention
-from solvers.attention.polynomial.features import _default_workers, _run_blocks, feature_block
+from solvers.attention.polynomial.features import default_workers, feature_block, run_blocks
 from solvers.attention.polynomial.oracle import PolynomialAttention
 from solvers.attention.polynomial.taylor import TaylorAttention
 
@@ -154,8 +154,8 @@ def products_seconds(
         np.matmul(features[worker][:, :size].T, moments[0], out=outputs[worker][:size])
 
     def run() -> None:
-        _run_blocks(len(key_blocks), workers, key_work)
-        _run_blocks(len(query_blocks), workers, query_work)
+        run_blocks(len(key_blocks), workers, key_work)
+        run_blocks(len(query_blocks), workers, query_work)
 
     return best_time(run, repeats)
 
@@ -360,7 +360,7 @@ def bench_oracles(
         )
         record.setdefault("abs_error_bound", output.abs_error)
         if plan is not None and plan.route == "features":
-            workers = _default_workers(n) if oracle.workers == "auto" else int(oracle.workers)
+            workers = default_workers(n) if oracle.workers == "auto" else int(oracle.workers)
             products = products_seconds(n, n, plan.rank, instance.value_columns, workers=workers, repeats=repeats)
             record.update(products_seconds=products, ratio_to_products=seconds / products if products > 0 else None)
         results.append(record)

@@ -62,6 +62,8 @@ __all__ = [
     "feature_maps",
     "feature_attention_sums",
     "feature_block",
+    "run_blocks",
+    "default_workers",
 ]
 
 _SCRATCH_BYTES = 4 * 2**20  # per-worker feature scratch that keeps the block in the L2/L3 caches
@@ -342,9 +344,18 @@ def _one_blas_thread() -> AbstractContextManager[Any]:
     return controller.limit(limits=1, user_api="blas") if controller is not None else nullcontext()
 
 
-def _run_blocks(count: int, workers: int, work: Any) -> None:
+def run_blocks(count: int, workers: int, work: Any) -> None:
     """Call ``work(worker_index, block_index)`` for every block, over ``workers`` threads, BLAS held
-    to one thread (its own threads cost more than they save on these skinny products)."""
+    to one thread (its own threads cost more than they save on these skinny products).
+
+    Each block is done exactly once, by one worker; ``worker_index`` says which
+    (so each worker can own a scratch buffer).
+
+    >>> done = []
+    >>> run_blocks(5, 2, lambda worker, index: done.append(index))
+    >>> sorted(done)
+    [0, 1, 2, 3, 4]
+    """
     context = _one_blas_thread()
     if workers <= 1 or count <= 1:
         with context:
@@ -368,8 +379,12 @@ def _run_blocks(count: int, workers: int, work: Any) -> None:
             future.result()
 
 
-def _default_workers(rows: int) -> int:
-    """Threads used by :func:`feature_attention_sums` when ``workers="auto"``."""
+def default_workers(rows: int) -> int:
+    """Threads used by :func:`feature_attention_sums` when ``workers="auto"``: two from 8192 rows, if there are two CPUs.
+
+    >>> default_workers(100)
+    1
+    """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return 2 if (cpus >= 2 and rows >= 8192) else 1
 
@@ -460,7 +475,7 @@ def feature_attention_sums(
         block = feature_block(r, max(n, m, 1))
     block = check_int("block", block, minimum=1)
     if workers == "auto":
-        count = _default_workers(max(n, m))
+        count = default_workers(max(n, m))
     elif isinstance(workers, str):
         raise ValueError(f"'workers' must be an int >= 1 or 'auto' (got {workers!r})")
     else:
@@ -518,7 +533,7 @@ def feature_attention_sums(
             np.multiply(block_values, block_points[l], out=scaled)
             partial_top[worker][target - low : target - low + p] += features[source : source + p] @ scaled.T
 
-    _run_blocks(len(key_blocks), count, key_work)
+    run_blocks(len(key_blocks), count, key_work)
     moments_t = partial[0]
     for extra in partial[1:]:
         moments_t += extra
@@ -566,5 +581,5 @@ def feature_attention_sums(
             part *= block_points[l]
             out += part
 
-    _run_blocks(len(query_blocks), count, query_work)
+    run_blocks(len(query_blocks), count, query_work)
     return result_t.T

@@ -50,11 +50,11 @@ from solvers.attention.polynomial.approximation import (
     working_precision,
 )
 from solvers.attention.polynomial.features import (
-    _default_workers,
-    _run_blocks,
+    default_workers,
     feature_attention_sums,
     feature_block,
     log10_binomial,
+    run_blocks,
 )
 
 __all__ = ["PolynomialAttention", "PolynomialPlan", "score_interval", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_SECONDS"]
@@ -689,7 +689,7 @@ class _PolynomialOracle:
 
     def _worker_count(self, rows: int) -> int:
         if self.workers == "auto":
-            return _default_workers(rows)
+            return default_workers(rows)
         return int(self.workers)
 
     def _refusal_message(
@@ -848,7 +848,7 @@ def _dense_sums(
             acc += p @ extended[k0:k1]
         result[s0:s1] = acc
 
-    _run_blocks(len(blocks), workers, work)
+    run_blocks(len(blocks), workers, work)
     return result
 
 
