@@ -449,7 +449,7 @@ def test_registry_figure_shows_plugin_problem_and_reductions(plugin_site: Path, 
     pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt
 
-    from reductions.app.demo import registry_figure
+    from reductions.app.figures.registry import registry_figure
 
     with_sites(plugin_site)
     figure = registry_figure()
