@@ -539,8 +539,8 @@ def read_dimacs(
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"'{name}' must be a positive int (got {limit!r})")
     if not isinstance(path, (str, os.PathLike)):
-        name: object = getattr(path, "name", None)
-        source = name if isinstance(name, str) else "<stream>"
+        stream_name = getattr(path, "name", None)
+        source = stream_name if isinstance(stream_name, str) else "<stream>"
         return _parse_lines(_stream_lines(path.read, source, max_bytes, max_line_bytes), source)
     file_path = Path(path)
     with file_path.open("rb") as handle:
