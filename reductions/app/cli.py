@@ -29,7 +29,20 @@ if TYPE_CHECKING:
     from instances.dimacs import ParsedDimacs
     from reductions.core import Chain
 
-__all__ = ["main", "build_parser", "EXIT_SAT", "EXIT_UNSAT", "EXIT_UNKNOWN", "EXIT_ERROR", "GENERATE_MAX_SIZE"]
+__all__ = [
+    "main",
+    "build_parser",
+    "EXIT_SAT",
+    "EXIT_UNSAT",
+    "EXIT_UNKNOWN",
+    "EXIT_ERROR",
+    "GENERATE_MAX_SIZE",
+    "positive_int",
+    "nonnegative_int",
+    "positive_real",
+    "nonnegative_real",
+    "byte_size",
+]
 
 EXIT_SAT = 10
 """Exit status of ``solve`` on a satisfiable formula (SAT-competition convention)."""
