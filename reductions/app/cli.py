@@ -402,43 +402,55 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 # -- verify ------------------------------------------------------------------------------
 
 
+def _duration(seconds: float) -> str:
+    """A duration in the unit a person reads it in.
+
+    >>> _duration(42), _duration(4000), _duration(7 * 86400)
+    ('42 s', '67 min', '7 days')
+    """
+    for unit, size, upto in (("s", 1, 90), ("min", 60, 90 * 60), ("h", 3600, 48 * 3600)):
+        if seconds < upto:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds / 86400:.0f} days"
+
+
 class _TrialProgress:
     """A progress line on stderr for ``verify``: trials done, time so far and the time expected.
 
-    Silent unless ``enabled`` (the command enables it on a terminal). The
-    expected total is extrapolated from the trials so far; it is stated once,
-    when it first exceeds a few seconds, and then updated on the line.
+    Silent unless ``enabled`` (the command enables it on a terminal). Once a
+    second has passed (so that the rate means something) the expected total,
+    extrapolated from the trials so far, is stated on a line of its own when
+    it is more than a few seconds; the progress line then updates twice a second.
     """
 
     def __init__(self, name: str, trials: int, enabled: bool, stream: Any = None) -> None:
         self.name, self.trials, self.enabled = name, trials, enabled
         self.stream = stream if stream is not None else sys.stderr
         self.start = time.perf_counter()
-        self.shown = 0.0
+        self.shown = self.start
         self.announced = False
 
     def __call__(self, done: int) -> None:
         if not self.enabled:
             return
         now = time.perf_counter()
-        elapsed = now - self.start
         if now - self.shown < 0.5 and done < self.trials:
             return
         self.shown = now
+        elapsed = now - self.start
         expected = elapsed / done * self.trials
-        if not self.announced and expected > 5 and done < self.trials:
+        if not self.announced and elapsed >= 1 and expected > 5 and done < self.trials:
             self.announced = True
             print(
-                f"\r{self.name}: {self.trials:,} trials will take about {expected:.0f} s at this rate "
+                f"\r\033[K{self.name}: {self.trials:,} trials will take about {_duration(expected)} at this rate "
                 "(later trials are larger; Ctrl-C stops)",
                 file=self.stream,
                 flush=True,
             )
-        end = "\n" if done == self.trials else ""
         left = max(expected - elapsed, 0.0)
         print(
-            f"\r{self.name}: {done:,}/{self.trials:,} trials, {elapsed:.1f} s, about {left:.0f} s left",
-            end=end,
+            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {elapsed:.1f} s, about {_duration(left)} left",
+            end="\n" if done == self.trials else "",
             file=self.stream,
             flush=True,
         )
