@@ -885,7 +885,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("reductions: error: out of memory", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("reductions: interrupted", file=sys.stderr)
+        # on a terminal a progress line may be open: end it first
+        print(f"{chr(10) if sys.stderr.isatty() else ''}reductions: interrupted", file=sys.stderr)
         return 130
 
 
