@@ -87,7 +87,7 @@ class _DefaultsFormatter(argparse.RawDescriptionHelpFormatter, argparse.Argument
     """Shows each option's default, except where there is none to show."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False) or action.default is argparse.SUPPRESS:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
         return super()._get_help_string(action)
 

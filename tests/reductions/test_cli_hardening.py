@@ -429,7 +429,15 @@ def test_item16_the_verdict_of_inspect_is_what_solve_does(tmp_path, capsys):
 # -- item 17: defaults in help -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("command", "shown"), [("generate", "(default: 20)"), ("bench", "(default: 3)")])
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("generate", "--vars VARS number of variables (random, planted) (default: 20)"),
+        ("generate", "--seed SEED random seed (default: 0)"),
+        ("bench", "--formulas FORMULAS formulas to solve (solve) (default: 3)"),
+        ("bench", "--eps EPS requested error of approximate oracles (default: 1e-06)"),
+    ],
+)
 def test_item17_help_shows_defaults(command, shown):
     result = run(command, "--help")
     assert result.returncode == 0 and shown in " ".join(result.stdout.split())
