@@ -107,20 +107,29 @@ def test_version_prints_the_distribution_version():
     assert result.stdout.strip() == f"reductions {importlib.metadata.version('reductions')}"
 
 
-def test_bench_startup_reports_ratios_and_heavy_modules(capsys):
-    assert main(["bench", "startup", "--repeat", "1"]) == 0
-    data = json.loads(capsys.readouterr().out)
+def test_bench_startup_measures_fresh_processes_against_numpy():
+    from reductions.app.bench.startup import bench_startup
+
+    data = bench_startup(repeat=1, which=["help", "inspect"])
     assert data["benchmark"] == "startup" and {"cpus", "numpy"} <= set(data["machine"])
-    results = {entry["command"]: entry for entry in data["results"]}
-    reference = results['python -c "import numpy"']
-    for command, entry in results.items():
-        assert entry["seconds"] > 0
+    reference, help_entry, inspect_entry = data["results"]
+    assert reference["command"] == 'python -c "import numpy"' and reference["ratio"] == 1.0
+    for entry in (help_entry, inspect_entry):
+        assert entry["exit_status"] == 0 and entry["heavy_modules"] == []
         assert entry["ratio"] == pytest.approx(entry["seconds"] / reference["seconds"])
-        if command.startswith("reductions"):
-            assert entry["exit_status"] == (10 if " solve " in command else 0)
-    assert results["reductions --help"]["heavy_modules"] == []
-    assert results["reductions inspect instances/data/uf20-01.cnf"]["heavy_modules"] == []
-    assert "sympy" in results["reductions solve instances/data/uf20-01.cnf --quiet"]["heavy_modules"]
+        assert entry["meets_target"] == (entry["ratio"] <= float(entry["target"].split()[-1]))
+    with pytest.raises(ValueError, match="unknown start-up command"):
+        bench_startup(which=["tea"])
+
+
+@pytest.mark.slow
+def test_bench_startup_from_the_command_line(capsys):
+    assert main(["bench", "startup", "--repeat", "1"]) == 0
+    results = {entry["command"]: entry for entry in json.loads(capsys.readouterr().out)["results"]}
+    solve = results["reductions solve instances/data/uf20-01.cnf --quiet"]
+    assert solve["exit_status"] == 10 and "sympy" in solve["heavy_modules"]
+    assert solve["target"] == "seconds <= 1.5" and solve["meets_target"] == (solve["seconds"] <= 1.5)
+    assert results["reductions --version"]["heavy_modules"] == []
 
 
 # -- items 1 and 2: sizes that overflowed or hung -------------------------------------------
@@ -372,7 +381,7 @@ def test_item14_errors_stay_exit_1(tmp_path):
 
 
 def test_item15_solve_reads_standard_input():
-    result = run("solve", "-", stdin=UF20.read_bytes())
+    result = run("solve", "-", stdin=QUINN.read_bytes())
     assert result.returncode == 10 and "s SATISFIABLE" in result.stdout
 
 
