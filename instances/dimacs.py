@@ -84,8 +84,10 @@ _SPACE = " \t\f\v"
 # be followed by white space or the end, so the match is linear (no
 # backtracking between adjacent digit runs).
 # At most ten significant digits, so int() stays cheap; larger values are
-# refused against MAX_VARIABLE after the pass (see _refuse_literal).
-_CLAUSE_LINE = re.compile(r"[ \t\f\v]*(?:-?0*[0-9]{1,10}(?:[ \t\f\v]+|\Z))*", re.ASCII)
+# refused against MAX_VARIABLE after the pass (see _refuse_literal). The
+# quantifiers are possessive: a failing line costs one pass, never a backtrack
+# through its tokens.
+_CLAUSE_LINE = re.compile(r"[ \t\f\v]*+(?:-?(?:0*+[1-9][0-9]{0,9}|0++)(?:[ \t\f\v]++|\Z))*+", re.ASCII)
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 _COUNT = re.compile(r"[0-9]+", re.ASCII)
 _SPLIT = re.compile(r"[ \t\f\v]+")
