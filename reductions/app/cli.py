@@ -89,6 +89,8 @@ class _DefaultsFormatter(argparse.RawDescriptionHelpFormatter, argparse.Argument
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
             return action.help
+        if action.help and "default" in action.help:  # the help states it in its own words
+            return action.help
         return super()._get_help_string(action)
 
 
@@ -250,8 +252,6 @@ _MAX_SIDE_EXPONENT = 62
 
 def _solve_chain(args: argparse.Namespace) -> Chain:
     """The chain ``solve`` (and ``inspect --cost``) would run, from the options."""
-    from reductions.registry import get_reduction
-
     chain_options = [f"--{name}" for name in ("mode", "balance", "branch") if getattr(args, name) is not None]
     if args.chain is None:
         from reductions.catalog.chains import attention_chain
@@ -265,6 +265,8 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
             f"{', '.join(chain_options)} {verb} to the default chain only, not to --chain {args.chain}; "
             "drop one of them"
         )
+    from reductions.registry import get_reduction
+
     chain = get_reduction(args.chain)
     if chain.source != "sat":
         raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
@@ -308,7 +310,8 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
         d=prediction.attention_dimension,
         branch=prediction.branch,
         bytes=prediction.bytes,
-        seconds=prediction.seconds,
+        # strict JSON has no infinity: a time too large for a float is given as null (the reason says it)
+        seconds=prediction.seconds if math.isfinite(prediction.seconds) else None,
     )
     need = f"{what} need {prediction.describe()}"
     if prediction.bytes > max_bytes:
@@ -683,7 +686,7 @@ def _add_solve_options(parser: argparse.ArgumentParser) -> None:
         type=byte_size,
         default=8 * 2**30,
         metavar="SIZE",
-        help="refuse (s UNKNOWN) when the predicted memory is above this (8GiB, 512MiB, bytes); default 8 GiB",
+        help="refuse (s UNKNOWN) when the predicted memory is above this (8GiB, 512MiB, bytes; default 8GiB)",
     )
     parser.add_argument(
         "--max-seconds",
