@@ -885,7 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reductions: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except MemoryError:
-        print("reductions: error: out of memory", file=sys.stderr)
+        print(f"reductions: error: out of memory in '{args.command}'; try smaller sizes", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         # on a terminal a progress line may be open: end it first
