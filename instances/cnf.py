@@ -17,7 +17,7 @@ from typing import ClassVar
 import attrs
 import numpy as np
 
-from instances._dimacs_syntax import format_dimacs, scan_dimacs
+from instances._dimacs_syntax import format_dimacs, scan_dimacs, scan_dimacs_file
 from instances._validation import check_int
 from instances.answers import Assignment
 from instances.errors import InvalidInstanceError, NotAWitnessError
@@ -109,8 +109,7 @@ class CNF:
     @classmethod
     def from_file(cls, path: str | Path) -> CNF:
         """Read a DIMACS file (see :func:`instances.dimacs.read_dimacs`)."""
-        path = Path(path)
-        scanned = scan_dimacs(path.read_bytes(), source=str(path))
+        scanned = scan_dimacs_file(Path(path))
         return cls(scanned.num_vars, scanned.clauses)
 
     def to_dimacs(self, comments: Iterable[str] = ()) -> str:

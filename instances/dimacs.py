@@ -43,13 +43,33 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import attrs
 
-from instances._dimacs_syntax import format_dimacs, scan_dimacs
+from instances._dimacs_syntax import (
+    MAX_CLAUSES,
+    MAX_FILE_BYTES,
+    MAX_LINE_BYTES,
+    MAX_VARIABLE,
+    DimacsScan,
+    format_dimacs,
+    scan_dimacs,
+    scan_dimacs_file,
+)
 from instances.cnf import CNF
 
-__all__ = ["ParsedDimacs", "parse_dimacs", "read_dimacs", "write_dimacs", "write_dimacs_file"]
+__all__ = [
+    "ParsedDimacs",
+    "parse_dimacs",
+    "read_dimacs",
+    "write_dimacs",
+    "write_dimacs_file",
+    "MAX_VARIABLE",
+    "MAX_CLAUSES",
+    "MAX_FILE_BYTES",
+    "MAX_LINE_BYTES",
+]
 
 
 def _optional_count(value: int | None) -> int | None:
@@ -94,6 +114,15 @@ class ParsedDimacs:
     )
     declared_variables: int | None = attrs.field(default=None, converter=_optional_count)
     declared_clauses: int | None = attrs.field(default=None, converter=_optional_count)
+
+
+def _parsed(scan: DimacsScan) -> ParsedDimacs:
+    return ParsedDimacs(
+        formula=CNF(scan.num_vars, scan.clauses),
+        warnings=scan.warnings,
+        declared_variables=scan.declared_variables,
+        declared_clauses=scan.declared_clauses,
+    )
 
 
 def parse_dimacs(text: str | bytes, source: str | None = None) -> ParsedDimacs:
@@ -163,22 +192,29 @@ def parse_dimacs(text: str | bytes, source: str | None = None) -> ParsedDimacs:
     ...
     instances.errors.DimacsParseError: f.cnf:2: 'x2' is not an integer literal
     """
-    scanned = scan_dimacs(text, source)
-    return ParsedDimacs(
-        formula=CNF(scanned.num_vars, scanned.clauses),
-        warnings=scanned.warnings,
-        declared_variables=scanned.declared_variables,
-        declared_clauses=scanned.declared_clauses,
-    )
+    return _parsed(scan_dimacs(text, source))
 
 
-def read_dimacs(path: str | os.PathLike[str]) -> ParsedDimacs:
-    """Read a DIMACS CNF file; errors and warnings name the path and line.
+def read_dimacs(
+    path: str | os.PathLike[str] | BinaryIO,
+    *,
+    max_bytes: int = MAX_FILE_BYTES,
+    max_line_bytes: int = MAX_LINE_BYTES,
+) -> ParsedDimacs:
+    """Read a DIMACS CNF file as a stream; errors and warnings name the path and line.
 
     Parameters
     ----------
-    path : str or path-like
-        The file, read as bytes and decoded as UTF-8.
+    path : str, path-like or binary file object
+        The file (or an open binary stream such as ``sys.stdin.buffer``),
+        read block by block and decoded as UTF-8.
+    max_bytes : int
+        Refuse input longer than this (default :data:`MAX_FILE_BYTES`),
+        after reading no more than one block past it.
+    max_line_bytes : int
+        Refuse a line longer than this (default :data:`MAX_LINE_BYTES`):
+        a file of one endless line (``/dev/zero``) is refused after about
+        this much, not read into memory.
 
     Returns
     -------
@@ -189,21 +225,28 @@ def read_dimacs(path: str | os.PathLike[str]) -> ParsedDimacs:
     ------
     DimacsParseError
         The file is malformed (the message starts with ``path:line:``).
+        The input is malformed or beyond a limit (the message starts with
+        ``path:line:``).
     OSError
         The file cannot be read.
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import io, tempfile, pathlib
     >>> from instances.dimacs import read_dimacs
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = pathlib.Path(folder) / "tiny.cnf"
     ...     _ = path.write_bytes(b"p cnf 2 1\\r\\n1 -2 0\\r\\n")
     ...     read_dimacs(path).formula
     CNF(num_vars=2, clauses=((1, -2),))
+    >>> read_dimacs(io.BytesIO(b"p cnf 1 1\\n1 0\\n")).formula
+    CNF(num_vars=1, clauses=((1,),))
+    >>> read_dimacs(io.BytesIO(b"1 2 3 0\\n" * 10), max_bytes=64)
+    Traceback (most recent call last):
+    ...
+    instances.errors.DimacsParseError: <stream>:1: the input is larger than the limit of 64 bytes; refused
     """
-    path = Path(path)
-    return parse_dimacs(path.read_bytes(), source=str(path))
+    return _parsed(scan_dimacs_file(path, max_bytes=max_bytes, max_line_bytes=max_line_bytes))
 
 
 def write_dimacs(cnf: CNF, comments: Iterable[str] = ()) -> str:

@@ -8,6 +8,7 @@ with the seed and trial number that reproduce it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -100,13 +101,20 @@ def trial_instance(reduction: Reduction, seed: int, trial: int, size: int) -> An
 
 
 def verify_reduction(
-    reduction: Reduction, *, trials: int = 100, seed: int = 0, max_size: int | None = None
+    reduction: Reduction,
+    *,
+    trials: int = 100,
+    seed: int = 0,
+    max_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> VerificationReport:
     """Random-test ``reduction`` on ``trials`` instances of growing size.
 
     Sizes cycle through ``1..max_size`` (the reduction's ``verify_max_size``
     or 8 by default). Every exception counts as a failure; the smallest failing
-    instance is reported with its seed and trial.
+    instance is reported with its seed and trial. ``progress``, when given, is
+    called after each trial with the number of trials done (the command line
+    uses it for its progress line).
 
     Examples
     --------
@@ -114,6 +122,9 @@ def verify_reduction(
     >>> report = verify_reduction(SatToOV(), trials=20, seed=1)
     >>> report.passed, report.trials
     (True, 20)
+    >>> done = []
+    >>> verify_reduction(SatToOV(), trials=3, progress=done.append).passed, done
+    (True, [1, 2, 3])
     """
     trials = check_int("trials", trials, minimum=1)
     seed = check_int("seed", seed, minimum=0)
@@ -127,6 +138,8 @@ def verify_reduction(
         size = 1 + trial % max_size
         instance = trial_instance(reduction, seed, trial, size)
         failure = _first_failure(reduction, instance)
+        if progress is not None:
+            progress(trial + 1)
         if failure is None:
             continue
         failures += 1

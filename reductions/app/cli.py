@@ -1,43 +1,241 @@
 """The ``reductions`` command line.
 
-Every sub-command has ``--help``. Errors (a bad file, a bad argument, an
-instance an oracle refuses) exit with status 1 and one line on stderr.
+Every sub-command has ``--help``. Exit status: ``solve`` follows SAT solvers
+(10 satisfiable, 20 unsatisfiable, 0 unknown: work refused by its predicted
+size prints ``s UNKNOWN`` with the reason); an error (a bad file, a bad
+argument) exits with status 1 and one line on stderr.
+
+The parser and the commands import what they need when they run, so
+``reductions --help``, ``--version`` and ``inspect`` start without loading
+sympy, networkx or matplotlib.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from instances.errors import FrameworkError
+from instances.errors import FrameworkError, SolverBudgetExceeded
+from reductions.app.arguments import byte_size, nonnegative_int, nonnegative_real, positive_int, positive_real
 
-__all__ = ["main", "build_parser"]
+if TYPE_CHECKING:
+    from instances.cnf import CNF
+    from instances.dimacs import ParsedDimacs
+    from reductions.core import Chain
+
+__all__ = [
+    "main",
+    "build_parser",
+    "EXIT_SAT",
+    "EXIT_UNSAT",
+    "EXIT_UNKNOWN",
+    "EXIT_ERROR",
+    "GENERATE_MAX_SIZE",
+    "positive_int",
+    "nonnegative_int",
+    "positive_real",
+    "nonnegative_real",
+    "byte_size",
+]
+
+EXIT_SAT = 10
+"""Exit status of ``solve`` on a satisfiable formula (SAT-competition convention)."""
+EXIT_UNSAT = 20
+"""Exit status of ``solve`` on an unsatisfiable formula."""
+EXIT_UNKNOWN = 0
+"""Exit status of ``solve`` when it refuses (``s UNKNOWN``), as the SAT competition's solvers do."""
+EXIT_ERROR = 1
+"""Exit status of every error: a bad file, a bad option."""
+
+GENERATE_MAX_SIZE = 20_000_000
+"""Largest formula ``generate`` builds, in variables plus literals (about 100 MB of DIMACS)."""
+
+_EXIT_STATUS_TEXT = """exit status:
+  solve: 10 satisfiable, 20 unsatisfiable, 0 unknown (refused: 's UNKNOWN' with the
+  reason as a 'c' line and one line on stderr), as SAT solvers do;
+  every command: 1 on an error (bad file, bad option) with one line on stderr,
+  130 when interrupted."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exit status 1."""
+    """argparse that reports usage errors as one line and exit status 1.
+
+    ``lazy_epilog``, when given, is called for the epilog the first time help
+    is shown (so listing oracles and chains costs nothing otherwise).
+    """
+
+    def __init__(self, *args: Any, lazy_epilog: Callable[[], str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_epilog = lazy_epilog
 
     def error(self, message: str) -> NoReturn:
-        self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+    def format_help(self) -> str:
+        if self.lazy_epilog is not None:
+            self.epilog, self.lazy_epilog = self.lazy_epilog(), None
+        return super().format_help()
+
+
+class _DefaultsFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        if action.help and "default" in action.help:  # the help states it in its own words
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, read only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> NoReturn:
+        print(f"reductions {_version()}")
+        parser.exit(0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reductions")
+    except PackageNotFoundError:
+        return "(version unknown: the distribution is not installed)"
+
+
+# -- argument types: refuse bad numbers while parsing -------------------------------------
+
+
+# -- output helpers ------------------------------------------------------------------------
 
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 variable``, ``2 variables``.
+
+    >>> _count(1, "clause"), _count(0, "clause")
+    ('1 clause', '0 clauses')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _read(file: str) -> ParsedDimacs:
+    """The DIMACS input named on the command line; ``-`` is standard input."""
+    from instances.dimacs import read_dimacs
+
+    if file == "-":
+        return read_dimacs(sys.stdin.buffer)
+    return read_dimacs(file)
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024:
+            return f"{count:.3g} {unit}"
+        count /= 1024
+    return f"{count:.3g} EiB"
+
+
+# -- what solve would need -----------------------------------------------------------------
+
+# Beyond 2^62 vectors on one side no memory limit can be met; refusing on the
+# exponent keeps the prediction itself from building numbers with millions of digits.
+_MAX_SIDE_EXPONENT = 62
+
+
+def _solve_chain(args: argparse.Namespace) -> Chain:
+    """The chain ``solve`` (and ``inspect --cost``) would run, from the options."""
+    chain_options = [f"--{name}" for name in ("mode", "balance", "branch") if getattr(args, name) is not None]
+    if args.chain is None:
+        from reductions.catalog.chains import attention_chain
+
+        return attention_chain(
+            mode=args.mode or "certified", balance=args.balance or "paper", branch=args.branch or "auto"
+        )
+    if chain_options:
+        verb = "applies" if len(chain_options) == 1 else "apply"
+        raise ValueError(
+            f"{', '.join(chain_options)} {verb} to the default chain only, not to --chain {args.chain}; "
+            "drop one of them"
+        )
+    from reductions.registry import get_reduction
+
+    chain = get_reduction(args.chain)
+    if chain.source != "sat":
+        raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
+    return chain  # type: ignore[return-value]
+
+
+def _size_refusal(formula: CNF, chain: Chain) -> str | None:
+    """A refusal from the variable count alone, before any size is computed."""
+    from reductions.catalog.sat_ov import SatToOV
+
+    first_step = chain.parts[0] if getattr(chain, "parts", None) else chain
+    if not isinstance(first_step, SatToOV):
+        return None
+    first = first_step.first_half_size(formula.num_vars)
+    larger = max(first, formula.num_vars - first)
+    if larger <= _MAX_SIDE_EXPONENT:
+        return None
+    return (
+        f"{_count(formula.num_vars, 'variable')} split {first} + {formula.num_vars - first} give 2^{larger} "
+        f"vectors on one side, more than 2^{_MAX_SIDE_EXPONENT}: beyond any memory limit"
+    )
+
+
+def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> dict[str, Any]:
+    """What ``solve`` would need and whether it accepts: ``accepts``, ``reason`` and the sizes."""
+    from reductions.pipeline import predict_chain
+
+    what = f"{_count(formula.num_vars, 'variable')} and {_count(formula.num_clauses, 'clause')}"
+    report: dict[str, Any] = {"chain": chain.name, "max_memory": max_bytes, "max_seconds": max_seconds}
+    refusal = _size_refusal(formula, chain)
+    if refusal is not None:
+        return dict(report, accepts=False, reason=refusal)
+    try:
+        prediction = predict_chain(formula, chain)
+    except (OverflowError, MemoryError) as err:
+        return dict(report, accepts=False, reason=f"{what}: the size prediction overflowed ({err}); too large")
+    if prediction is None:
+        return dict(report, accepts=True, reason=f"{what}: sizes not predictable before building")
+    report.update(
+        N=prediction.size,
+        d=prediction.attention_dimension,
+        branch=prediction.branch,
+        bytes=prediction.bytes,
+        # strict JSON has no infinity: a time too large for a float is given as null (the reason says it)
+        seconds=prediction.seconds if math.isfinite(prediction.seconds) else None,
+    )
+    need = f"{what} need {prediction.describe()}"
+    if prediction.bytes > max_bytes:
+        return dict(report, accepts=False, reason=f"{need}, above the limit of {_human_bytes(max_bytes)}")
+    if prediction.seconds > max_seconds:
+        return dict(report, accepts=False, reason=f"{need}, above the limit of {max_seconds:g} s")
+    return dict(report, accepts=True, reason=f"{need}, within the limits")
+
+
 # -- inspect -----------------------------------------------------------------------------
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    from instances.dimacs import read_dimacs
-
-    parsed = read_dimacs(args.file)
+    parsed = _read(args.file)
     formula = parsed.formula
     widths = [len(c) for c in formula.clauses]
-    report = {
+    report: dict[str, Any] = {
         "file": str(args.file),
         "variables": formula.num_vars,
         "clauses": formula.num_clauses,
@@ -47,38 +245,62 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         "empty_clauses": widths.count(0),
         "warnings": list(parsed.warnings),
     }
+    if args.cost:
+        report["solve"] = _predict(formula, _solve_chain(args), args.max_memory, args.max_seconds)
+    args.exit_status = 0
     if args.json:
         _print_json(report)
-    else:
-        print(
-            f"{args.file}: {formula.num_vars} variables, {formula.num_clauses} clauses "
-            f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)"
-        )
-        for warning in parsed.warnings:
-            print(f"warning: {warning}")
+        return 0
+    print(
+        f"{args.file}: {_count(formula.num_vars, 'variable')}, {_count(formula.num_clauses, 'clause')} "
+        f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)"
+    )
+    for warning in parsed.warnings:
+        print(f"warning: {warning}")
+    if args.cost:
+        verdict = report["solve"]
+        print(f"solve ({verdict['chain']}): {'accepts' if verdict['accepts'] else 'refuses'}: {verdict['reason']}")
     return 0
 
 
 # -- generate ----------------------------------------------------------------------------
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
-    from instances import generators
-
+def _generate_size(args: argparse.Namespace) -> tuple[int, int, int]:
+    """``(variables, clauses, literals)`` of the formula asked for, computed before building it."""
+    if args.family == "pigeonhole":
+        pairs = args.pigeons * (args.pigeons - 1) // 2
+        clauses = args.holes * pairs + args.pigeons
+        return args.pigeons * args.holes, clauses, 2 * args.holes * pairs + args.pigeons * args.holes
     if args.family == "random":
         if (args.clauses is None) == (args.ratio is None):
             raise ValueError("give exactly one of --clauses and --ratio")
-        formula = generators.random_ksat(args.vars, args.clauses, k=args.k, ratio=args.ratio, seed=args.seed)
+    elif args.clauses is None:
+        raise ValueError("--clauses is required for planted formulas")
+    clauses = args.clauses if args.clauses is not None else round(args.ratio * args.vars)
+    return args.vars, clauses, clauses * args.k
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from instances import generators
+
+    variables, clauses, literals = _generate_size(args)
+    if variables + literals > GENERATE_MAX_SIZE:
+        raise ValueError(
+            f"{_count(variables, 'variable')} and {_count(clauses, 'clause')} ({literals:,} literals) are above "
+            f"generate's limit of {GENERATE_MAX_SIZE:,} variables plus literals; refused before building"
+        )
+    if args.family == "random":
+        formula = generators.random_ksat(args.vars, clauses, k=args.k, seed=args.seed)
         comment = f"random {args.k}-SAT, seed {args.seed}"
     elif args.family == "planted":
-        if args.clauses is None:
-            raise ValueError("--clauses is required for planted formulas")
-        formula, _ = generators.planted_ksat(args.vars, args.clauses, k=args.k, seed=args.seed)
+        formula, _ = generators.planted_ksat(args.vars, clauses, k=args.k, seed=args.seed)
         comment = f"planted satisfiable {args.k}-SAT, seed {args.seed}"
     else:
         formula = generators.pigeonhole(args.pigeons, args.holes)
         comment = f"pigeonhole principle, {args.pigeons} pigeons into {args.holes} holes"
     text = formula.to_dimacs(comments=[comment])
+    args.exit_status = 0
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -90,15 +312,71 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 # -- verify ------------------------------------------------------------------------------
 
 
+def _duration(seconds: float) -> str:
+    """A duration in the unit a person reads it in.
+
+    >>> _duration(42), _duration(4000), _duration(7 * 86400)
+    ('42 s', '67 min', '7 days')
+    """
+    for unit, size, upto in (("s", 1, 90), ("min", 60, 90 * 60), ("h", 3600, 48 * 3600)):
+        if seconds < upto:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds / 86400:.0f} days"
+
+
+class _TrialProgress:
+    """A progress line on stderr for ``verify``: trials done, time so far and the time expected.
+
+    Silent unless ``enabled`` (the command enables it on a terminal). Once a
+    second has passed (so that the rate means something) the expected total,
+    extrapolated from the trials so far, is stated on a line of its own when
+    it is more than a few seconds; the progress line then updates twice a second.
+    """
+
+    def __init__(self, name: str, trials: int, enabled: bool, stream: Any = None) -> None:
+        self.name, self.trials, self.enabled = name, trials, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = time.perf_counter()
+        self.shown = self.start
+        self.announced = False
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.shown < 0.5 and done < self.trials:
+            return
+        self.shown = now
+        elapsed = now - self.start
+        expected = elapsed / done * self.trials
+        if not self.announced and elapsed >= 1 and expected > 5 and done < self.trials:
+            self.announced = True
+            print(
+                f"\r\033[K{self.name}: {self.trials:,} trials will take about {_duration(expected)} at this rate "
+                "(later trials are larger; Ctrl-C stops)",
+                file=self.stream,
+                flush=True,
+            )
+        left = max(expected - elapsed, 0.0)
+        print(
+            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {elapsed:.1f} s, about {_duration(left)} left",
+            end="\n" if done == self.trials else "",
+            file=self.stream,
+            flush=True,
+        )
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from reductions.registry import get_reduction, reduction_names
     from reductions.verify import verify_reduction
 
     names = args.names or reduction_names()
     reductions = [(name, get_reduction(name)) for name in names]
+    on_terminal = sys.stderr.isatty() and not args.quiet
     reports = []
     for name, reduction in reductions:
-        report = verify_reduction(reduction, trials=args.trials, seed=args.seed)
+        progress = _TrialProgress(name, args.trials, on_terminal)
+        report = verify_reduction(reduction, trials=args.trials, seed=args.seed, progress=progress)
         reports.append((name, report))
         if not args.json:
             print(report.summary().replace(report.name, name, 1), flush=True)
@@ -112,17 +390,35 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 # -- chain -------------------------------------------------------------------------------
 
 
+def _registered_chain_names() -> dict[tuple[Any, ...], list[str]]:
+    """Registered chains by their steps, so a path can be shown with its names."""
+    from reductions.core import Chain
+    from reductions.registry import get_reduction, reduction_names
+
+    names: dict[tuple[Any, ...], list[str]] = {}
+    for name in reduction_names():
+        reduction = get_reduction(name)
+        if isinstance(reduction, Chain):
+            names.setdefault(tuple(reduction.parts), []).append(name)
+    return names
+
+
 def _cmd_chain(args: argparse.Namespace) -> int:
     from reductions.registry import all_paths, path
 
     chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
     if not chains:
         raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}")
+    named = _registered_chain_names() if args.all else {}
+    args.exit_status = 0
     for index, chain in enumerate(chains):
         if index:
             print()
         steps = " >> ".join(f"{p.name} ({p.source} -> {p.target})" for p in chain.parts)
         print(f"{args.source} -> {args.target}: {steps}")
+        names = named.get(tuple(chain.parts), [])
+        if names:
+            print(f"  named: {', '.join(names)} (use with 'reductions solve FILE --chain NAME')")
         if args.symbolic:
             from reductions.symbolic import describe_chain, fine_grained_implication
 
@@ -135,26 +431,47 @@ def _cmd_chain(args: argparse.Namespace) -> int:
 # -- solve -------------------------------------------------------------------------------
 
 
-def _cmd_solve(args: argparse.Namespace) -> int:
-    from instances.dimacs import read_dimacs
-    from reductions.pipeline import solve_via_attention
-    from reductions.registry import get_reduction
+def _unknown(args: argparse.Namespace, reason: str, parsed: ParsedDimacs | None) -> int:
+    """SAT-solver refusal: ``c`` lines and ``s UNKNOWN`` on stdout, the reason once on stderr."""
+    args.exit_status = EXIT_UNKNOWN
+    print(f"reductions: unknown: {reason}", file=sys.stderr, flush=True)
+    warnings = list(parsed.warnings) if parsed is not None else []
+    if args.json:
+        _print_json({"status": "UNKNOWN", "reason": reason, "file": str(args.file), "warnings": warnings})
+    else:
+        for warning in warnings:
+            print(f"c warning: {warning}")
+        print(f"c refused: {reason}")
+        print("s UNKNOWN")
+    return EXIT_UNKNOWN
 
-    chain = None
-    if args.chain is not None:
-        chain = get_reduction(args.chain)
-        if chain.source != "sat":
-            raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
-    parsed = read_dimacs(args.file)
-    result = solve_via_attention(
-        parsed.formula,
-        chain=chain,
-        oracle=args.oracle,
-        mode=args.mode,
-        balance=args.balance,
-        branch=args.branch,
-        progress=None if not args.quiet else False,
-    )
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from reductions.pipeline import make_oracle, solve_via_attention
+
+    chain = _solve_chain(args)
+    make_oracle(args.oracle, chain.target)  # an unknown name is an error (exit 1), before reading
+    parsed = _read(args.file)
+    refusal = _size_refusal(parsed.formula, chain)
+    if refusal is not None:
+        return _unknown(args, refusal, parsed)
+    try:
+        result = solve_via_attention(
+            parsed.formula,
+            chain=chain,
+            oracle=args.oracle,
+            max_bytes=args.max_memory,
+            max_seconds=args.max_seconds,
+            progress=None if not args.quiet else False,
+        )
+    except SolverBudgetExceeded as err:
+        return _unknown(args, str(err), parsed)
+    except (OverflowError, FloatingPointError) as err:
+        return _unknown(args, f"the computation overflowed ({err}); refused", parsed)
+    except MemoryError:
+        return _unknown(args, f"out of memory (limit {_human_bytes(args.max_memory)} not enough)", parsed)
+    code = EXIT_SAT if result.status == "SAT" else EXIT_UNSAT
+    args.exit_status = code
     if args.json:
         _print_json(dict(result.as_dict(), file=str(args.file), warnings=list(parsed.warnings)))
     else:
@@ -171,81 +488,177 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             literals = [str(lit) for lit in result.assignment.to_literals()] + ["0"]
             for start in range(0, len(literals), 10):
                 print("v " + " ".join(literals[start : start + 10]))
-    return 10 if result.status == "SAT" else 20
+    return code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _solve_epilog() -> str:
+    """Oracle and chain names for ``solve --help`` (loads the registry)."""
+    from reductions.pipeline import ORACLES
+    from reductions.registry import get_reduction, reduction_names
+
+    chains = [name for name in reduction_names() if get_reduction(name).source == "sat"]
+    chains = [name for name in chains if get_reduction(name).target in ORACLES]
+    return (
+        f"oracles (--oracle): {', '.join(ORACLES['aattc'])}; for self-attention chains: "
+        f"{', '.join(ORACLES['selfattn'])}\n"
+        f"chains from sat (--chain): {', '.join(chains)}\n"
+        "  see every path with 'reductions chain sat aattc --all'\n\n" + _EXIT_STATUS_TEXT
+    )
+
+
+# -- the parser ----------------------------------------------------------------------------
+
+
+def _add_solve_options(parser: argparse.ArgumentParser) -> None:
+    """The options that choose the chain and its limits (``solve`` and ``inspect --cost``)."""
+    from_default = "; the default chain only"
+    parser.add_argument("--mode", choices=["certified", "paper"], help=f"how beta is chosen (certified){from_default}")
+    parser.add_argument("--balance", choices=["paper", "tight"], help=f"balancing block (paper){from_default}")
+    parser.add_argument(
+        "--branch", choices=["auto", "attention", "hamming-ball"], help=f"Lemma 4.7 branch (auto){from_default}"
+    )
+    parser.add_argument(
+        "--chain",
+        help="a registered chain from sat (e.g. sat-aattc-direct; see 'reductions chain sat aattc --all'); "
+        "not combined with --mode/--balance/--branch",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=byte_size,
+        default=8 * 2**30,
+        metavar="SIZE",
+        help="refuse (s UNKNOWN) when the predicted memory is above this (8GiB, 512MiB, bytes; default 8GiB)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=positive_real,
+        default=600.0,
+        metavar="S",
+        help="refuse (s UNKNOWN) when the predicted time is above this",
+    )
+
+
+def _add_demo_stub(commands: Any) -> None:
+    """``demo`` as listed by ``reductions --help``, without importing the figure module."""
+    commands.add_parser("demo", help="draw the teaching figures (needs the demo extra: matplotlib)")
+
+
+def build_parser(*, with_demo: bool = True) -> argparse.ArgumentParser:
     """The argument parser of the ``reductions`` command.
+
+    ``with_demo=False`` leaves the ``demo`` sub-command's options out (it is
+    still listed), so that building the parser loads no figure code; ``main``
+    does this unless the command is ``demo``.
 
     >>> build_parser().parse_args(["verify", "sat-ov", "--trials", "5"]).trials
     5
     """
-    parser = _Parser(prog="reductions", description="Fine-grained reductions around attention.")
+    parser = _Parser(
+        prog="reductions",
+        description="Fine-grained reductions around attention.",
+        epilog=_EXIT_STATUS_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    inspect = commands.add_parser("inspect", help="report what a DIMACS CNF file holds")
-    inspect.add_argument("file", help="DIMACS CNF file")
+    inspect = commands.add_parser(
+        "inspect",
+        help="report what a DIMACS CNF file holds",
+        description="Report what a DIMACS CNF file holds: counts, the widest clause, what the reader forgave. "
+        "With --cost, also what 'solve' would need (N, d, memory, time) and whether it accepts.",
+        formatter_class=_DefaultsFormatter,
+    )
+    inspect.add_argument("file", help="DIMACS CNF file ('-' for standard input)")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.add_argument(
+        "--cost", action="store_true", help="also predict what 'solve' would need (loads the reduction framework)"
+    )
+    _add_solve_options(inspect)
     inspect.set_defaults(run=_cmd_inspect)
 
-    generate = commands.add_parser("generate", help="write a CNF formula as DIMACS")
+    generate = commands.add_parser(
+        "generate",
+        help="write a CNF formula as DIMACS",
+        description=f"Write a CNF formula as DIMACS. Formulas above {GENERATE_MAX_SIZE:,} variables plus "
+        "literals are refused before anything is built.",
+        formatter_class=_DefaultsFormatter,
+    )
     generate.add_argument("family", choices=["random", "planted", "pigeonhole"])
-    generate.add_argument("--vars", type=int, default=20, help="number of variables (random, planted)")
-    generate.add_argument("--clauses", type=int, help="number of clauses (random, planted)")
-    generate.add_argument("--ratio", type=float, help="clauses per variable (random)")
-    generate.add_argument("--k", type=int, default=3, help="literals per clause")
-    generate.add_argument("--pigeons", type=int, default=3)
-    generate.add_argument("--holes", type=int, default=2)
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--vars", type=nonnegative_int, default=20, help="number of variables (random, planted)")
+    generate.add_argument("--clauses", type=nonnegative_int, help="number of clauses (random, planted)")
+    generate.add_argument("--ratio", type=nonnegative_real, help="clauses per variable (random)")
+    generate.add_argument("--k", type=positive_int, default=3, help="literals per clause")
+    generate.add_argument("--pigeons", type=nonnegative_int, default=3, help="pigeons (pigeonhole)")
+    generate.add_argument("--holes", type=nonnegative_int, default=2, help="holes (pigeonhole)")
+    generate.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     generate.add_argument("--out", help="file to write (default: standard output)")
     generate.set_defaults(run=_cmd_generate)
 
-    verify = commands.add_parser("verify", help="random-test registered reductions and chains")
+    verify = commands.add_parser(
+        "verify",
+        help="random-test registered reductions and chains",
+        description="Random-test registered reductions and chains. On a terminal, long runs show their "
+        "progress and expected time on stderr.",
+        formatter_class=_DefaultsFormatter,
+    )
     verify.add_argument("names", nargs="*", help="registered names (default: all)")
-    verify.add_argument("--trials", type=int, default=100)
-    verify.add_argument("--seed", type=int, default=0)
-    verify.add_argument("--json", action="store_true")
+    verify.add_argument("--trials", type=positive_int, default=100, help="random instances per reduction")
+    verify.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
+    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     verify.set_defaults(run=_cmd_verify)
 
     chain = commands.add_parser("chain", help="show the reduction path between two problems")
     chain.add_argument("source")
     chain.add_argument("target")
     chain.add_argument("--symbolic", action="store_true", help="print the composed parameter map")
-    chain.add_argument("--all", action="store_true", help="list every registered path")
+    chain.add_argument("--all", action="store_true", help="list every registered path, with the names of named chains")
     chain.set_defaults(run=_cmd_chain)
 
     solve = commands.add_parser(
         "solve",
-        help="decide a CNF file through attention (exit 10 SAT, 20 UNSAT)",
+        help="decide a CNF file through attention (exit 10 SAT, 20 UNSAT, 0 UNKNOWN)",
         description="Reduce the formula along SAT -> OV -> Gap-ANN -> AAttC, call one attention oracle, "
-        "map its answer back and check it. Prints 's SATISFIABLE' with 'v ... 0' lines or 's UNSATISFIABLE'.",
+        "map its answer back and check it. Prints 's SATISFIABLE' with 'v ... 0' lines or 's UNSATISFIABLE'; "
+        "work whose predicted size is above the limits prints 's UNKNOWN' with the reason.",
+        formatter_class=_DefaultsFormatter,
+        lazy_epilog=_solve_epilog,
     )
-    solve.add_argument("file", help="DIMACS CNF file")
-    solve.add_argument("--oracle", default="exact", help="attention oracle (default: exact)")
-    solve.add_argument("--mode", default="certified", choices=["certified", "paper"], help="how beta is chosen")
-    solve.add_argument("--balance", default="paper", choices=["paper", "tight"], help="balancing block")
-    solve.add_argument(
-        "--branch", default="auto", choices=["auto", "attention", "hamming-ball"], help="Lemma 4.7 branch"
-    )
-    solve.add_argument(
-        "--chain",
-        help="a registered chain from sat (e.g. sat-aattc-direct; see 'reductions chain sat aattc --all'); "
-        "--mode/--balance/--branch apply to the default chain only",
-    )
+    solve.add_argument("file", help="DIMACS CNF file ('-' for standard input)")
+    solve.add_argument("--oracle", default="exact", help="attention oracle (names below)")
+    _add_solve_options(solve)
     solve.add_argument("--trace", action="store_true", help="print every stage as 'c' comment lines")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
     solve.set_defaults(run=_cmd_solve)
 
-    from reductions.app.figures.gallery import add_demo_command
+    if with_demo:
+        from reductions.app.figures.gallery import add_demo_command
 
-    demo = add_demo_command(commands)
-    demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")
+        demo = add_demo_command(commands)
+        demo.add_argument("--list", action="store_true", help="list the demos (also the default with no NAME)")
+    else:
+        _add_demo_stub(commands)
 
     from reductions.app.bench.command import add_bench_command
 
     add_bench_command(commands)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command named in ``argv`` (the first word that is not an option)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: send what is left of stdout nowhere, so exiting prints nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,14 +668,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     sat -> ov: sat-ov (sat -> ov)
     0
     """
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(with_demo=_command_of(argv) == "demo").parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()
+        return int(status)
+    except BrokenPipeError:
+        # the reader (``| head -1``) has what it wanted: keep the answer's status
+        _silence_stdout()
+        return int(getattr(args, "exit_status", EXIT_ERROR))
     except (FrameworkError, ValueError, TypeError, OSError) as err:
         print(f"reductions: error: {err}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
+    except MemoryError:
+        print(f"reductions: error: out of memory in '{args.command}'; try smaller sizes", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        print("reductions: interrupted", file=sys.stderr)
+        # on a terminal a progress line may be open: end it first
+        print(f"{chr(10) if sys.stderr.isatty() else ''}reductions: interrupted", file=sys.stderr)
         return 130
 
 

@@ -221,8 +221,8 @@ def test_oversized_benchmarks_are_refused_in_one_line_before_allocating(capsys, 
 
 def test_the_memory_limit_is_an_option(capsys):
     argv = ["bench", "exact", "--n", "4096", "--d", "2", "--repeat", "1", "--error-rows", "0"]
-    status, _, stderr = _run(capsys, *argv, "--max-memory", "0.0001")
-    assert status == 1 and "above the limit of 105 KiB (--max-memory)" in stderr
+    status, _, stderr = _run(capsys, *argv, "--max-memory", "100KiB")
+    assert status == 1 and "above the limit of 100 KiB (--max-memory)" in stderr
     assert _run(capsys, *argv)[0] == 0
 
 

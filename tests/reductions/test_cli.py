@@ -81,7 +81,8 @@ def test_solve_trace_prints_stages_as_comments(capsys):
 
 def test_solve_refuses_a_large_file_in_one_line():
     result = run("solve", str(CNF_DIR / "parser_quirks" / "aim-50-1_6-no-1.p-line-extra-field.cnf"))
-    assert result.returncode == 1
+    assert result.returncode == 0  # UNKNOWN, as SAT solvers that give up
+    assert result.stdout.splitlines()[-1] == "s UNKNOWN"
     assert len(result.stderr.strip().splitlines()) == 1 and "above the limit" in result.stderr
 
 

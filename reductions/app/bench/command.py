@@ -23,6 +23,8 @@ import json
 import sys
 from typing import Any
 
+from reductions.app.arguments import byte_size, positive_int, positive_real
+
 __all__ = ["BENCHMARKS", "add_bench_command", "run_bench_command"]
 
 BENCHMARKS: dict[str, str] = {
@@ -33,49 +35,31 @@ BENCHMARKS: dict[str, str] = {
     "--sweep for exponents and crossover, --anytemp for the any-temperature report",
     "anytemp": "the any-temperature oracle against exact: d = 1 speedup, scaling in n, time against B "
     "(quick sizes; --full for the target sizes, minutes)",
+    "startup": "the command line's start-up (--help, --version, inspect, solve of uf20-01) against "
+    "'python -c \"import numpy\"', in fresh processes",
 }
 """The benchmarks by sub-command name, with what each times."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {value})")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number (got {text!r})") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number (got {text})")
-    return value
 
 
 def _common(parser: argparse.ArgumentParser, *, repeat: bool = True, seconds: bool = False) -> None:
     if seconds:
         parser.add_argument(
             "--max-seconds",
-            type=_positive_float,
+            type=positive_real,
             default=1800.0,
             help="refuse a run predicted to take longer, before it starts (default: %(default)s)",
         )
     if repeat:
         parser.add_argument(
-            "--repeat", type=_positive_int, default=3, help="best of this many runs (default: %(default)s)"
+            "--repeat", type=positive_int, default=3, help="best of this many runs (default: %(default)s)"
         )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random instances (default: %(default)s)")
     parser.add_argument(
         "--max-memory",
-        type=_positive_float,
-        default=4.0,
-        metavar="GIB",
-        help="refuse sizes predicted to need more memory, in GiB (default: %(default)s)",
+        type=byte_size,
+        default=4 * 2**30,
+        metavar="SIZE",
+        help="refuse sizes predicted to need more memory (8GiB, 512MiB, bytes; default: 4GiB)",
     )
     parser.add_argument("--out", help="also write the JSON to this file")
     parser.add_argument("--json", action="store_true", help="accepted for symmetry; the output is always JSON")
@@ -102,22 +86,22 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         "benchmark, machine (CPU, cores, numpy, BLAS), parameters, summary (where it has headline numbers) and "
         "results. With no NAME, runs 'bench reductions'. 'reductions bench NAME --help' shows NAME's options "
         "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve), --seed S "
-        "(default 0), --max-memory GIB (refuse sizes predicted above it, default 4), --out FILE; solve, exact "
+        "(default 0), --max-memory SIZE (refuse sizes predicted above it, default 4GiB), --out FILE; solve, exact "
         "and oracles also --max-seconds S (refuse runs predicted longer, default 1800).",
     )
     bench.set_defaults(run=run_bench_command, bench=None)
     names = bench.add_subparsers(dest="bench", metavar="NAME", parser_class=type(bench))
 
     reductions = names.add_parser("reductions", help=BENCHMARKS["reductions"], description=BENCHMARKS["reductions"])
-    reductions.add_argument("--vars", type=_positive_int, default=30, help="variables (default: %(default)s)")
-    reductions.add_argument("--clauses", type=_positive_int, default=128, help="clauses (default: %(default)s)")
+    reductions.add_argument("--vars", type=positive_int, default=30, help="variables (default: %(default)s)")
+    reductions.add_argument("--clauses", type=positive_int, default=128, help="clauses (default: %(default)s)")
     _common(reductions)
 
     solve = names.add_parser("solve", help=BENCHMARKS["solve"], description=BENCHMARKS["solve"])
-    solve.add_argument("--vars", type=_positive_int, default=20, help="variables (default: %(default)s)")
-    solve.add_argument("--clauses", type=_positive_int, default=91, help="clauses (default: %(default)s)")
+    solve.add_argument("--vars", type=positive_int, default=20, help="variables (default: %(default)s)")
+    solve.add_argument("--clauses", type=positive_int, default=91, help="clauses (default: %(default)s)")
     solve.add_argument(
-        "--formulas", type=_positive_int, default=3, help="random formulas to solve (default: %(default)s)"
+        "--formulas", type=positive_int, default=3, help="random formulas to solve (default: %(default)s)"
     )
     solve.add_argument("--oracle", default="exact", help="attention oracle (default: %(default)s)")
     solve.add_argument(
@@ -130,31 +114,31 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
 
     exact = names.add_parser("exact", help=BENCHMARKS["exact"], description=BENCHMARKS["exact"])
     exact.add_argument(
-        "--n", type=_positive_int, action="append", help="queries and keys; repeat for several (default: 16384)"
+        "--n", type=positive_int, action="append", help="queries and keys; repeat for several (default: 16384)"
     )
-    exact.add_argument("--d", type=_positive_int, action="append", help="head dimension; repeat (default: 4 and 8)")
+    exact.add_argument("--d", type=positive_int, action="append", help="head dimension; repeat (default: 4 and 8)")
     exact.add_argument(
         "--oracle", default="exact", help="oracle names, comma-separated: exact, exact-float32 (default: %(default)s)"
     )
     exact.add_argument(
-        "--sample-rows", type=_positive_int, help="time this many query rows and scale to n (default: all rows)"
+        "--sample-rows", type=positive_int, help="time this many query rows and scale to n (default: all rows)"
     )
     exact.add_argument("--error-rows", type=int, default=2, help="rows checked against mpmath (default: %(default)s)")
     _common(exact, seconds=True)
 
     oracles = names.add_parser("oracles", help=BENCHMARKS["oracles"], description=BENCHMARKS["oracles"])
     oracles.add_argument(
-        "--n", type=_positive_int, action="append", help="sequence length (default: 16384; with --sweep 2^10 .. 2^20)"
+        "--n", type=positive_int, action="append", help="sequence length (default: 16384; with --sweep 2^10 .. 2^20)"
     )
     oracles.add_argument(
-        "--d", type=_positive_int, action="append", help="head dimension (default: 4; with --sweep 2, 4, 8)"
+        "--d", type=positive_int, action="append", help="head dimension (default: 4; with --sweep 2, 4, 8)"
     )
     oracles.add_argument(
         "--bound", type=float, action="append", help="entry bound B (default: 1; with --sweep 0.5, 1, 2)"
     )
     oracles.add_argument(
         "--eps",
-        type=_positive_float,
+        type=positive_real,
         default=1e-6,
         help="error asked of the approximate oracles (default: %(default)s)",
     )
@@ -164,7 +148,7 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         help="oracle names, comma-separated: exact, polynomial, taylor, anytemp (default: %(default)s)",
     )
     oracles.add_argument(
-        "--sample-rows", type=_positive_int, help="time exact attention on this many rows and scale (default: all)"
+        "--sample-rows", type=positive_int, help="time exact attention on this many rows and scale (default: all)"
     )
     oracles.add_argument("--sweep", action="store_true", help="sweep n, d and B; report exponents and crossover")
     oracles.add_argument("--out-dir", help="with --sweep: folder for the JSON and the plot")
@@ -174,10 +158,14 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
 
     anytemp = names.add_parser("anytemp", help=BENCHMARKS["anytemp"], description=BENCHMARKS["anytemp"])
     anytemp.add_argument("--full", action="store_true", help="the target sizes (minutes) instead of quick ones")
-    anytemp.add_argument(
-        "--repeat", type=_positive_int, help="best of this many runs (default: 1 quick, 2 with --full)"
-    )
+    anytemp.add_argument("--repeat", type=positive_int, help="best of this many runs (default: 1 quick, 2 with --full)")
     _common(anytemp, repeat=False)
+
+    startup = names.add_parser("startup", help=BENCHMARKS["startup"], description=BENCHMARKS["startup"])
+    startup.add_argument(
+        "--repeat", type=positive_int, default=5, help="best of this many rounds (default: %(default)s)"
+    )
+    startup.add_argument("--out", help="also write the JSON to this file")
     _DEFAULT_ARGUMENTS["reductions"] = reductions
     return bench
 
@@ -190,7 +178,11 @@ def _names(text: str) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    max_bytes = int(args.max_memory * 2**30)
+    if args.bench == "startup":
+        from reductions.app.bench.startup import bench_startup
+
+        return bench_startup(repeat=args.repeat)
+    max_bytes = args.max_memory
     if args.bench == "reductions":
         from reductions.app.bench.reductions import bench_reductions
 
