@@ -26,6 +26,7 @@ from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain, Stage
 
 __all__ = [
+    "MAX_SIZE_EXPONENT",
     "SolveResult",
     "ChainPrediction",
     "predict_chain",
@@ -115,9 +116,52 @@ def make_oracle(name: str, problem: str = "aattc", **options: Any) -> Any:
     return factory(**options)
 
 
+MAX_SIZE_EXPONENT = 2**16
+"""Sizes are predicted exactly up to ``2^MAX_SIZE_EXPONENT``; beyond, the prediction is refused."""
+
+_OVERHEAD_BYTES = 32 * 2**20  # interpreter-side allocations of a run (traces, index maps, small arrays)
+_BEYOND_SECONDS = 1e15  # about 30 million years: shown as "beyond any machine"
+
+
 @attrs.frozen
 class ChainPrediction:
-    """Sizes, memory and time of the chain on a formula, before anything is built."""
+    """Sizes, memory and time of a chain on a formula, predicted before anything is built.
+
+    Every size is an exact Python int (no float overflow at any size).
+
+    Attributes
+    ----------
+    num_a, num_b : int
+        The two OV lists, ``2^|S1|`` and ``2^|S2|``.
+    dimension : int
+        The OV dimension, one coordinate per clause (``m``).
+    size : int
+        ``N``, the attention instance's queries (rows of ``Q``).
+    attention_dimension : int
+        ``d``, the columns of ``Q`` and ``K`` (``12 m`` on ``sat-aattc``).
+    branch : str
+        ``"attention"`` or ``"hamming-ball"`` (Lemma 4.7's small-radius case, no oracle call).
+    ball_points : int or None
+        Points the Hamming-ball search would visit; ``None`` when more than
+        ``2^ball_points_log2`` (not computed exactly).
+    bytes : int
+        Predicted peak memory of the whole run (reductions, oracle, records).
+    seconds : float
+        Predicted wall-clock seconds; ``math.inf`` when beyond any machine.
+    keys : int
+        Keys of the attention instance (rows of ``K``); ``size`` when not known separately.
+    ball_points_log2 : float
+        ``log2`` of the Hamming-ball search's points (exact or a lower bound).
+
+    Examples
+    --------
+    >>> from instances import CNF
+    >>> p = predict_chain(CNF(4, [[1, 2]]))
+    >>> p.branch, p.num_a, p.num_b, p.dimension, p.ball_points
+    ('hamming-ball', 4, 4, 1, 168)
+    >>> sorted(p.as_dict())[:4]
+    ['attention_dimension', 'ball_points', 'ball_points_log2', 'branch']
+    """
 
     num_a: int
     num_b: int
@@ -125,62 +169,227 @@ class ChainPrediction:
     size: int
     attention_dimension: int
     branch: str
-    ball_points: int
+    ball_points: int | None
     bytes: int
     seconds: float
+    keys: int = -1
+    ball_points_log2: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.keys < 0:
+            object.__setattr__(self, "keys", self.size)
+
+    def fits(self, max_bytes: int, max_seconds: float) -> bool:
+        """Whether the run stays within both limits.
+
+        >>> from instances import CNF
+        >>> predict_chain(CNF(2, [[1], [-2]])).fits(2**30, 60.0)
+        True
+        """
+        return self.bytes <= max_bytes and self.seconds <= max_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: numbers as JSON numbers, ``None`` for a time beyond any machine.
+
+        >>> from instances import CNF
+        >>> predict_chain(CNF(2, [[1], [-2]]), attention_chain(branch="attention")).as_dict()["size"]
+        4
+        """
+        seconds = self.seconds if self.seconds < _BEYOND_SECONDS else None
+        return {
+            "num_a": self.num_a,
+            "num_b": self.num_b,
+            "dimension": self.dimension,
+            "size": self.size,
+            "keys": self.keys,
+            "attention_dimension": self.attention_dimension,
+            "branch": self.branch,
+            "ball_points": self.ball_points,
+            "ball_points_log2": self.ball_points_log2,
+            "bytes": self.bytes,
+            "seconds": seconds,
+        }
 
     def describe(self) -> str:
-        """One line with the numbers."""
+        """One line with the numbers.
+
+        >>> from instances import CNF
+        >>> print(predict_chain(CNF(2, [[1], [-2]]), attention_chain(branch="attention")).describe())
+        attention with N = 4 and d = 24: about ... MiB and ... s
+        """
         if self.branch == "hamming-ball":
-            work = f"Hamming-ball search over {self.ball_points:.3g} points"
+            if self.ball_points is None:
+                points = f"more than 2^{math.floor(self.ball_points_log2)}"
+            else:
+                points = _count(self.ball_points)
+            work = f"Hamming-ball search over {points} points"
         else:
-            work = f"attention with N = {self.size:,} and d = {self.attention_dimension:,}"
-        return f"{work}: about {_human_bytes(self.bytes)} and {self.seconds:.3g} s"
+            keys = "" if self.keys == self.size else f", {_count(self.keys)} keys"
+            work = f"attention with N = {_count(self.size)}{keys} and d = {_count(self.attention_dimension)}"
+        return f"{work}: about {_human_bytes(self.bytes)} and {_human_seconds(self.seconds)}"
 
 
-def _human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        if count < 1024 or unit == "EiB":
-            return f"{count:.3g} {unit}"
-        count /= 1024
-    return f"{count:.3g} EiB"
+def _count(value: int) -> str:
+    """An exact count, as ``2^k`` (or ``about 2^k``) when it has more than 15 digits."""
+    if value < 10**15:
+        return f"{value:,}"
+    exponent = value.bit_length() - 1
+    return f"2^{exponent}" if value == 1 << exponent else f"about 2^{exponent}"
+
+
+def _human_seconds(seconds: float) -> str:
+    if seconds >= _BEYOND_SECONDS:
+        return "a time beyond any machine"
+    return f"{seconds:.3g} s"
+
+
+def _human_bytes(count: int | float) -> str:
+    """Bytes in binary units; sizes above 2^80 bytes as a power of two (int arithmetic, no overflow).
+
+    >>> _human_bytes(3 * 2**30), _human_bytes(2**100 + 1)
+    ('3 GiB', '2^100 B (beyond any machine)')
+    """
+    count = int(count)
+    if count >= 2**80:
+        return f"2^{count.bit_length() - 1} B (beyond any machine)"
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")):
+        if count < 1024 ** (power + 1) or unit == "ZiB":
+            return f"{count / 1024**power:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _seconds(work: int, per_second: float) -> float:
+    """``work / per_second`` without overflowing a float (inf beyond any machine)."""
+    if work.bit_length() > 900:
+        return math.inf
+    return min(work / per_second, math.inf)
+
+
+def _log2(value: int) -> float:
+    """``log2`` of a positive int of any size."""
+    if value.bit_length() < 1000:
+        return math.log2(value)
+    shift = value.bit_length() - 60
+    return math.log2(value >> shift) + shift
+
+
+def _log2_ball(num_queries_log2: int, dimension: int, radius: int) -> float:
+    """A lower bound on ``log2(2^q sum_{k <= r} C(D, k))`` from ``lgamma`` (no big ints)."""
+    if radius <= 0 or dimension <= 0:
+        return float(num_queries_log2)
+    middle = min(radius, dimension // 2) if radius < dimension else dimension
+    if middle == dimension:  # the whole cube
+        return num_queries_log2 + float(dimension)
+    log_comb = math.lgamma(dimension + 1) - math.lgamma(middle + 1) - math.lgamma(dimension - middle + 1)
+    return num_queries_log2 + log_comb / math.log(2) - 1e-9 * (1 + log_comb)
+
+
+def _exact_ball(num_queries: int, dimension: int, radius: int) -> int:
+    """``n_a sum_{k <= r} C(D, k)`` with one running binomial (as :func:`solvers.ann.hamming_ball_cost`)."""
+    total, term = 0, 1
+    for k in range(radius + 1):
+        total += term
+        term = term * (dimension - k) // (k + 1)
+    return num_queries * total
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _formula_size(formula: CNF) -> str:
+    """``"3 variables and 1 clause"``."""
+    return f"{_plural(formula.num_vars, 'variable')} and {_plural(formula.num_clauses, 'clause')}"
+
+
+def _beyond(formula: CNF, what: str) -> OracleRefusal:
+    return OracleRefusal(
+        f"{_formula_size(formula)} need {what}: beyond any machine (sizes are predicted up to 2^{MAX_SIZE_EXPONENT})"
+    )
+
+
+def _chain_cost_bytes(n: int, keys: int, d: int, value_columns: int, records: int) -> int:
+    """Peak bytes of a run ending in an attention instance ``n x d`` against ``keys x d``.
+
+    The float64 ``Q``, ``K`` and ``V`` are held while the exact oracle adds its
+    prepared copies and tiles (:meth:`ExactAttention.peak_bytes`); ``records`` are the
+    earlier steps' instances, kept for the backward map.
+    """
+    from solvers.attention.exact import ExactAttention
+
+    instance = 8 * (n * d + keys * d + keys * value_columns)
+    return instance + ExactAttention().peak_bytes(n, keys, d, value_columns) + records + _OVERHEAD_BYTES
 
 
 def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction | None:
-    """Predict sizes, memory and time of the chain on ``formula`` without building it.
+    """Predict sizes, memory and time of ``chain`` (default :func:`attention_chain`) on ``formula``.
+
+    Nothing is built and every size is an exact Python int; sizes are compared
+    by their bit lengths before any power of two is formed, so a formula
+    with ``10^20`` variables is answered at once.
+
+    Returns
+    -------
+    ChainPrediction or None
+        ``None`` when the chain's sizes depend on a value chosen per instance
+        that no formula-level rule predicts.
+
+    Raises
+    ------
+    OracleRefusal
+        When a size exceeds ``2^MAX_SIZE_EXPONENT``: one line with the numbers.
 
     Examples
     --------
     >>> from instances import CNF
     >>> p = predict_chain(CNF(60, [[1, 2, 3]] * 250))
-    >>> p.size, p.branch
-    (2147483648, 'attention')
+    >>> p.size, p.attention_dimension, p.branch
+    (2147483648, 3000, 'attention')
     >>> p.bytes > 2**40
     True
+    >>> predict_chain(CNF(99999999999999999999, [[1]]))
+    Traceback (most recent call last):
+    ...
+    instances.errors.OracleRefusal: 99999999999999999999 variables and 1 clause need attention with N = 2^50000000000000000000: beyond any machine (sizes are predicted up to 2^65536)
     """
     chain = chain or attention_chain()
     final = chain.parts[-1]
     first_step = chain.parts[0]
     if not (isinstance(final, GapANNToAttention) and isinstance(first_step, SatToOV) and len(chain.parts) == 4):
         return _predict_from_parameters(formula, chain)
-    split = first_step
     v, m = formula.num_vars, formula.num_clauses
-    first = split.first_half_size(v)
-    n_a, n_b = 2**first, 2 ** (v - first)
+    first = first_step.first_half_size(v)
+    second = max(v - first, 0)
+    if max(first, second + 1) > MAX_SIZE_EXPONENT:
+        raise _beyond(formula, f"attention with N = 2^{max(first, second + 1)}")
+    n_a, n_b = 2**first, 2**second
     D = 6 * m
-    size = max(n_a, 2 * n_b)
+    # N = n_b + max(n_b, n_a - n_b, 1): real keys plus balancing keys (block_parameters)
+    size = n_b + max(n_b, n_a - n_b, 1)
+    records = 10 * m * (n_a + n_b)  # uint8 OV, gadget and padded vectors, kept for the backward map
     # After the gadget and padding, orthogonal pairs sit at distance 2m < t = 2m + 2.
-    ball_points = n_a * sum(math.comb(D, k) for k in range(min(2 * m, D) + 1)) if m < 200 else math.inf
-    attention_work = size * size * (2 * D + 1)
-    if m == 0 or final.branch == "hamming-ball" or (final.branch == "auto" and ball_points <= attention_work):
-        branch = "hamming-ball"
-        vector_bytes = (n_a + n_b) * max(m, 1) * 12
-        seconds = float(ball_points) * D / _FLOPS_PER_SECOND
-        return ChainPrediction(n_a, n_b, D, size, 2 * D, branch, int(min(ball_points, 2**62)), vector_bytes, seconds)
-    # The three N x 2D float64 inputs, their vector ancestors, plus the oracle's tiles.
-    bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
-    seconds = size * size * (2 * 2 * D) / _FLOPS_PER_SECOND + size * size / _EXPS_PER_SECOND
-    return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", int(min(ball_points, 2**62)), bytes_needed, seconds)
+    radius = min(2 * m + 1, D)
+    attention_work = max(n_a, 2 * n_b, 1) ** 2 * (2 * D + 1)
+    ball_log2 = _log2_ball(first, D, radius)
+    exact_ball = radius <= 64 or ball_log2 <= 4096  # a few thousand big-int steps at most
+    ball_points = _exact_ball(n_a, D, radius) if exact_ball else None
+    if ball_points is not None:
+        ball_log2 = _log2(max(ball_points, 1))
+        ball_cheaper = ball_points <= attention_work
+    else:
+        ball_cheaper = ball_log2 <= _log2(attention_work)
+    if m == 0 or final.branch == "hamming-ball" or (final.branch == "auto" and ball_cheaper):
+        vector_bytes = (n_a + n_b) * max(m, 1) * 12 + _OVERHEAD_BYTES
+        if ball_points is not None:
+            seconds = _seconds(ball_points * max(D, 1), _FLOPS_PER_SECOND)
+        else:
+            seconds = math.inf
+        return ChainPrediction(
+            n_a, n_b, m, size, 2 * D, "hamming-ball", ball_points, vector_bytes, seconds, size, ball_log2
+        )
+    bytes_needed = _chain_cost_bytes(size, size, 2 * D, 1, records)
+    seconds = _seconds(size * size * (2 * 2 * D), _FLOPS_PER_SECOND) + _seconds(size * size, _EXPS_PER_SECOND)
+    return ChainPrediction(n_a, n_b, m, size, 2 * D, "attention", ball_points, bytes_needed, seconds, size, ball_log2)
 
 
 def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | None:
@@ -189,20 +398,26 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | No
     Lemma 4.7's branch flag is taken on its attention side (the larger one);
     ``None`` when the sizes still depend on a symbol chosen per instance.
     """
-    sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
-    # Attention targets name their sizes n, m, d; self-attention has N tokens.
-    length = sizes.get("n", sizes.get("N"))
-    keys, dimension = sizes.get("m", length), sizes.get("d")
-    if not all(isinstance(x, int) for x in (length, keys, dimension)):
-        return None
-    n, m, d = int(length), int(keys), int(dimension)  # type: ignore[arg-type]
-    bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
-    seconds = n * m * 2 * d / _FLOPS_PER_SECOND + n * m / _EXPS_PER_SECOND
+    v, m = formula.num_vars, formula.num_clauses
     first = chain.parts[0]
-    split = first.first_half_size(formula.num_vars) if isinstance(first, SatToOV) else formula.num_vars
-    return ChainPrediction(
-        2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds
-    )
+    split = first.first_half_size(v) if isinstance(first, SatToOV) else v
+    # every catalogued chain is at most exponential in v (2^v-ish sizes): bound v before sympy sees it
+    if v > MAX_SIZE_EXPONENT:
+        raise _beyond(formula, f"{chain.name} with sizes 2^({v}/2) and more")
+    sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
+    # Attention targets name their sizes n, n_keys, d; self-attention has N tokens.
+    length = sizes.get("n", sizes.get("N"))
+    keys, dimension = sizes.get("n_keys", length), sizes.get("d")
+    values = sizes.get("d_v", 1)
+    if not all(isinstance(x, int) for x in (length, keys, dimension, values)):
+        return None
+    n, k, d, dv = int(length), int(keys), int(dimension), int(values)  # type: ignore[arg-type]
+    if max(n.bit_length(), k.bit_length(), d.bit_length()) > MAX_SIZE_EXPONENT:
+        raise _beyond(formula, f"{chain.name} with N = {_count(n)}")
+    n_a, n_b = 2**split, 2 ** max(v - split, 0)
+    bytes_needed = _chain_cost_bytes(n, k, d, dv, 2 * m * (n_a + n_b))
+    seconds = _seconds(n * k * 2 * d, _FLOPS_PER_SECOND) + _seconds(n * k, _EXPS_PER_SECOND)
+    return ChainPrediction(n_a, n_b, m, n, d, "attention", 0, bytes_needed, seconds, k, 0.0)
 
 
 @attrs.frozen
@@ -327,7 +542,7 @@ def solve_via_attention(
     >>> solve_via_attention(CNF(60, [[1, 2, 3]] * 250))
     Traceback (most recent call last):
     ...
-    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 152 TiB and ... s, above the limit of 8 GiB
+    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about ... TiB and ... s, above the limit of 8 GiB
     """
     start = time.perf_counter()
     on_terminal = sys.stderr.isatty() if progress is None else progress
@@ -339,9 +554,9 @@ def solve_via_attention(
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     prediction = predict_chain(formula, chain)
     if prediction is None:
-        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses: sizes not predictable before building"
+        what = f"{_formula_size(formula)}: sizes not predictable before building"
     else:
-        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
+        what = f"{_formula_size(formula)} need {prediction.describe()}"
         if prediction.bytes > max_bytes:
             raise OracleRefusal(f"{what}, above the limit of {_human_bytes(max_bytes)}")
         if prediction.seconds > max_seconds:

@@ -288,15 +288,21 @@ class GapANNToAttention(Reduction):
         p = block_parameters(instance, mode=self.mode, balance=self.balance, margin=self.margin)
         D, n_a, n_b, N = p.dimension, p.num_queries, p.num_points, p.size
         root = math.sqrt(p.beta)
+        # Built and scaled in place, then handed over read-only: the instance keeps
+        # these arrays instead of copying them (Q and K are the chain's largest).
         query = np.zeros((N, 2 * D))
         query[:n_a, :D] = instance.a
         query[:, D:] = 1.0
+        query *= root
         key = np.zeros((N, 2 * D))
         key[:n_b, :D] = instance.b
         key[n_b:, D : D + (D if self.balance == "paper" else D // 2)] = 1.0
+        key *= root
         value = np.zeros((N, 1))
         value[:n_b] = 1.0
-        target = AttentionInstance(query * root, key * root, value, root)
+        for array in (query, key, value):
+            array.flags.writeable = False
+        target = AttentionInstance(query, key, value, root)
         info: dict[str, Any] = {
             "branch": "attention",
             "mode": self.mode,
