@@ -224,8 +224,8 @@ class ChainPrediction:
                 points = _count(self.ball_points)
             work = f"Hamming-ball search over {points} points"
         else:
-            keys = "" if self.keys == self.size else f", {_count(self.keys)} keys"
-            work = f"attention with N = {_count(self.size)}{keys} and d = {_count(self.attention_dimension)}"
+            keys = "" if self.keys == self.size else f" ({_count(self.keys)} keys)"
+            work = f"attention with N = {_count(self.size)} and d = {_count(self.attention_dimension)}{keys}"
         return f"{work}: about {_human_bytes(self.bytes)} and {_human_seconds(self.seconds)}"
 
 

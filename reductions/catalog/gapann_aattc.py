@@ -344,7 +344,7 @@ class GapANNToAttention(Reduction):
         else:
             beta = sympy.Symbol("beta", positive=True)
             free = ("beta",)
-        attention = {"n": size, "m": size, "d": 2 * d, "B": sympy.sqrt(beta)}
+        attention = {"n": size, "n_keys": size, "d": 2 * d, "B": sympy.sqrt(beta)}
         if self.branch == "attention":
             return ParameterMap("gapann", "aattc", attention, free)
         if self.branch == "hamming-ball":

@@ -316,7 +316,7 @@ def builtin_problems() -> list[Problem]:
             _solve_attention,
             _check_attention,
             lambda instance, limit: [_solve_attention(instance)][:limit],
-            parameters=("n", "m", "d", "B"),
+            parameters=("n", "n_keys", "d", "B"),
         ),
         Problem(
             "maxip",
