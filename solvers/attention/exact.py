@@ -334,7 +334,8 @@ class ExactAttention:
         tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)
-        return prepared + tiles + slices + results
+        objects = 2**16  # the output record, its guarantee and small index arrays
+        return prepared + tiles + slices + results + objects
 
     def __call__(
         self,
