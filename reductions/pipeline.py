@@ -407,7 +407,7 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | No
     split = first.first_half_size(v) if isinstance(first, SatToOV) else v
     # every catalogued chain is at most exponential in v (2^v-ish sizes): bound v before sympy sees it
     if v > MAX_SIZE_EXPONENT:
-        raise _beyond(formula, f"{chain.name} with sizes 2^({v}/2) and more")
+        raise _beyond(formula, f"{chain.name} with sizes of about 2^{v // 2} or more")
     sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
     # Attention targets name their sizes n, n_keys, d; self-attention has N tokens.
     length = sizes.get("n", sizes.get("N"))

@@ -36,6 +36,7 @@ def test_predicted_sizes_are_the_built_sizes(branch: str) -> None:
         if branch == "attention" and formula.num_clauses == 0:
             continue  # dimension 0: the attention branch refuses to build
         prediction = predict_chain(formula, chain)
+        assert prediction is not None
         record = chain.forward(formula).parts[-1]
         assert prediction.branch == record.info["branch"]
         if prediction.branch == "attention":
@@ -68,6 +69,7 @@ def test_predicted_memory_covers_the_traced_peak(num_vars: int, num_clauses: int
     """predicted >= measured peak and predicted <= 1.5 measured + 12 MiB."""
     formula = random_ksat(num_vars, num_clauses, 3, seed=num_vars * 1000 + num_clauses)
     prediction = predict_chain(formula, attention_chain(branch="attention"))
+    assert prediction is not None
     tracemalloc.start()
     try:
         solve_via_attention(formula, branch="attention", progress=False)
