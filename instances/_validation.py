@@ -6,6 +6,7 @@ what was received, e.g. ``'k' must be >= 2 (got 1)``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -123,8 +124,13 @@ def binary_matrix(name: str, value: Any, columns: int | None = None) -> np.ndarr
         return readonly(np.zeros((array.shape[0] if array.ndim == 2 else 0, width), dtype=np.uint8))
     if array.ndim != 2:
         raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
-    if array.dtype == np.uint8 or array.dtype == np.bool_:
-        bad = array > 1
+    if array.dtype == np.bool_:
+        return _readonly_converted(array, array.astype(np.uint8))
+    if np.issubdtype(array.dtype, np.integer):
+        # min and max need no temporary the size of the matrix
+        if array.min() >= 0 and array.max() <= 1:
+            return _readonly_converted(array, array.astype(np.uint8, copy=False))
+        bad = (array != 0) & (array != 1)
     elif np.issubdtype(array.dtype, np.number):
         bad = (array != 0) & (array != 1)
     else:
@@ -132,7 +138,15 @@ def binary_matrix(name: str, value: Any, columns: int | None = None) -> np.ndarr
     if bad.any():
         position = tuple(int(x) for x in np.argwhere(bad)[0])
         raise InvalidInstanceError(f"'{name}' must be binary: entry {position} is {array[position].item()!r}")
-    return readonly(array.astype(np.uint8))
+    return _readonly_converted(array, array.astype(np.uint8))
+
+
+def _readonly_converted(original: np.ndarray, converted: np.ndarray) -> np.ndarray:
+    """``converted`` read-only, copied only when it still shares memory with the caller's array."""
+    if converted is original or np.shares_memory(converted, original):
+        return readonly(converted)
+    converted.flags.writeable = False
+    return converted
 
 
 def real_matrix(name: str, value: Any, bound: float | None = None, columns: int | None = None) -> np.ndarray:
@@ -154,13 +168,18 @@ def real_matrix(name: str, value: Any, bound: float | None = None, columns: int 
             array = array.reshape(0, columns)
         else:
             raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
-    finite = np.isfinite(array)
-    if not finite.all():
-        position = tuple(int(x) for x in np.argwhere(~finite)[0])
-        raise InvalidInstanceError(f"'{name}' entry {position} is {array[position].item()!r}; entries must be finite")
-    if bound is not None and array.size:
-        over = np.abs(array) > bound
-        if over.any():
+    if array.size:
+        # min and max find a NaN, an infinity or an entry above the bound without a
+        # temporary the size of the matrix; the position is looked up only on failure
+        low, high = float(array.min()), float(array.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            finite = np.isfinite(array)
+            position = tuple(int(x) for x in np.argwhere(~finite)[0])
+            raise InvalidInstanceError(
+                f"'{name}' entry {position} is {array[position].item()!r}; entries must be finite"
+            )
+        if bound is not None and max(-low, high) > bound:
+            over = np.abs(array) > bound
             position = tuple(int(x) for x in np.argwhere(over)[0])
             raise InvalidInstanceError(
                 f"'{name}' entry {position} is {array[position].item()!r}, above the bound B = {bound!r} in absolute value"

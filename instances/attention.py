@@ -15,7 +15,7 @@ Examples
 >>> from instances.attention import AttentionInstance, random_attention
 >>> inst = random_attention(4, 2, 1.0, num_keys=3, seed=7)
 >>> inst.parameters()
-{'n': 4, 'm': 3, 'd': 2, 'B': 1.0}
+{'n': 4, 'n_keys': 3, 'd': 2, 'B': 1.0}
 >>> inst == random_attention(4, 2, 1.0, num_keys=3, seed=7)
 True
 """
@@ -207,13 +207,13 @@ class AttentionInstance:
         return float(np.max(np.abs(np.log(positive)))) if positive.size else 0.0
 
     def parameters(self) -> dict[str, Any]:
-        """The AAttC parameters ``n``, ``m``, ``d`` and ``B`` of this instance.
+        """The AAttC parameters: ``n`` queries, ``n_keys`` keys (:attr:`m`), ``d`` and ``B``.
 
         >>> from instances.attention import random_attention
         >>> random_attention(3, 2, 0.5, seed=0).parameters()
-        {'n': 3, 'm': 3, 'd': 2, 'B': 0.5}
+        {'n': 3, 'n_keys': 3, 'd': 2, 'B': 0.5}
         """
-        return {"n": self.n, "m": self.m, "d": self.d, "B": self.bound}
+        return {"n": self.n, "n_keys": self.m, "d": self.d, "B": self.bound}
 
 
 def _optional_matrix(name: str, allow_negative_infinity: bool) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
+import numbers
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -23,7 +24,7 @@ import sympy
 from instances.errors import IncompatibleReductionError
 from reductions.problems import problem_symbols
 
-__all__ = ["Reduction", "Reduced", "ParameterMap", "Chain", "Stage", "problem_symbols"]
+__all__ = ["Reduction", "Reduced", "ParameterMap", "Chain", "Stage", "json_numbers", "problem_symbols"]
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -125,25 +126,65 @@ class Stage:
     seconds: float
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (rationals as strings)."""
+        """JSON form: numbers as JSON numbers, with an exact string beside where one is lost.
+
+        A fraction ``1/92`` becomes ``"eps": 0.01086..., "eps_exact": "1/92"``; an
+        integral one is an int; a non-finite float is ``null`` with ``"<name>_exact": "-inf"``.
+
+        >>> from fractions import Fraction
+        >>> stage = Stage("ov-gapann", "ov", "gapann", {"t": Fraction(92), "eps": Fraction(1, 92)}, {"log_upper": float("-inf")}, 0.5)
+        >>> d = stage.as_dict()
+        >>> d["sizes"]
+        {'t': 92, 'eps': 0.010869565217391304, 'eps_exact': '1/92'}
+        >>> d["info"]
+        {'log_upper': None, 'log_upper_exact': '-inf'}
+        """
         return {
             "name": self.name,
             "source": self.source,
             "target": self.target,
-            "sizes": {k: _jsonable(v) for k, v in self.sizes.items()},
-            "info": {k: _jsonable(v) for k, v in self.info.items()},
+            "sizes": json_numbers(self.sizes),
+            "info": json_numbers(self.info),
             "seconds": self.seconds,
         }
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # strict JSON has no infinities
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return str(value)
+def json_numbers(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """``mapping`` with JSON numbers for its numbers, and ``<key>_exact`` strings where a number is not exact.
+
+    >>> from fractions import Fraction
+    >>> json_numbers({"beta": 12.5, "t": Fraction(4, 2), "split": "2+1", "n": 8})
+    {'beta': 12.5, 't': 2, 'split': '2+1', 'n': 8}
+    """
+    result: dict[str, Any] = {}
+    for key, value in mapping.items():
+        number, exact = _jsonable(value)
+        result[key] = number
+        if exact is not None:
+            result[f"{key}_exact"] = exact
+    return result
+
+
+def _jsonable(value: Any) -> tuple[Any, str | None]:
+    """``(JSON value, exact string or None)`` for one trace entry."""
+    if value is None or isinstance(value, (bool, str)):
+        return value, None
+    if isinstance(value, numbers.Integral):
+        return int(value), None
+    if isinstance(value, numbers.Rational):
+        if value.denominator == 1:
+            return int(value.numerator), None
+        return float(value), f"{value.numerator}/{value.denominator}"
+    if isinstance(value, sympy.Basic) and not value.free_symbols:
+        number = _to_python_number(value)
+        return _jsonable(number) if not isinstance(number, sympy.Basic) else (None, str(value))
+    if isinstance(value, numbers.Real) or (hasattr(value, "item") and callable(value.item)):
+        number = value.item() if hasattr(value, "item") else value
+        if isinstance(number, (bool, int)):
+            return number, None
+        number = float(number)
+        return (number, None) if math.isfinite(number) else (None, str(number))
+    return str(value), None
 
 
 @attrs.frozen(eq=False)

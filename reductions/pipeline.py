@@ -9,6 +9,7 @@ margin, branch) and seconds.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from reductions.problems import get_problem, problem_names
 from reductions.registry import get_reduction
 
 __all__ = [
+    "MAX_SIZE_EXPONENT",
     "SolveResult",
     "ChainPrediction",
     "predict_chain",
@@ -36,6 +38,14 @@ __all__ = [
     "FLOPS_PER_SECOND",
     "EXPS_PER_SECOND",
     "human_bytes",
+    "work_seconds",
+    "int_log2",
+    "hamming_ball_log2",
+    "hamming_ball_points",
+    "beyond_any_machine",
+    "chain_peak_bytes",
+    "OVERHEAD_BYTES",
+    "BEYOND_SECONDS",
 ]
 
 DEFAULT_CHAIN = "sat-aattc"
@@ -149,9 +159,55 @@ def default_chain(*, mode: str = "certified", balance: str = "paper", branch: st
     return Chain.of(*parts)
 
 
+MAX_SIZE_EXPONENT = 2**16
+"""Sizes are predicted exactly up to ``2^MAX_SIZE_EXPONENT``; beyond, the prediction is refused."""
+
+OVERHEAD_BYTES = 8 * 2**20
+"""Bytes a run holds besides its arrays (traces, index maps, small arrays)."""
+# interpreter-side allocations of a run (traces, index maps, small arrays)
+BEYOND_SECONDS = 1e15
+"""Predicted times from here on (about 30 million years) are shown as beyond any machine."""
+
+
 @attrs.frozen
 class ChainPrediction:
-    """Sizes, memory and time of the chain on a formula, before anything is built."""
+    """Sizes, memory and time of a chain on a formula, predicted before anything is built.
+
+    Every size is an exact Python int (no float overflow at any size).
+
+    Attributes
+    ----------
+    num_a, num_b : int
+        The two OV lists, ``2^|S1|`` and ``2^|S2|``.
+    dimension : int
+        The OV dimension, one coordinate per clause (``m``).
+    size : int
+        ``N``, the attention instance's queries (rows of ``Q``).
+    attention_dimension : int
+        ``d``, the columns of ``Q`` and ``K`` (``12 m`` on ``sat-aattc``).
+    branch : str
+        ``"attention"`` or ``"hamming-ball"`` (Lemma 4.7's small-radius case, no oracle call).
+    ball_points : int or None
+        Points the Hamming-ball search would visit; ``None`` when more than
+        ``2^ball_points_log2`` (not computed exactly).
+    bytes : int
+        Predicted peak memory of the whole run (reductions, oracle, records).
+    seconds : float
+        Predicted wall-clock seconds; ``math.inf`` when beyond any machine.
+    keys : int
+        Keys of the attention instance (rows of ``K``); ``size`` when not known separately.
+    ball_points_log2 : float
+        ``log2`` of the Hamming-ball search's points (exact or a lower bound).
+
+    Examples
+    --------
+    >>> from instances import CNF
+    >>> p = predict_chain(CNF(4, [[1, 2]]))
+    >>> p.branch, p.num_a, p.num_b, p.dimension, p.ball_points
+    ('hamming-ball', 4, 4, 1, 168)
+    >>> sorted(p.as_dict())[:4]
+    ['attention_dimension', 'ball_points', 'ball_points_log2', 'branch']
+    """
 
     num_a: int
     num_b: int
@@ -159,34 +215,204 @@ class ChainPrediction:
     size: int
     attention_dimension: int
     branch: str
-    ball_points: int
+    ball_points: int | None
     bytes: int
     seconds: float
+    keys: int = -1
+    ball_points_log2: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.keys < 0:
+            object.__setattr__(self, "keys", self.size)
+
+    def fits(self, max_bytes: int, max_seconds: float) -> bool:
+        """Whether the run stays within both limits.
+
+        >>> from instances import CNF
+        >>> predict_chain(CNF(2, [[1], [-2]])).fits(2**30, 60.0)
+        True
+        """
+        return self.bytes <= max_bytes and self.seconds <= max_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: numbers as JSON numbers, ``None`` for a time beyond any machine.
+
+        >>> from instances import CNF
+        >>> predict_chain(CNF(2, [[1], [-2]]), default_chain(branch="attention")).as_dict()["size"]
+        4
+        """
+        seconds = self.seconds if self.seconds < BEYOND_SECONDS else None
+        return {
+            "num_a": self.num_a,
+            "num_b": self.num_b,
+            "dimension": self.dimension,
+            "size": self.size,
+            "keys": self.keys,
+            "attention_dimension": self.attention_dimension,
+            "branch": self.branch,
+            "ball_points": self.ball_points,
+            "ball_points_log2": self.ball_points_log2,
+            "bytes": self.bytes,
+            "seconds": seconds,
+        }
 
     def describe(self) -> str:
-        """One line with the numbers."""
+        """One line with the numbers.
+
+        >>> from instances import CNF
+        >>> print(predict_chain(CNF(2, [[1], [-2]]), default_chain(branch="attention")).describe())
+        attention with N = 4 and d = 24: about ... MiB and ... s
+        """
         if self.branch == "hamming-ball":
-            work = f"Hamming-ball search over {self.ball_points:.3g} points"
+            if self.ball_points is None:
+                points = f"more than 2^{math.floor(self.ball_points_log2)}"
+            else:
+                points = _count(self.ball_points)
+            work = f"Hamming-ball search over {points} points"
         else:
-            work = f"attention with N = {self.size:,} and d = {self.attention_dimension:,}"
-        return f"{work}: about {human_bytes(self.bytes)} and {self.seconds:.3g} s"
+            keys = "" if self.keys == self.size else f" ({_count(self.keys)} keys)"
+            work = f"attention with N = {_count(self.size)} and d = {_count(self.attention_dimension)}{keys}"
+        return f"{work}: about {human_bytes(self.bytes)} and {_human_seconds(self.seconds)}"
 
 
-def human_bytes(count: float) -> str:
-    """``count`` bytes in binary units, three significant digits.
+def _count(value: int) -> str:
+    """An exact count, as ``2^k`` (or ``about 2^k``) when it has more than 15 digits."""
+    if value < 10**15:
+        return f"{value:,}"
+    exponent = value.bit_length() - 1
+    return f"2^{exponent}" if value == 1 << exponent else f"about 2^{exponent}"
 
-    >>> human_bytes(3 * 2**30), human_bytes(512)
-    ('3 GiB', '512 B')
+
+def _human_seconds(seconds: float) -> str:
+    if seconds >= BEYOND_SECONDS:
+        return "a time beyond any machine"
+    return f"{seconds:.3g} s"
+
+
+def human_bytes(count: int | float) -> str:
+    """Bytes in binary units; sizes above 2^80 bytes as a power of two (int arithmetic, no overflow).
+
+    >>> human_bytes(3 * 2**30), human_bytes(2**100 + 1)
+    ('3 GiB', '2^100 B (beyond any machine)')
     """
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
-        if count < 1024 or unit == "EiB":
-            return f"{count:.3g} {unit}"
-        count /= 1024
-    return f"{count:.3g} EiB"
+    count = int(count)
+    if count >= 2**80:
+        return f"2^{count.bit_length() - 1} B (beyond any machine)"
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")):
+        if count < 1024 ** (power + 1) or unit == "ZiB":
+            return f"{count / 1024**power:.3g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def work_seconds(work: int, per_second: float) -> float:
+    """``work / per_second`` without overflowing a float (inf beyond any machine).
+
+    >>> work_seconds(10**6, 1e6), work_seconds(2**1000, 1e9)
+    (1.0, inf)
+    """
+    if work.bit_length() > 900:
+        return math.inf
+    return min(work / per_second, math.inf)
+
+
+def int_log2(value: int) -> float:
+    """``log2`` of a positive int of any size.
+
+    >>> int_log2(8), round(int_log2(2**5000 * 3), 3)
+    (3.0, 5001.585)
+    """
+    if value.bit_length() < 1000:
+        return math.log2(value)
+    shift = value.bit_length() - 60
+    return math.log2(value >> shift) + shift
+
+
+def hamming_ball_log2(num_queries_log2: int, dimension: int, radius: int) -> float:
+    """A lower bound on ``log2(2^q sum_{k <= r} C(D, k))`` from ``lgamma`` (no big ints).
+
+    >>> hamming_ball_log2(3, 4, 4)
+    7.0
+    """
+    if radius <= 0 or dimension <= 0:
+        return float(num_queries_log2)
+    middle = min(radius, dimension // 2) if radius < dimension else dimension
+    if middle == dimension:  # the whole cube
+        return num_queries_log2 + float(dimension)
+    log_comb = math.lgamma(dimension + 1) - math.lgamma(middle + 1) - math.lgamma(dimension - middle + 1)
+    return num_queries_log2 + log_comb / math.log(2) - 1e-9 * (1 + log_comb)
+
+
+def hamming_ball_points(num_queries: int, dimension: int, radius: int) -> int:
+    """``n_a sum_{k <= r} C(D, k)`` with one running binomial (as :func:`solvers.ann.hamming_ball_cost`).
+
+    >>> hamming_ball_points(2, 4, 1)
+    10
+    """
+    total, term = 0, 1
+    for k in range(radius + 1):
+        total += term
+        term = term * (dimension - k) // (k + 1)
+    return num_queries * total
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _formula_size(formula: CNF) -> str:
+    """``"3 variables and 1 clause"``."""
+    return f"{_plural(formula.num_vars, 'variable')} and {_plural(formula.num_clauses, 'clause')}"
+
+
+def beyond_any_machine(formula: CNF, what: str) -> OracleRefusal:
+    """The refusal for sizes past ``2^MAX_SIZE_EXPONENT``, naming the formula and what it would need.
+
+    >>> from instances import CNF
+    >>> print(beyond_any_machine(CNF(1, [[1]]), "N = 2^70000"))
+    1 variable and 1 clause need N = 2^70000: beyond any machine (sizes are predicted up to 2^65536)
+    """
+    return OracleRefusal(
+        f"{_formula_size(formula)} need {what}: beyond any machine (sizes are predicted up to 2^{MAX_SIZE_EXPONENT})"
+    )
+
+
+def chain_peak_bytes(n: int, keys: int, d: int, value_columns: int, records: int) -> int:
+    """Peak bytes of a run ending in an attention instance ``n x d`` against ``keys x d``.
+
+    The float64 ``Q``, ``K`` and ``V`` are held while the exact oracle adds its
+    prepared copies and tiles (:meth:`ExactAttention.peak_bytes`); ``records`` are the
+    earlier steps' instances, kept for the backward map. ``reductions bench memory``
+    compares the total with tracemalloc's and the operating system's peak.
+
+    >>> chain_peak_bytes(4, 4, 2, 1, 0) > OVERHEAD_BYTES
+    True
+    """
+    from solvers.attention.exact import ExactAttention
+
+    instance = 8 * (n * d + keys * d + keys * value_columns)
+    arrays = instance + ExactAttention().peak_bytes(n, keys, d, value_columns) + records
+    # 1/16 more for what the process holds beyond numpy's arrays (allocator slack, BLAS
+    # buffers of the worker threads): measured RSS went up to 1.004x the arrays' sum
+    return arrays + arrays // 16 + OVERHEAD_BYTES
 
 
 def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction | None:
-    """Predict sizes, memory and time of the chain on ``formula`` without building it.
+    """Predict sizes, memory and time of ``chain`` (default :func:`default_chain`) on ``formula``.
+
+    Nothing is built and every size is an exact Python int; sizes are compared
+    by their bit lengths before any power of two is formed, so a formula
+    with ``10^20`` variables is answered at once.
+
+    Returns
+    -------
+    ChainPrediction or None
+        ``None`` when the chain's sizes depend on a value chosen per instance
+        that no formula-level rule predicts.
+
+    Raises
+    ------
+    OracleRefusal
+        When a size exceeds ``2^MAX_SIZE_EXPONENT``: one line with the numbers.
 
     The chain's last step may predict the whole chain itself (a method
     ``predict_chain(formula, chain)`` returning a :class:`ChainPrediction`, or
@@ -198,10 +424,14 @@ def predict_chain(formula: CNF, chain: Chain | None = None) -> ChainPrediction |
     --------
     >>> from instances import CNF
     >>> p = predict_chain(CNF(60, [[1, 2, 3]] * 250))
-    >>> p.size, p.branch
-    (2147483648, 'attention')
+    >>> p.size, p.attention_dimension, p.branch
+    (2147483648, 3000, 'attention')
     >>> p.bytes > 2**40
     True
+    >>> predict_chain(CNF(99999999999999999999, [[1]]))
+    Traceback (most recent call last):
+    ...
+    instances.errors.OracleRefusal: 99999999999999999999 variables and 1 clause need attention with N = 2^50000000000000000000: beyond any machine (sizes are predicted up to 2^65536)
     """
     chain = chain or default_chain()
     # The last step may know its whole chain better than the composed parameter map does.
@@ -220,18 +450,24 @@ def _predict_from_parameters(formula: CNF, chain: Chain) -> ChainPrediction | No
     shape = get_problem(chain.target).attention_shape
     if shape is None:
         return None
+    v, m = formula.num_vars, formula.num_clauses
+    # every catalogued chain is at most exponential in v (2^v-ish sizes): bound v before sympy sees it
+    if v > MAX_SIZE_EXPONENT:
+        raise beyond_any_machine(formula, f"{chain.name} with sizes of about 2^{v // 2} or more")
     sizes = chain.parameters().evaluate(formula.parameters(), {"hamming_ball": 0})
     length, keys, dimension = (sizes.get(name) for name in shape)
-    if not all(isinstance(x, int) for x in (length, keys, dimension)):
+    values = sizes.get("d_v", 1)
+    if not all(isinstance(x, int) for x in (length, keys, dimension, values)):
         return None
-    n, m, d = int(length), int(keys), int(dimension)  # type: ignore[arg-type]
-    bytes_needed = 8 * (n * d + 2 * m * d) + 64 * 2**20
-    seconds = n * m * 2 * d / FLOPS_PER_SECOND + n * m / EXPS_PER_SECOND
+    n, k, d, dv = int(length), int(keys), int(dimension), int(values)  # type: ignore[arg-type]
+    if max(n.bit_length(), k.bit_length(), d.bit_length()) > MAX_SIZE_EXPONENT:
+        raise beyond_any_machine(formula, f"{chain.name} with N = {_count(n)}")
     first_half_size = getattr(chain.parts[0], "first_half_size", None)  # split and list's split
-    split = first_half_size(formula.num_vars) if first_half_size is not None else formula.num_vars
-    return ChainPrediction(
-        2**split, 2 ** (formula.num_vars - split), formula.num_clauses, n, d, "attention", 0, bytes_needed, seconds
-    )
+    split = first_half_size(v) if first_half_size is not None else v
+    n_a, n_b = 2**split, 2 ** max(v - split, 0)
+    bytes_needed = chain_peak_bytes(n, k, d, dv, 2 * m * (n_a + n_b))
+    seconds = work_seconds(n * k * 2 * d, FLOPS_PER_SECOND) + work_seconds(n * k, EXPS_PER_SECOND)
+    return ChainPrediction(n_a, n_b, m, n, d, "attention", 0, bytes_needed, seconds, k, 0.0)
 
 
 @attrs.frozen
@@ -357,7 +593,7 @@ def solve_via_attention(
     >>> solve_via_attention(CNF(60, [[1, 2, 3]] * 250))
     Traceback (most recent call last):
     ...
-    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about 152 TiB and ... s, above the limit of 8 GiB
+    instances.errors.OracleRefusal: 60 variables and 250 clauses need attention with N = 2,147,483,648 and d = 3,000: about ... TiB and ... s, above the limit of 8 GiB
     """
     start = time.perf_counter()
     on_terminal = sys.stderr.isatty() if progress is None else progress
@@ -369,9 +605,9 @@ def solve_via_attention(
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     prediction = predict_chain(formula, chain)
     if prediction is None:
-        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses: sizes not predictable before building"
+        what = f"{_formula_size(formula)}: sizes not predictable before building"
     else:
-        what = f"{formula.num_vars} variables and {formula.num_clauses} clauses need {prediction.describe()}"
+        what = f"{_formula_size(formula)} need {prediction.describe()}"
         if prediction.bytes > max_bytes:
             raise OracleRefusal(f"{what}, above the limit of {human_bytes(max_bytes)}")
         if prediction.seconds > max_seconds:

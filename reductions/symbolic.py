@@ -7,7 +7,7 @@ import sympy
 from reductions.core import Chain
 from reductions.problems import get_problem, problem_symbols
 
-__all__ = ["describe_chain", "attention_size_exponent", "fine_grained_implication"]
+__all__ = ["describe_chain", "shared_names", "attention_size_exponent", "fine_grained_implication"]
 
 _BALL = sympy.Symbol("hamming_ball", positive=True)
 
@@ -15,6 +15,24 @@ _BALL = sympy.Symbol("hamming_ball", positive=True)
 def _attention_branch(expression: sympy.Expr) -> sympy.Expr:
     """The expression on Lemma 4.7's attention branch (``hamming_ball = 0``)."""
     return sympy.sympify(expression).subs(_BALL, 0) if _BALL in sympy.sympify(expression).free_symbols else expression
+
+
+def shared_names(chain: Chain) -> list[str]:
+    """Names that are both a target parameter and a source symbol of ``chain``'s composed map.
+
+    On the catalogue's chains from ``sat`` there are none (``m`` is always the
+    clauses, ``n_keys`` the attention keys); a chain between problems that both
+    have a dimension ``d`` shares that name, and :func:`describe_chain` says so.
+
+    >>> from reductions.registry import path
+    >>> shared_names(path("sat", "aattc")), shared_names(path("ov", "gapann"))
+    ([], ['d'])
+    """
+    mapping = chain.parameters()
+    used = {str(symbol) for expr in mapping.outputs.values() for symbol in sympy.sympify(expr).free_symbols}
+    # a size carried over unchanged (n_a = n_a) means the same thing on both sides
+    carried = {name for name, expr in mapping.outputs.items() if str(expr) == name}
+    return sorted((set(mapping.outputs) & used) - carried)
 
 
 def describe_chain(chain: Chain) -> str:
@@ -38,6 +56,9 @@ def describe_chain(chain: Chain) -> str:
         lines.append(f"  (chosen per instance: {', '.join(free)})")
     if "hamming_ball" in mapping.free:
         lines.append("  (attention branch; when the Hamming-ball search is cheaper, Lemma 4.7 builds a 1 x 1 instance)")
+    shared = shared_names(chain)
+    if shared:
+        lines.append(f"  (left: {chain.target}'s {', '.join(shared)}; right: {chain.source}'s)")
     return "\n".join(lines)
 
 

@@ -50,7 +50,19 @@ from instances.vectors import GapANNInstance
 from reductions.catalog.half_ones import HalfOnesPadding
 from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain, ParameterMap, Reduced, Reduction
-from reductions.pipeline import EXPS_PER_SECOND, FLOPS_PER_SECOND, ChainPrediction
+from reductions.pipeline import (
+    EXPS_PER_SECOND,
+    FLOPS_PER_SECOND,
+    MAX_SIZE_EXPONENT,
+    OVERHEAD_BYTES,
+    ChainPrediction,
+    beyond_any_machine,
+    chain_peak_bytes,
+    hamming_ball_log2,
+    hamming_ball_points,
+    int_log2,
+    work_seconds,
+)
 from reductions.problems import get_problem, problem_symbols
 from solvers.ann import DEFAULT_BALL_BUDGET, hamming_ball_cost, hamming_ball_gap_ann
 
@@ -287,22 +299,36 @@ class GapANNToAttention(Reduction):
             return None
         v, m = formula.num_vars, formula.num_clauses
         first = split.first_half_size(v)
-        n_a, n_b = 2**first, 2 ** (v - first)
+        second = max(v - first, 0)
+        if max(first, second + 1) > MAX_SIZE_EXPONENT:
+            raise beyond_any_machine(formula, f"attention with N = 2^{max(first, second + 1)}")
+        n_a, n_b = 2**first, 2**second
         D = 6 * m
-        size = max(n_a, 2 * n_b)
+        # N = n_b + max(n_b, n_a - n_b, 1): real keys plus balancing keys (block_parameters)
+        size = n_b + max(n_b, n_a - n_b, 1)
+        records = 10 * m * (n_a + n_b)  # uint8 OV, gadget and padded vectors, kept for the backward map
         # After the gadget and padding, orthogonal pairs sit at distance 2m < t = 2m + 2.
-        ball_points = n_a * sum(math.comb(D, k) for k in range(min(2 * m, D) + 1)) if m < 200 else math.inf
-        attention_work = size * size * (2 * D + 1)
-        if m == 0 or self.branch == "hamming-ball" or (self.branch == "auto" and ball_points <= attention_work):
-            vector_bytes = (n_a + n_b) * max(m, 1) * 12
-            seconds = float(ball_points) * D / FLOPS_PER_SECOND
-            points = int(min(ball_points, 2**62))
-            return ChainPrediction(n_a, n_b, D, size, 2 * D, "hamming-ball", points, vector_bytes, seconds)
-        # The three N x 2D float64 inputs, their vector ancestors, plus the oracle's tiles.
-        bytes_needed = 3 * size * 2 * D * 8 + (n_a + n_b) * D * 4 + 64 * 2**20
-        seconds = size * size * (2 * 2 * D) / FLOPS_PER_SECOND + size * size / EXPS_PER_SECOND
-        points = int(min(ball_points, 2**62))
-        return ChainPrediction(n_a, n_b, D, size, 2 * D, "attention", points, bytes_needed, seconds)
+        radius = min(2 * m + 1, D)
+        attention_work = max(n_a, 2 * n_b, 1) ** 2 * (2 * D + 1)
+        ball_log2 = hamming_ball_log2(first, D, radius)
+        exact_ball = radius <= 64 or ball_log2 <= 4096  # a few thousand big-int steps at most
+        ball_points = hamming_ball_points(n_a, D, radius) if exact_ball else None
+        if ball_points is not None:
+            ball_log2 = int_log2(max(ball_points, 1))
+            ball_cheaper = ball_points <= attention_work
+        else:
+            ball_cheaper = ball_log2 <= int_log2(attention_work)
+        if m == 0 or self.branch == "hamming-ball" or (self.branch == "auto" and ball_cheaper):
+            vector_bytes = (n_a + n_b) * max(m, 1) * 12 + OVERHEAD_BYTES
+            seconds = work_seconds(ball_points * max(D, 1), FLOPS_PER_SECOND) if ball_points is not None else math.inf
+            return ChainPrediction(
+                n_a, n_b, m, size, 2 * D, "hamming-ball", ball_points, vector_bytes, seconds, size, ball_log2
+            )
+        bytes_needed = chain_peak_bytes(size, size, 2 * D, 1, records)
+        seconds = work_seconds(size * size * (2 * 2 * D), FLOPS_PER_SECOND) + work_seconds(size * size, EXPS_PER_SECOND)
+        return ChainPrediction(
+            n_a, n_b, m, size, 2 * D, "attention", ball_points, bytes_needed, seconds, size, ball_log2
+        )
 
     def needs_oracle(self, reduced: Reduced) -> bool:
         """Whether ``backward`` needs an attention output (not on the Hamming-ball branch)."""
@@ -328,15 +354,21 @@ class GapANNToAttention(Reduction):
         p = block_parameters(instance, mode=self.mode, balance=self.balance, margin=self.margin)
         D, n_a, n_b, N = p.dimension, p.num_queries, p.num_points, p.size
         root = math.sqrt(p.beta)
+        # Built and scaled in place, then handed over read-only: the instance keeps
+        # these arrays instead of copying them (Q and K are the chain's largest).
         query = np.zeros((N, 2 * D))
         query[:n_a, :D] = instance.a
         query[:, D:] = 1.0
+        query *= root
         key = np.zeros((N, 2 * D))
         key[:n_b, :D] = instance.b
         key[n_b:, D : D + (D if self.balance == "paper" else D // 2)] = 1.0
+        key *= root
         value = np.zeros((N, 1))
         value[:n_b] = 1.0
-        target = AttentionInstance(query * root, key * root, value, root)
+        for array in (query, key, value):
+            array.flags.writeable = False
+        target = AttentionInstance(query, key, value, root)
         info: dict[str, Any] = {
             "branch": "attention",
             "mode": self.mode,
@@ -378,7 +410,7 @@ class GapANNToAttention(Reduction):
         else:
             beta = sympy.Symbol("beta", positive=True)
             free = ("beta",)
-        attention = {"n": size, "m": size, "d": 2 * d, "B": sympy.sqrt(beta)}
+        attention = {"n": size, "n_keys": size, "d": 2 * d, "B": sympy.sqrt(beta)}
         if self.branch == "attention":
             return ParameterMap("gapann", "aattc", attention, free)
         if self.branch == "hamming-ball":

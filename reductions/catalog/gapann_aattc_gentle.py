@@ -88,7 +88,7 @@ class GentleGapANNToAttention(Reduction):
     in the gap may go either way, as Gap-ANN allows. Read back: close iff
     ``u_i > 1/2``, after checking the oracle's stated error (:class:`MarginReadout`).
 
-    **Sizes.** ``n = n_a``, ``m = n_b + 1``, ``d = D + 1``,
+    **Sizes.** ``n = n_a``, ``n_keys = n_b + 1``, ``d = D + 1``,
     ``B = c (1 + D/2) = sqrt(2 beta (D + 1)) (1 + D/2)`` (``close <= D`` and
     ``far <= D + 2`` keep ``1 <= t_mid <= D + 1``, so ``|kappa| <= 1 + D/2``). Unlike
     Lemma 4.7, ``beta`` shrinks with the gap instead of growing with ``D``,
@@ -157,8 +157,8 @@ class GentleGapANNToAttention(Reduction):
             "beta": beta,
             "close_distance": close,
             "far_distance": far,
-            "lower": readout.lower,
-            "upper": readout.upper,
+            "yes_at_least": readout.lower,  # output of every query whose answer is yes
+            "no_at_most": readout.upper,  # output of every query whose answer is no
             "tolerated_abs_error": readout.tolerated_abs_error,
         }
         return target, {"readout": readout}, info
@@ -185,4 +185,4 @@ def _gentle_parameters(delta: Fraction | float) -> ParameterMap:
     far = sympy.Min(2 * sympy.ceiling((1 + eps) * t / 2), d + 2, evaluate=False)
     beta = 2 * sympy.log(sympy.Max(n_b, 1) / sympy_number(delta)) / (far - close)
     bound = sympy.sqrt(2 * beta * (d + 1)) * (1 + d / 2)
-    return ParameterMap("gapann", "aattc", {"n": n_a, "m": n_b + 1, "d": d + 1, "B": bound})
+    return ParameterMap("gapann", "aattc", {"n": n_a, "n_keys": n_b + 1, "d": d + 1, "B": bound})

@@ -247,7 +247,7 @@ class MatMulToAttention(Reduction):
     ``1 / (4 S) = 1 / (4 w^2 (d + 1))``: ``1/poly(n)`` for ``W, d = poly(n)``,
     the precision AAttC grants.
 
-    **Sizes.** ``n = n_a``, ``m = n_b + 1``, ``d = d + 1``, ``B = 1``; ``V``
+    **Sizes.** ``n = n_a``, ``n_keys = n_b + 1``, ``d = d + 1``, ``B = 1``; ``V``
     has ``n_b + 1`` columns. One attention call reads the whole product. The
     standard algorithm spends ``T_MUL(n_a, d + 1, n_b + 1)`` on the scores and
     ``n_a (n_b + 1)^2`` on ``V = I``; for ``d >= n`` (``d = poly(n)``) the
@@ -269,7 +269,7 @@ class MatMulToAttention(Reduction):
     >>> inst = MatMulInstance([[1, -2], [0, 3]], [[4, 0, -1], [1, 1, 2]])
     >>> reduced = MatMulToAttention().forward(inst)
     >>> reduced.target.parameters()
-    {'n': 2, 'm': 4, 'd': 3, 'B': 1.0}
+    {'n': 2, 'n_keys': 4, 'd': 3, 'B': 1.0}
     >>> reduced.backward(ExactAttention()(reduced.target, log_space=True)).entries.tolist()
     [[2, -2, -5], [3, 3, 6]]
     """
@@ -296,7 +296,7 @@ class MatMulToAttention(Reduction):
         if needed > self.max_bytes:
             raise SolverBudgetExceeded(
                 f"matmul-aattc would build an attention instance of {needed} bytes "
-                f"(n = {n_a}, m = {n_b + 1}, d = {d + 1}, V of {n_b + 1}^2 entries); the limit is {self.max_bytes}"
+                f"(n = {n_a}, n_keys = {n_b + 1}, d = {d + 1}, V of {n_b + 1}^2 entries); the limit is {self.max_bytes}"
             )
         power = float(1 << (instance.entry_bound - 1).bit_length())
         query = np.zeros((n_a, d + 1))
@@ -320,5 +320,5 @@ class MatMulToAttention(Reduction):
     def parameters(self) -> ParameterMap:
         s = problem_symbols("matmul")
         return ParameterMap(
-            "matmul", "aattc", {"n": s["n_a"], "m": s["n_b"] + 1, "d": s["d"] + 1, "B": sympy.Integer(1)}
+            "matmul", "aattc", {"n": s["n_a"], "n_keys": s["n_b"] + 1, "d": s["d"] + 1, "B": sympy.Integer(1)}
         )

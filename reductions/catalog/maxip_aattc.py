@@ -62,7 +62,7 @@ class MaxIPToAttention(Reduction):
     stated error is checked against both bounds (:class:`~reductions.readout.MarginReadout`);
     backward then scans ``b`` for the pair and checks it.
 
-    **Sizes.** ``n = n_a``, ``m = n_b + 1``, ``d = d + 1``,
+    **Sizes.** ``n = n_a``, ``n_keys = n_b + 1``, ``d = d + 1``,
     ``B = sqrt(2 (d + 1) ln(max(n_b, 1)/delta)) max(W, sqrt(|tau - 1/2|))`` —
     entries polynomial in ``n`` (through ``d``, ``W`` and ``tau``) with constant
     additive error: the large-entry regime of Gupta et al.
@@ -79,7 +79,7 @@ class MaxIPToAttention(Reduction):
     >>> from solvers.attention.exact import ExactAttention
     >>> inst = MaxIPInstance([[1, 2], [0, 1]], [[1, 1], [2, 0]], 3)
     >>> reduced = MaxIPToAttention().forward(inst)
-    >>> reduced.target.parameters()["m"], reduced.target.parameters()["d"]
+    >>> reduced.target.parameters()["n_keys"], reduced.target.parameters()["d"]
     (3, 3)
     >>> reduced.backward(ExactAttention()(reduced.target, log_space=True))
     InnerProductPair(i=0, j=0)
@@ -116,8 +116,8 @@ class MaxIPToAttention(Reduction):
         readout = dummy_margin(beta / 2, n_b, n_a)
         info = {
             "beta": beta,
-            "lower": readout.lower,
-            "upper": readout.upper,
+            "yes_at_least": readout.lower,  # output of every query whose answer is yes
+            "no_at_most": readout.upper,  # output of every query whose answer is no
             "tolerated_abs_error": readout.tolerated_abs_error,
         }
         return target, {"readout": readout}, info
@@ -144,4 +144,4 @@ class MaxIPToAttention(Reduction):
         n_a, n_b, d, tau, W = s["n_a"], s["n_b"], s["d"], s["tau"], s["W"]
         beta = 2 * sympy.log(sympy.Max(n_b, 1) / sympy_number(self.delta))
         bound = sympy.sqrt(beta * (d + 1)) * sympy.Max(W, sympy.sqrt(sympy.Abs(tau - sympy.Rational(1, 2))))
-        return ParameterMap("maxip", "aattc", {"n": n_a, "m": n_b + 1, "d": d + 1, "B": bound})
+        return ParameterMap("maxip", "aattc", {"n": n_a, "n_keys": n_b + 1, "d": d + 1, "B": bound})

@@ -66,7 +66,7 @@ class OVToAttention(Reduction):
     relative error against these bounds first (:class:`MarginReadout`) and then
     the pair itself.
 
-    **Sizes.** ``n = n_a``, ``m = n_b + 1``, ``d = d + 1``,
+    **Sizes.** ``n = n_a``, ``n_keys = n_b + 1``, ``d = d + 1``,
     ``B = sqrt(2 (d + 1) ln(max(n_b, 1)/delta))``: entries ``O(sqrt(d log n))``,
     logits of size ``O(d log n)``, all outputs in ``[0, 1]`` far from 1/2.
 
@@ -83,7 +83,7 @@ class OVToAttention(Reduction):
     >>> from solvers.attention.exact import ExactAttention
     >>> ov = OVInstance([[1, 0], [1, 1]], [[0, 1], [1, 1]])
     >>> reduced = OVToAttention().forward(ov)
-    >>> reduced.target.parameters()["m"], round(reduced.info["beta"], 4)
+    >>> reduced.target.parameters()["n_keys"], round(reduced.info["beta"], 4)
     (3, 4.1589)
     >>> reduced.backward(ExactAttention()(reduced.target, log_space=True))
     OrthogonalPair(i=0, j=0)
@@ -121,8 +121,8 @@ class OVToAttention(Reduction):
         readout = dummy_margin(beta / 2, n_b, n_a)
         info = {
             "beta": beta,
-            "lower": readout.lower,
-            "upper": readout.upper,
+            "yes_at_least": readout.lower,  # output of every query whose answer is yes
+            "no_at_most": readout.upper,  # output of every query whose answer is no
             "tolerated_abs_error": readout.tolerated_abs_error,
         }
         return target, {"readout": readout}, info
@@ -137,4 +137,4 @@ class OVToAttention(Reduction):
         s = problem_symbols("ov")
         n_a, n_b, d = s["n_a"], s["n_b"], s["d"]
         beta = 2 * sympy.log(sympy.Max(n_b, 1) / sympy_number(self.delta))
-        return ParameterMap("ov", "aattc", {"n": n_a, "m": n_b + 1, "d": d + 1, "B": sympy.sqrt(beta * (d + 1))})
+        return ParameterMap("ov", "aattc", {"n": n_a, "n_keys": n_b + 1, "d": d + 1, "B": sympy.sqrt(beta * (d + 1))})

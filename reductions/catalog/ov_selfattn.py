@@ -174,8 +174,8 @@ class OVToSelfAttention(Reduction):
         readout = self._readout(instance, beta)
         info = {
             "beta": beta,
-            "lower": readout.lower,
-            "upper": readout.upper,
+            "yes_at_least": readout.lower,  # output of every query whose answer is yes
+            "no_at_most": readout.upper,  # output of every query whose answer is no
             "tolerated_abs_error": readout.tolerated_abs_error,
         }
         return target, {"readout": readout}, info

@@ -403,9 +403,9 @@ def builtin_problems() -> list[Problem]:
             _solve_attention,
             _check_attention,
             lambda instance, limit: [_solve_attention(instance)][:limit],
-            parameters=("n", "m", "d", "B"),
+            parameters=("n", "n_keys", "d", "B"),
             oracles=ATTENTION_ORACLES,
-            attention_shape=("n", "m", "d"),
+            attention_shape=("n", "n_keys", "d"),
         ),
         Problem(
             "maxip",

@@ -63,6 +63,21 @@ _NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
 _NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
 _TWO_WORKER_SPEEDUP = 1.7
 _PROBE_KEYS = 32  # keys that set a row's first shift
+_GATHER_BYTES = 2**22  # slices copied at a time where a whole-matrix temporary would raise the peak
+
+
+def _slice_rows(columns: int) -> int:
+    """Rows of ``columns`` float64 entries that fit in one gathered slice."""
+    return max(1, _GATHER_BYTES // (8 * max(columns, 1)))
+
+
+def _abs_product(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``|matrix| @ vector`` a slice of rows at a time (no temporary the size of ``matrix``)."""
+    result = np.empty(matrix.shape[0])
+    step = _slice_rows(matrix.shape[1])
+    for start in range(0, matrix.shape[0], step):
+        result[start : start + step] = np.abs(matrix[start : start + step]) @ vector
+    return result
 
 
 def _gamma(k: float, u: float) -> float:
@@ -291,17 +306,36 @@ class ExactAttention:
         """
         r = instance.n if rows is None else len(rows)
         m, d, dv = instance.m, instance.d, instance.value_columns
-        itemsize = np.dtype(self.dtype).itemsize
         workers = self.worker_count(r, m)
         per_score = _NS_PER_SCORE[self.dtype] + _NS_PER_COLUMN[self.dtype] * (d + dv)
         passes = 1 + (dv if log_space else 0)
         speedup = _TWO_WORKER_SPEEDUP if workers > 1 else 1.0
         seconds = r * m * per_score * passes * 1e-9 / speedup + 1e-4 + 2e-6 * (m * (d + dv)) / 1e3
+        return Cost(seconds=seconds, peak_bytes=self.peak_bytes(r, m, d, dv))
+
+    def peak_bytes(self, rows: int, keys: int, dimension: int, value_columns: int) -> int:
+        """Peak memory beyond the instance of a call on ``rows`` queries and ``keys`` keys, in bytes.
+
+        Python ints throughout (no overflow at any size). The largest terms are the
+        prepared copies ``[Q/d, shift]`` and ``[K, 1]`` (the log-form recomputation
+        builds copies of at most that size after freeing them), then one tile, one
+        block of query rows and a few gathered slices per worker, and the results.
+        ``tests/solvers/test_attention_exact.py`` checks it against tracemalloc.
+
+        >>> from solvers.attention.exact import ExactAttention
+        >>> ExactAttention(workers=1).peak_bytes(1024, 1024, 64, 1) > 2 * 1024 * 65 * 8
+        True
+        """
+        r, m, d, dv = (int(x) for x in (rows, keys, dimension, value_columns))
+        itemsize = np.dtype(self.dtype).itemsize
+        workers = self.worker_count(r, m)
         qb, kb = min(self.query_block, max(r, 1)), min(self.key_block, m)
         prepared = itemsize * ((r + m) * (d + 2) + m * (dv + 1)) + 8 * m * dv
-        tiles = workers * (itemsize * (qb * kb + qb * (dv + 1)) + 8 * qb * (dv + 1))
-        results = 8 * r * (2 * dv + 3)
-        return Cost(seconds=seconds, peak_bytes=prepared + tiles + results)
+        tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
+        slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
+        results = 8 * r * (2 * dv + 5)
+        objects = 2**16  # the output record, its guarantee and small index arrays
+        return prepared + tiles + slices + results + objects
 
     def __call__(
         self,
@@ -480,7 +514,7 @@ class ExactAttention:
         exponent = math.frexp(norm)[1] if norm > 0 else 0
 
         qa = np.empty((r, d + 1), dtype=dtype)
-        qa[:, :d] = query / d
+        np.divide(query, d, out=qa[:, :d], casting="unsafe")
         qa[:, d] = 0
         # key side, key-major: [K, 1] and [V', 1]; the kernel reads their transposes
         keys = np.empty((m, d + 1), dtype=dtype)
@@ -492,10 +526,11 @@ class ExactAttention:
         kt, vat = keys.T, values.T
         column_max = instance.key_column_max
         margin = 1 + 4 * (d + 3) * constants["unit_roundoff"]
-        upper = (np.abs(query) @ column_max) / d * margin + 1e-300
+        upper = _abs_product(query, column_max) / d * margin + 1e-300
 
         workers = self.worker_count(r, m)
         acc, shift = self._sweep(qa, kt, vat, upper, theta, workers, d)
+        del qa, keys, values, kt, vat  # the prepared copies: log columns below build their own
         numerator, normaliser = acc[:, :dv], acc[:, dv]
 
         if not nonnegative:
@@ -537,11 +572,17 @@ class ExactAttention:
         d = instance.d
         bias = np.log(instance.value[keys, j])
         qa = np.empty((redo.shape[0], d + 2), dtype=dtype)
-        qa[:, :d] = query[redo] / d
+        # gathered in slices: a fancy index of the whole selection would be one more copy
+        step = _slice_rows(d)
+        for start in range(0, redo.shape[0], step):
+            rows = redo[start : start + step]
+            np.divide(query[rows], d, out=qa[start : start + rows.shape[0], :d], casting="unsafe")
         qa[:, d] = 0
         qa[:, d + 1] = 1
         kt = np.empty((d + 2, keys.shape[0]), dtype=dtype)
-        kt[:d] = instance.key[keys].T
+        for start in range(0, keys.shape[0], step):
+            chosen = keys[start : start + step]
+            kt[:d, start : start + chosen.shape[0]] = instance.key[chosen].T
         kt[d] = 1
         kt[d + 1] = bias
         vat = np.ones((1, keys.shape[0]), dtype=dtype)
@@ -567,7 +608,7 @@ class ExactAttention:
         r = qa.shape[0]
         c = vat.shape[0]
         # base 2: weights 2^(s log2 e - m2); the shift column is set by the kernel
-        qa = np.multiply(qa, _LOG2E).astype(qa.dtype, copy=False)
+        qa = np.multiply(qa, _LOG2E, out=qa)  # callers pass private copies: scaled in place
         upper = upper * (_LOG2E * (1 + 4 * _U64))
         theta = float(math.floor(theta * _LOG2E))  # 2^theta2 <= e^theta
         qb = min(self.query_block, r)

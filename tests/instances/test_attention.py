@@ -23,14 +23,14 @@ def small(**changes: object) -> AttentionInstance:
 
 def test_empty_query_set_is_allowed() -> None:
     inst = AttentionInstance(np.zeros((0, 3)), np.zeros((2, 3)), np.zeros((2, 1)), 0.0)
-    assert inst.parameters() == {"n": 0, "m": 2, "d": 3, "B": 0.0}
+    assert inst.parameters() == {"n": 0, "n_keys": 2, "d": 3, "B": 0.0}
     assert inst.score_bound == 0.0
 
 
 def test_rectangular_instance() -> None:
     inst = random_attention(3, 2, 1.0, num_keys=5, value_columns=4, seed=0)
     assert (inst.n, inst.m, inst.d, inst.value_columns) == (3, 5, 2, 4)
-    assert inst.parameters() == {"n": 3, "m": 5, "d": 2, "B": 1.0}
+    assert inst.parameters() == {"n": 3, "n_keys": 5, "d": 2, "B": 1.0}
 
 
 def test_arrays_are_read_only_float64_copies() -> None:

@@ -297,7 +297,8 @@ def test_streaming_reader_names_the_line_of_a_bad_byte(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [["verify", "--trials", "0"], ["bench", "reductions", "--repeat", "0"], ["bench", "solve", "--formulas", "-1"]]
+    "args",
+    [["verify", "--trials", "0"], ["bench", "reductions", "--repeat", "0"], ["bench", "solve", "--formulas", "-1"]],
 )
 def test_item6_zero_and_negative_counts_are_refused(args):
     result = run(*args)

@@ -183,7 +183,7 @@ def test_the_parameter_map_gives_the_target_sizes(instance):
 def test_the_parameter_map_is_symbolic_in_the_matmul_sizes():
     n_a, n_b, d = sympy.symbols("n_a n_b d", positive=True)
     outputs = MatMulToAttention().parameters().outputs
-    assert outputs == {"n": n_a, "m": n_b + 1, "d": d + 1, "B": 1}
+    assert outputs == {"n": n_a, "n_keys": n_b + 1, "d": d + 1, "B": 1}
 
 
 def test_registered_with_its_problem_and_verified():

@@ -163,7 +163,7 @@ def test_refusal_when_the_stated_error_is_too_weak():
 
 def test_parameters_state_the_entry_bound():
     outputs = MaxIPToAttention().parameters().outputs
-    assert {"n", "m", "d", "B"} == set(outputs)
+    assert {"n", "n_keys", "d", "B"} == set(outputs)
     values = {"n_a": 3, "n_b": 8, "d": 4, "tau": 10, "W": 2}
     evaluated = MaxIPToAttention().parameters().evaluate(values)
     assert evaluated["B"] == pytest.approx(math.sqrt(2 * math.log(32) * 5) * math.sqrt(9.5))
@@ -188,7 +188,8 @@ def test_chain_solves_the_shared_cnf_files_that_fit(path, expected):
     prediction = predict_chain(formula, chain)
     if prediction.seconds > MAX_SECONDS or prediction.bytes > 2**30:
         with pytest.raises(
-            OracleRefusal, match=r"need attention with N = [\d,]+ and d = [\d,]+: about .* above the limit"
+            OracleRefusal,
+            match=r"need attention with N = [\d,]+ and d = [\d,]+( \([\d,]+ keys\))?: about .* above the limit",
         ):
             solve_via_attention(formula, chain=chain, max_seconds=MAX_SECONDS, max_bytes=2**30, progress=False)
         return

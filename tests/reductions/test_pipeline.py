@@ -126,3 +126,27 @@ def test_every_registered_chain_from_sat_agrees_with_pysat(name, formula):
     assert result.status == ("SAT" if solve_sat(formula) is not None else "UNSAT")
     if result.assignment is not None:
         assert formula.is_satisfied_by(result.assignment)
+
+
+def test_json_gives_numbers_as_numbers_with_exact_strings_beside():
+    import json
+
+    result = solve_via_attention(CNF(4, [[1, -2], [2, 3], [-3, 4]]), branch="attention", progress=False)
+    data = json.loads(json.dumps(result.as_dict(), allow_nan=False))
+    gapann = next(stage for stage in data["stages"] if stage["name"] == "ov-gapann")["sizes"]
+    assert gapann["t"] == 4 and isinstance(gapann["t"], int)
+    assert isinstance(gapann["eps"], float) and gapann["eps_exact"] == "1/4"
+    assert gapann["eps"] == pytest.approx(0.25)
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not key.endswith("_exact") and key not in ("name", "source", "target", "status", "oracle"):
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            assert not value.replace(".", "").replace("/", "").replace("-", "").isdigit(), f"number as string: {value}"
+
+    walk(data)

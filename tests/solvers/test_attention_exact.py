@@ -394,3 +394,25 @@ def test_larger_instance_against_reference() -> None:
     for oracle in (ExactAttention(query_block=16, key_block=64), ExactAttention(dtype="float32", key_block=100)):
         assert_within_guarantee(oracle(inst), ref, inst)
         assert_log_within_guarantee(oracle(inst, log_space=True), ref)
+
+
+@pytest.mark.parametrize(("n", "m", "d"), [(64, 64, 8), (300, 500, 40), (1024, 700, 200), (2048, 2048, 96)])
+@pytest.mark.parametrize("log_space", [False, True])
+def test_predicted_peak_bytes_cover_the_traced_peak(n: int, m: int, d: int, log_space: bool) -> None:
+    """peak_bytes >= what tracemalloc sees beyond the instance, and not more than 1.5x + 10 MiB."""
+    import tracemalloc
+
+    from instances.attention import random_attention
+
+    instance = random_attention(n, d, 1.0, num_keys=m, nonnegative_values=True, seed=n + d)
+    assert instance.score_bound > 0 and instance.key_column_max.size == d  # cached: part of the instance
+    oracle = ExactAttention()
+    predicted = oracle.cost(instance, log_space=log_space).peak_bytes
+    tracemalloc.start()
+    try:
+        oracle(instance, log_space=log_space)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert predicted >= peak
+    assert predicted <= 1.5 * peak + 10 * 2**20
