@@ -63,6 +63,10 @@ _COUNT = re.compile(r"[0-9]+", re.ASCII)
 _SPLIT = re.compile(r"[ \t\f\v]+")
 
 
+def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 def _optional_count(value: int | None) -> int | None:
     if value is None:
         return None
@@ -100,7 +104,7 @@ class ParsedDimacs:
     formula: CNF = attrs.field(validator=attrs.validators.instance_of(CNF))
     warnings: tuple[str, ...] = attrs.field(
         default=(),
-        converter=tuple,
+        converter=_string_tuple,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(str)),
     )
     declared_variables: int | None = attrs.field(default=None, converter=_optional_count)

@@ -137,12 +137,14 @@ def _cmd_chain(args: argparse.Namespace) -> int:
 
 def _cmd_solve(args: argparse.Namespace) -> int:
     from instances.dimacs import read_dimacs
+    from reductions.core import Chain
     from reductions.pipeline import solve_via_attention
     from reductions.registry import get_reduction
 
     chain = None
     if args.chain is not None:
-        chain = get_reduction(args.chain)
+        reduction = get_reduction(args.chain)
+        chain = reduction if isinstance(reduction, Chain) else Chain.of(reduction)
         if chain.source != "sat":
             raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
     parsed = read_dimacs(args.file)

@@ -49,7 +49,7 @@ import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
@@ -111,7 +111,7 @@ def _figure(width: float, height: float) -> Figure:
     return figure
 
 
-def _text_colour(rgba: Sequence[float]) -> str:
+def _text_colour(rgba: Sequence[float] | np.ndarray) -> str:
     """Black or white, whichever reads better on a cell of colour ``rgba``."""
     red, green, blue = rgba[:3]
     return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.55 else "white"
@@ -125,7 +125,7 @@ def _bits(
     row_labels: Sequence[str] = (),
     column_labels: Sequence[str] = (),
     groups: int = 0,
-    title_loc: str = "center",
+    title_loc: Literal["left", "center", "right"] = "center",
 ) -> None:
     """A 0/1 matrix as coloured cells with its digits; ``groups`` draws a separator every so many columns."""
     from matplotlib.colors import ListedColormap
@@ -673,6 +673,7 @@ def attention_blocks_figure(formula: CNF | None = None, *, mode: str = "certifie
         ax.grid(alpha=0.3)
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the points
+    assert image is not None  # one image per balance, two balances
     figure.colorbar(
         image,
         ax=[figure.axes[0], figure.axes[2]],
@@ -1045,12 +1046,14 @@ def _any_temperature_panel(ax: Axes, n: int, eps: float) -> None:
     try:
         from solvers.attention.anytemp.oracle import AnyTemperatureAttention
     except ImportError:
-        AnyTemperatureAttention = None
+        any_temperature = None
+    else:
+        any_temperature = AnyTemperatureAttention()
     dimension = 2
     measured = [1.0, 16.0, 256.0]
-    oracles = [("exact oracle, measured", "s-", _NEUTRAL, ExactAttention(workers=1))]
-    if AnyTemperatureAttention is not None:
-        oracles.append(("any-temperature oracle (kd-tree, small d), measured", "^-", _ONE, AnyTemperatureAttention()))
+    oracles: list[tuple[str, str, str, Any]] = [("exact oracle, measured", "s-", _NEUTRAL, ExactAttention(workers=1))]
+    if any_temperature is not None:
+        oracles.append(("any-temperature oracle (kd-tree, small d), measured", "^-", _ONE, any_temperature))
     instances = [random_attention(n, dimension, bound, value_columns=1, seed=0) for bound in measured]
     exact: list[float] = []
     for label, style, colour, oracle in oracles:

@@ -278,7 +278,7 @@ class GapANNToAttention(Reduction):
         if branch == "hamming-ball":
             decisions = hamming_ball_gap_ann(instance, budget=self.ball_budget)
             trivial = AttentionInstance(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), 1.0)
-            info = {
+            info: dict[str, Any] = {
                 "branch": "hamming-ball",
                 "ball_points": hamming_ball_cost(instance),
                 "beta": None,
@@ -297,7 +297,7 @@ class GapANNToAttention(Reduction):
         value = np.zeros((N, 1))
         value[:n_b] = 1.0
         target = AttentionInstance(query * root, key * root, value, root)
-        info: dict[str, Any] = {
+        info = {
             "branch": "attention",
             "mode": self.mode,
             "balance": self.balance,
