@@ -36,12 +36,7 @@ from instances.errors import InvalidInstanceError
 __all__ = ["AttentionInstance", "AttentionOutput", "random_attention"]
 
 
-def _matrix(name: str) -> Any:
-    return lambda value: real_matrix(name, value)
-
-
-def _array_field(name: str) -> Any:
-    return attrs.field(converter=_matrix(name), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False)
+_ARRAY_EQ = attrs.cmp_using(eq=np.array_equal)
 
 
 @attrs.frozen
@@ -98,9 +93,9 @@ class AttentionInstance:
 
     problem: ClassVar[str] = "aattc"
 
-    query: np.ndarray = _array_field("Q")
-    key: np.ndarray = _array_field("K")
-    value: np.ndarray = _array_field("V")
+    query: np.ndarray = attrs.field(converter=lambda v: real_matrix("Q", v), eq=_ARRAY_EQ, hash=False, repr=False)
+    key: np.ndarray = attrs.field(converter=lambda v: real_matrix("K", v), eq=_ARRAY_EQ, hash=False, repr=False)
+    value: np.ndarray = attrs.field(converter=lambda v: real_matrix("V", v), eq=_ARRAY_EQ, hash=False, repr=False)
     bound: float = attrs.field(converter=lambda v: check_real("bound", v, minimum=0))
 
     def __attrs_post_init__(self) -> None:
@@ -216,40 +211,34 @@ class AttentionInstance:
         return {"n": self.n, "n_keys": self.m, "d": self.d, "B": self.bound}
 
 
-def _optional_matrix(name: str, allow_negative_infinity: bool) -> Any:
-    def convert(value: Any) -> np.ndarray | None:
-        if value is None:
-            return None
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
-        if array.ndim != 2:
-            raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
-        bad = np.isnan(array) | (array == np.inf)
-        if not allow_negative_infinity:
-            bad |= array == -np.inf
-        if bad.any():
-            position = tuple(int(x) for x in np.argwhere(bad)[0])
-            allowed = "finite or -inf" if allow_negative_infinity else "finite"
-            raise InvalidInstanceError(
-                f"'{name}' entry {position} is {float(array[position])!r}; entries must be {allowed}"
-            )
-        return readonly(array)
-
-    return convert
+def _optional_matrix(name: str, value: Any, allow_negative_infinity: bool) -> np.ndarray | None:
+    if value is None:
+        return None
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
+    if array.ndim != 2:
+        raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    bad = np.isnan(array) | (array == np.inf)
+    if not allow_negative_infinity:
+        bad |= array == -np.inf
+    if bad.any():
+        position = tuple(int(x) for x in np.argwhere(bad)[0])
+        allowed = "finite or -inf" if allow_negative_infinity else "finite"
+        raise InvalidInstanceError(
+            f"'{name}' entry {position} is {float(array[position])!r}; entries must be {allowed}"
+        )
+    return readonly(array)
 
 
-def _error_bound(name: str) -> Any:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"'{name}' must be a real number (got {value!r} of type {type(value).__name__})")
-        as_float = float(value)
-        if not as_float >= 0:
-            raise ValueError(f"'{name}' must be >= 0 or inf (got {value!r})")
-        return as_float
-
-    return convert
+def _error_bound(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"'{name}' must be a real number (got {value!r} of type {type(value).__name__})")
+    as_float = float(value)
+    if not as_float >= 0:
+        raise ValueError(f"'{name}' must be >= 0 or inf (got {value!r})")
+    return as_float
 
 
 def _rows(value: Any) -> np.ndarray | None:
@@ -312,13 +301,19 @@ class AttentionOutput:
     """
 
     values: np.ndarray | None = attrs.field(
-        default=None, converter=_optional_matrix("values", False), eq=attrs.cmp_using(eq=np.array_equal), hash=False
+        default=None,
+        converter=lambda v: _optional_matrix("values", v, False),
+        eq=attrs.cmp_using(eq=np.array_equal),
+        hash=False,
     )
     log_values: np.ndarray | None = attrs.field(
-        default=None, converter=_optional_matrix("log_values", True), eq=attrs.cmp_using(eq=np.array_equal), hash=False
+        default=None,
+        converter=lambda v: _optional_matrix("log_values", v, True),
+        eq=attrs.cmp_using(eq=np.array_equal),
+        hash=False,
     )
-    abs_error: float = attrs.field(default=math.inf, converter=_error_bound("abs_error"))
-    rel_error: float = attrs.field(default=math.inf, converter=_error_bound("rel_error"))
+    abs_error: float = attrs.field(default=math.inf, converter=lambda v: _error_bound("abs_error", v))
+    rel_error: float = attrs.field(default=math.inf, converter=lambda v: _error_bound("rel_error", v))
     oracle: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     rows: np.ndarray | None = attrs.field(
         default=None, converter=_rows, eq=attrs.cmp_using(eq=np.array_equal), hash=False

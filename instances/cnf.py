@@ -26,11 +26,11 @@ __all__ = ["CNF"]
 
 
 def _clauses_converter(clauses: Iterable[Iterable[int]]) -> tuple[tuple[int, ...], ...]:
-    converted = []
+    converted: list[tuple[int, ...]] = []
     for index, clause in enumerate(clauses):
         if isinstance(clause, (str, bytes)) or not isinstance(clause, Iterable):
             raise InvalidInstanceError(f"clause {index} must be a sequence of literals (got {clause!r})")
-        literals = []
+        literals: list[int] = []
         for literal in clause:
             if isinstance(literal, bool) or not isinstance(literal, numbers.Integral):
                 raise InvalidInstanceError(f"clause {index} holds {literal!r}; literals must be non-zero ints")

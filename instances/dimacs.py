@@ -72,6 +72,10 @@ __all__ = [
 ]
 
 
+def _string_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 def _optional_count(value: int | None) -> int | None:
     if value is None:
         return None
@@ -109,7 +113,7 @@ class ParsedDimacs:
     formula: CNF = attrs.field(validator=attrs.validators.instance_of(CNF))
     warnings: tuple[str, ...] = attrs.field(
         default=(),
-        converter=tuple,
+        converter=_string_tuple,
         validator=attrs.validators.deep_iterable(attrs.validators.instance_of(str)),
     )
     declared_variables: int | None = attrs.field(default=None, converter=_optional_count)

@@ -263,7 +263,7 @@ def pigeonhole(pigeons: int, holes: int) -> CNF:
     def variable(pigeon: int, hole: int) -> int:
         return (pigeon - 1) * holes + hole
 
-    clauses = [
+    clauses: list[tuple[int, ...]] = [
         (-variable(p, h), -variable(q, h))
         for p in range(1, pigeons + 1)
         for h in range(1, holes + 1)

@@ -45,36 +45,33 @@ sum of one) is then an integer float64 holds exactly."""
 _ARRAY_EQ = attrs.cmp_using(eq=np.array_equal)
 
 
-def _integer_matrix(name: str) -> Any:
-    def convert(value: Any) -> np.ndarray:
-        try:
-            array = np.asarray(value)
-        except (TypeError, ValueError) as err:
-            raise InvalidInstanceError(f"'{name}' must be a rectangular integer matrix ({err})") from err
-        if array.size == 0 and array.ndim <= 2:
-            rows = array.shape[0] if array.ndim == 2 else 0
-            columns = array.shape[1] if array.ndim == 2 else 0
-            return readonly(np.zeros((rows, columns), dtype=np.int64))
-        if array.ndim != 2:
-            raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
-        if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.integer):
-            as_int = array.astype(np.int64)
-            if np.issubdtype(array.dtype, np.unsignedinteger) and np.any(array > np.iinfo(np.int64).max):
-                raise InvalidInstanceError(f"'{name}' has an entry beyond int64")
-            return readonly(as_int)
-        if not np.issubdtype(array.dtype, np.number):
-            raise InvalidInstanceError(f"'{name}' must hold integers (got dtype {array.dtype})")
-        finite = np.isfinite(array)
-        bad = ~finite
-        bad[finite] = array[finite] != np.round(array[finite])
-        if bad.any():
-            position = tuple(int(x) for x in np.argwhere(bad)[0])
-            raise InvalidInstanceError(f"'{name}' must hold integers: entry {position} is {array[position].item()!r}")
-        if np.any(np.abs(array) > 2**62):
-            raise InvalidInstanceError(f"'{name}' has an entry beyond 2^62")
-        return readonly(array.astype(np.int64))
-
-    return convert
+def _integer_matrix(name: str, value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInstanceError(f"'{name}' must be a rectangular integer matrix ({err})") from err
+    if array.size == 0 and array.ndim <= 2:
+        rows = array.shape[0] if array.ndim == 2 else 0
+        columns = array.shape[1] if array.ndim == 2 else 0
+        return readonly(np.zeros((rows, columns), dtype=np.int64))
+    if array.ndim != 2:
+        raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    if array.dtype == np.bool_ or np.issubdtype(array.dtype, np.integer):
+        as_int = array.astype(np.int64)
+        if np.issubdtype(array.dtype, np.unsignedinteger) and np.any(array > np.iinfo(np.int64).max):
+            raise InvalidInstanceError(f"'{name}' has an entry beyond int64")
+        return readonly(as_int)
+    if not np.issubdtype(array.dtype, np.number):
+        raise InvalidInstanceError(f"'{name}' must hold integers (got dtype {array.dtype})")
+    finite = np.isfinite(array)
+    bad = ~finite
+    bad[finite] = array[finite] != np.round(array[finite])
+    if bad.any():
+        position = tuple(int(x) for x in np.argwhere(bad)[0])
+        raise InvalidInstanceError(f"'{name}' must hold integers: entry {position} is {array[position].item()!r}")
+    if np.any(np.abs(array) > 2**62):
+        raise InvalidInstanceError(f"'{name}' has an entry beyond 2^62")
+    return readonly(array.astype(np.int64))
 
 
 def _threshold(value: Any) -> int:
@@ -134,8 +131,8 @@ class MaxIPInstance:
 
     problem: ClassVar[str] = "maxip"
 
-    a: np.ndarray = attrs.field(converter=_integer_matrix("a"), eq=_ARRAY_EQ, hash=False)
-    b: np.ndarray = attrs.field(converter=_integer_matrix("b"), eq=_ARRAY_EQ, hash=False)
+    a: np.ndarray = attrs.field(converter=lambda v: _integer_matrix("a", v), eq=_ARRAY_EQ, hash=False)
+    b: np.ndarray = attrs.field(converter=lambda v: _integer_matrix("b", v), eq=_ARRAY_EQ, hash=False)
     threshold: int = attrs.field(converter=_threshold)
 
     def __attrs_post_init__(self) -> None:

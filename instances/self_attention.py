@@ -39,10 +39,7 @@ SCORES = ("dot", "l2")
 """The score functions: scaled dot product and negative scaled squared distance."""
 
 
-def _array_field(name: str) -> Any:
-    return attrs.field(
-        converter=lambda value: real_matrix(name, value), eq=attrs.cmp_using(eq=np.array_equal), hash=False, repr=False
-    )
+_ARRAY_EQ = attrs.cmp_using(eq=np.array_equal)
 
 
 def _check_score(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -86,10 +83,16 @@ class SelfAttentionInstance:
 
     problem: ClassVar[str] = "selfattn"
 
-    tokens: np.ndarray = _array_field("X")
-    query_weights: np.ndarray = _array_field("W_Q")
-    key_weights: np.ndarray = _array_field("W_K")
-    value_weights: np.ndarray = _array_field("W_V")
+    tokens: np.ndarray = attrs.field(converter=lambda v: real_matrix("X", v), eq=_ARRAY_EQ, hash=False, repr=False)
+    query_weights: np.ndarray = attrs.field(
+        converter=lambda v: real_matrix("W_Q", v), eq=_ARRAY_EQ, hash=False, repr=False
+    )
+    key_weights: np.ndarray = attrs.field(
+        converter=lambda v: real_matrix("W_K", v), eq=_ARRAY_EQ, hash=False, repr=False
+    )
+    value_weights: np.ndarray = attrs.field(
+        converter=lambda v: real_matrix("W_V", v), eq=_ARRAY_EQ, hash=False, repr=False
+    )
     bound: float = attrs.field(converter=lambda v: check_real("bound", v, minimum=0))
     score: str = attrs.field(default="dot", validator=_check_score)
 

@@ -7,6 +7,7 @@ dimension ``d``.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -299,7 +300,7 @@ def planted_gap_ann(
         else np.random.default_rng(None if seed is None else [int(seed), 2])
     )
     i, j = int(rng.integers(num_a)), int(rng.integers(num_b))
-    max_flips = min(int(np.ceil(threshold)) - 1, dimension)
+    max_flips = min(math.ceil(threshold) - 1, dimension)
     flips = int(rng.integers(0, max_flips + 1))
     point = instance.a[i].copy()
     point[rng.choice(dimension, size=flips, replace=False)] ^= 1

@@ -14,9 +14,9 @@ import functools
 import math
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import sympy
@@ -246,9 +246,18 @@ class Reduction(abc.ABC):
     ``a >> b`` composes into a :class:`Chain`.
     """
 
-    name: ClassVar[str]
-    source: ClassVar[str]
-    target: ClassVar[str]
+    if TYPE_CHECKING:
+        # Read-only to the type checker: a step sets class constants, a Chain computes them from its parts.
+        @property
+        def name(self) -> str: ...
+        @property
+        def source(self) -> str: ...
+        @property
+        def target(self) -> str: ...
+    else:
+        name: ClassVar[str]
+        source: ClassVar[str]
+        target: ClassVar[str]
 
     def forward(self, instance: Any) -> Reduced:
         """Map a source instance to a :class:`Reduced` record holding the target instance."""
@@ -282,6 +291,10 @@ class Reduction(abc.ABC):
         return (self,)
 
 
+def _reduction_tuple(parts: Iterable[Reduction]) -> tuple[Reduction, ...]:
+    return tuple(parts)
+
+
 @attrs.frozen
 class Chain(Reduction):
     """A composite reduction: forward maps left to right, backward maps right
@@ -301,7 +314,7 @@ class Chain(Reduction):
     instances.errors.IncompatibleReductionError: cannot compose sat-ov (sat -> ov) with sat-ov (sat -> ov): 'ov' is not 'sat'
     """
 
-    parts: tuple[Reduction, ...] = attrs.field(converter=tuple)
+    parts: tuple[Reduction, ...] = attrs.field(converter=_reduction_tuple)
     label: str | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -322,15 +335,15 @@ class Chain(Reduction):
             flat.extend(reduction.parts if isinstance(reduction, Chain) else (reduction,))
         return cls(tuple(flat), label)
 
-    @property  # type: ignore[override]
+    @property
     def name(self) -> str:
         return self.label or " >> ".join(part.name for part in self.parts)
 
-    @property  # type: ignore[override]
+    @property
     def source(self) -> str:
         return self.parts[0].source
 
-    @property  # type: ignore[override]
+    @property
     def target(self) -> str:
         return self.parts[-1].target
 

@@ -8,7 +8,8 @@ first consultation loads the plug-ins, the built-in catalogue first
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, cast
 
 from reductions.core import Chain, Reduction
 from reductions.plugins import load_plugins
@@ -94,7 +95,7 @@ def reduction_names(*, include_chains: bool = True) -> list[str]:
     return singles + (chains if include_chains else [])
 
 
-def registry_graph() -> nx.MultiDiGraph:
+def registry_graph() -> nx.MultiDiGraph[str]:
     """Problems as nodes, single-step reductions as edges (key = short name).
 
     >>> g = registry_graph()
@@ -104,7 +105,7 @@ def registry_graph() -> nx.MultiDiGraph:
     import networkx as nx
 
     load_plugins()
-    graph = nx.MultiDiGraph()
+    graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     for name in problem_names():
         graph.add_node(name, title=get_problem(name).title)
     for name, reduction in _REDUCTIONS.items():
@@ -152,7 +153,8 @@ def all_paths(source: str, target: str) -> list[Chain]:
     if source == target:
         edge_paths = [[(source, source, key)] for key in graph.get_edge_data(source, source, default={})]
     else:
-        edge_paths = list(nx.all_simple_edge_paths(graph, source, target))
+        # on a multigraph each edge of a path is a (u, v, key) triple; the stubs type it as a pair
+        edge_paths = cast(list[list[tuple[str, str, Hashable]]], list(nx.all_simple_edge_paths(graph, source, target)))
     chains: list[Chain] = []
     for edge_path in edge_paths:
         steps = [graph.edges[u, v, key]["reduction"] for u, v, key in edge_path]

@@ -161,9 +161,9 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
     """The chain ``solve`` (and ``inspect --cost``) would run, from the options."""
     chain_options = [f"--{name}" for name in ("mode", "balance", "branch") if getattr(args, name) is not None]
     if args.chain is None:
-        from reductions.catalog.chains import attention_chain
+        from reductions.pipeline import default_chain
 
-        return attention_chain(
+        return default_chain(
             mode=args.mode or "certified", balance=args.balance or "paper", branch=args.branch or "auto"
         )
     if chain_options:
@@ -172,12 +172,14 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
             f"{', '.join(chain_options)} {verb} to the default chain only, not to --chain {args.chain}; "
             "drop one of them"
         )
+    from reductions.core import Chain
     from reductions.registry import get_reduction
 
-    chain = get_reduction(args.chain)
-    if chain.source != "sat":
-        raise ValueError(f"--chain {args.chain} starts at {chain.source!r}, not at 'sat'")
-    return chain  # type: ignore[return-value]
+    reduction = get_reduction(args.chain)
+    if reduction.source != "sat":
+        raise ValueError(f"--chain {args.chain} starts at {reduction.source!r}, not at 'sat'")
+    # a single registered step (a plug-in's sat -> aattc, say) runs as a chain of one
+    return reduction if isinstance(reduction, Chain) else Chain.of(reduction)
 
 
 def _size_refusal(formula: CNF, chain: Chain) -> str | None:

@@ -344,7 +344,7 @@ class GapANNToAttention(Reduction):
         if branch == "hamming-ball":
             decisions = hamming_ball_gap_ann(instance, budget=self.ball_budget)
             trivial = AttentionInstance(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), 1.0)
-            info = {
+            info: dict[str, Any] = {
                 "branch": "hamming-ball",
                 "ball_points": hamming_ball_cost(instance),
                 "beta": None,
@@ -369,7 +369,7 @@ class GapANNToAttention(Reduction):
         for array in (query, key, value):
             array.flags.writeable = False
         target = AttentionInstance(query, key, value, root)
-        info: dict[str, Any] = {
+        info = {
             "branch": "attention",
             "mode": self.mode,
             "balance": self.balance,

@@ -37,7 +37,7 @@ def random_test_formula(rng: np.random.Generator, num_vars: int) -> CNF:
     3
     """
     num_clauses = int(rng.integers(0, 5 * max(num_vars, 1) + 2))
-    clauses = []
+    clauses: list[tuple[int, ...]] = []
     for _ in range(num_clauses):
         if num_vars == 0 or rng.random() < 0.02:
             clauses.append(())

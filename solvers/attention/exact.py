@@ -90,10 +90,6 @@ def _safe_expm1(x: float) -> float:
     return math.expm1(x) if x < 700.0 else math.inf
 
 
-def _positive_int(name: str) -> Any:
-    return lambda value: check_int(name, value, minimum=1)
-
-
 def _workers(value: Any) -> int | str:
     if value == "auto" and isinstance(value, str):
         return "auto"
@@ -251,10 +247,12 @@ class ExactAttention:
     dtype: Literal["float64", "float32"] = attrs.field(
         default="float64", validator=attrs.validators.in_(("float64", "float32"))
     )
-    query_block: int = attrs.field(default=256, converter=_positive_int("query_block"))
-    key_block: int = attrs.field(default=2048, converter=_positive_int("key_block"))
+    query_block: int = attrs.field(default=256, converter=lambda v: check_int("query_block", v, minimum=1))
+    key_block: int = attrs.field(default=2048, converter=lambda v: check_int("key_block", v, minimum=1))
     workers: int | str = attrs.field(default="auto", converter=_workers)
-    parallel_threshold: int = attrs.field(default=2**24, converter=_positive_int("parallel_threshold"))
+    parallel_threshold: int = attrs.field(
+        default=2**24, converter=lambda v: check_int("parallel_threshold", v, minimum=1)
+    )
     max_bytes: int | None = attrs.field(default=DEFAULT_MAX_BYTES, converter=_optional_bytes)
     max_seconds: float | None = attrs.field(default=None, converter=_optional_seconds)
 
@@ -547,7 +545,7 @@ class ExactAttention:
         log_normaliser = shift + np.log(normaliser)
         for j in np.flatnonzero(~trusted.all(axis=0)):
             redo = np.flatnonzero(~trusted[:, j])
-            log_column = self._log_column(instance, query, redo, j, upper, theta, workers)
+            log_column = self._log_column(instance, query, redo, int(j), upper, theta, workers)
             log_values[redo, j] = log_column - log_normaliser[redo]
         if want_log:
             return log_values, None

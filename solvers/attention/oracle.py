@@ -48,16 +48,13 @@ __all__ = [
 ]
 
 
-def _nonnegative_float(name: str):  # type: ignore[no-untyped-def]
-    def convert(value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"'{name}' must be a real number (got {value!r})")
-        as_float = float(value)
-        if not as_float >= 0:
-            raise ValueError(f"'{name}' must be >= 0 or inf (got {value!r})")
-        return as_float
-
-    return convert
+def _nonnegative_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"'{name}' must be a real number (got {value!r})")
+    as_float = float(value)
+    if not as_float >= 0:
+        raise ValueError(f"'{name}' must be >= 0 or inf (got {value!r})")
+    return as_float
 
 
 @attrs.frozen
@@ -76,8 +73,8 @@ class Guarantee:
     False
     """
 
-    abs_error: float = attrs.field(converter=_nonnegative_float("abs_error"))
-    rel_error: float = attrs.field(converter=_nonnegative_float("rel_error"))
+    abs_error: float = attrs.field(converter=lambda v: _nonnegative_float("abs_error", v))
+    rel_error: float = attrs.field(converter=lambda v: _nonnegative_float("rel_error", v))
     description: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
 
     @property
@@ -97,7 +94,7 @@ class Cost:
     Cost(seconds=1.5, peak_bytes=1048576)
     """
 
-    seconds: float = attrs.field(converter=_nonnegative_float("seconds"))
+    seconds: float = attrs.field(converter=lambda v: _nonnegative_float("seconds", v))
     peak_bytes: int = attrs.field(converter=int)
 
 

@@ -283,7 +283,7 @@ class HalfspaceSums(Protocol):
         self,
         queries: Any,
         shifts: Any,
-        log_tolerance: float,
+        log_tolerance: float | np.ndarray,
         *,
         max_radius: float = ...,
         max_upper: float = ...,
@@ -545,7 +545,7 @@ class BruteForceHalfspace:
         self,
         queries: Any,
         shifts: Any,
-        log_tolerance: float,
+        log_tolerance: float | np.ndarray,
         *,
         max_radius: float = 4.0,
         max_upper: float = 1.0,
@@ -687,7 +687,7 @@ class KDTreeHalfspace:
         low_arr, high_arr = np.array(lows), np.array(highs)
         center = (low_arr + high_arr) / 2
         half = np.maximum(high_arr - center, center - low_arr) * (1 + 2 * _U)
-        tree = dict(
+        tree: dict[str, Any] = dict(
             points=readonly(k),
             values=readonly(w),
             degree=degree,
@@ -984,7 +984,7 @@ class KDTreeHalfspace:
         self,
         queries: Any,
         shifts: Any,
-        log_tolerance: float,
+        log_tolerance: float | np.ndarray,
         *,
         max_radius: float = 4.0,
         max_upper: float = 1.0,
@@ -1130,10 +1130,10 @@ class KDTreeHalfspace:
             node = np.concatenate([self.left[node[expand]], self.right[node[expand]]])
         max_degree = -1
         if acc:
-            parts = [np.concatenate(column) for column in zip(*acc, strict=False)]
-            if parts[0].size:
-                max_degree = int(parts[4].max())
-                self._accepted_sums(out, qs, *parts, table)
+            queries, nodes, shifts, grids, degrees = (np.concatenate(column) for column in zip(*acc, strict=False))
+            if queries.size:
+                max_degree = int(degrees.max())
+                self._accepted_sums(out, qs, queries, nodes, shifts, grids, degrees, table)
         ql = np.concatenate([pair[0] for pair in leaves])
         nl = np.concatenate([pair[1] for pair in leaves])
         if ql.size:

@@ -112,19 +112,12 @@ def _gamma(k: float) -> float:
     return ku / (1 - ku) if ku < 1 else math.inf
 
 
-def _positive_real(name: str) -> Any:
-    def convert(value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"'{name}' must be a real number (got {value!r})")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"'{name}' must be a finite number > 0 (got {value!r})")
-        return float(value)
-
-    return convert
-
-
-def _optional_int(name: str, minimum: int) -> Any:
-    return lambda value: None if value is None else check_int(name, value, minimum=minimum)
+def _positive_real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"'{name}' must be a real number (got {value!r})")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"'{name}' must be a finite number > 0 (got {value!r})")
+    return float(value)
 
 
 def _optional_seconds(value: Any) -> float | None:
@@ -242,16 +235,20 @@ class AnyTemperatureAttention:
     instances.errors.OracleRefusal: oracle 'anytemp' refuses d = 5: above 'max_dimension' = 3 ...
     """
 
-    eps: float = attrs.field(default=1e-6, converter=_positive_real("eps"))
-    degree: int | None = attrs.field(default=None, converter=_optional_int("degree", 0))
-    leaf_size: int | None = attrs.field(default=None, converter=_optional_int("leaf_size", 1))
-    max_radius: float = attrs.field(default=4.0, converter=_positive_real("max_radius"))
+    eps: float = attrs.field(default=1e-6, converter=lambda v: _positive_real("eps", v))
+    degree: int | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else check_int("degree", v, minimum=0)
+    )
+    leaf_size: int | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else check_int("leaf_size", v, minimum=1)
+    )
+    max_radius: float = attrs.field(default=4.0, converter=lambda v: _positive_real("max_radius", v))
     max_dimension: int = attrs.field(default=3, converter=lambda v: check_int("max_dimension", v, minimum=1))
     structure: Literal["kdtree", "bruteforce"] = attrs.field(
         default="kdtree", validator=attrs.validators.in_(("kdtree", "bruteforce"))
     )
     query_block: int = attrs.field(default=2**14, converter=lambda v: check_int("query_block", v, minimum=1))
-    log_rel_error: float = attrs.field(default=1e-3, converter=_positive_real("log_rel_error"))
+    log_rel_error: float = attrs.field(default=1e-3, converter=lambda v: _positive_real("log_rel_error", v))
     max_bytes: int | None = attrs.field(
         default=DEFAULT_MAX_BYTES, converter=lambda v: None if v is None else check_int("max_bytes", v, minimum=0)
     )

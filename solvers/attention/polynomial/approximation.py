@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Literal
 
@@ -166,7 +166,7 @@ def taylor_remainder_bound(radius: float, degree: int) -> float:
     return math.exp(log_bound) * (1 + 2.0**-50) if log_bound < 709 else math.inf
 
 
-def _search_degree(bound, eps: float, start: int = 0, step: int = 1) -> int:  # type: ignore[no-untyped-def]
+def _search_degree(bound: Callable[[int], float], eps: float, start: int = 0, step: int = 1) -> int:
     """Smallest ``g >= start`` (in steps of ``step``) with ``bound(g) <= eps``; ``bound`` decreases in ``g``
     once ``g`` is past the radius, so search by doubling then bisection above a linear scan."""
     g = start

@@ -487,6 +487,7 @@ def feature_attention_sums(
     count = max(1, min(count, max(len(key_blocks), len(query_blocks))))
     starts, prefixes = _structure(d, degree)
     wide = _wide_top(d, degree, width)
+    top: list[tuple[int, int, int, int]]
     if wide:
         # The whole top degree is never materialised: its group l is x_l times a prefix of degree g - 1,
         # so one product of degree g - 1 against [x_0 V, ..., x_(d-1) V] (keys) or one product against
