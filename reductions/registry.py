@@ -1,7 +1,10 @@
 """The registry: problems are nodes, registered reductions are edges of a networkx graph.
 
 Reductions are registered under short names (``sat-ov``, ``ov-gapann``, ...);
-composite chains (``sat-aattc``) are registered too but are not edges. The
+composite chains (``sat-aattc``) are registered too but are not edges. A
+reduction to many instances (:mod:`reductions.family`) is registered and
+listed like the others but is not an edge either: paths of the graph are
+single-instance chains. The
 first consultation loads the plug-ins, the built-in catalogue first
 (:mod:`reductions.plugins`).
 """
@@ -89,8 +92,8 @@ def reduction_names(*, include_chains: bool = True) -> list[str]:
     ['sat-ov', 'ov-gapann']
     """
     load_plugins()
-    singles = [n for n, r in _REDUCTIONS.items() if not isinstance(r, Chain)]
-    chains = [n for n, r in _REDUCTIONS.items() if isinstance(r, Chain)]
+    singles = [n for n, r in _REDUCTIONS.items() if not _composite(r)]
+    chains = [n for n, r in _REDUCTIONS.items() if _composite(r)]
     return singles + (chains if include_chains else [])
 
 
@@ -108,7 +111,7 @@ def registry_graph() -> nx.MultiDiGraph:
     for name in problem_names():
         graph.add_node(name, title=get_problem(name).title)
     for name, reduction in _REDUCTIONS.items():
-        if not isinstance(reduction, Chain):
+        if not isinstance(reduction, Chain) and not getattr(reduction, "multi_instance", False):
             graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction)
     return graph
 
@@ -180,3 +183,8 @@ def path(source: str, target: str) -> Chain:
     if not chains:
         raise ValueError(f"no registered reduction path from {source!r} to {target!r}")
     return chains[0]
+
+
+def _composite(reduction: Reduction) -> bool:
+    """A chain, single-instance or through a family step (:class:`reductions.family.FamilyChain`)."""
+    return isinstance(reduction, Chain) or len(reduction.steps) > 1

@@ -48,7 +48,7 @@ import sympy
 
 from instances.errors import InvalidInstanceError
 
-__all__ = ["DisjointnessProtocol", "smallest_prime_above", "lagrange_matrix"]
+__all__ = ["DisjointnessProtocol", "smallest_prime_above", "lagrange_matrix", "interpolate_coefficients"]
 
 
 def smallest_prime_above(bound: int) -> int:
@@ -85,6 +85,28 @@ def lagrange_matrix(points: int, prime: int) -> np.ndarray:
                     numerator = numerator * (r - m) % prime
             table[r, j] = numerator * inverse % prime
     return table
+
+
+def interpolate_coefficients(values: Sequence[int], prime: int) -> tuple[int, ...]:
+    """Coefficients (lowest first, mod ``p``) of the polynomial of degree ``< len(values)`` through
+    ``(j, values[j])``, by Newton's divided differences in Python ints (``O(n^2)``).
+
+    >>> interpolate_coefficients([0, 1, 0], 3)  # x (2 - x) = 2x + 2x^2 mod 3
+    (0, 2, 2)
+    """
+    n = len(values)
+    if not 0 < n <= prime:
+        raise ValueError(f"need 1..p values (got {n} values for p = {prime})")
+    differences = [int(v) % prime for v in values]
+    for level in range(1, n):  # nodes are 0..n-1, so x_j - x_{j-level} = level
+        inverse = pow(level, -1, prime)
+        for j in range(n - 1, level - 1, -1):
+            differences[j] = (differences[j] - differences[j - 1]) * inverse % prime
+    coefficients = [0] * n
+    for j in range(n - 1, -1, -1):  # Horner on the Newton form: c <- c (x - j) + differences[j]
+        coefficients = [((coefficients[k - 1] if k else 0) - j * coefficients[k]) % prime for k in range(n)]
+        coefficients[0] = (coefficients[0] + differences[j]) % prime
+    return tuple(coefficients)
 
 
 def _bits(name: str, vector: Any, dimension: int) -> np.ndarray:
@@ -208,10 +230,8 @@ class DisjointnessProtocol:
             _bits("b", b, self.dimension)[None]
         )
         q_values = values[0].sum(axis=1) % self.prime  # Q(r) for r in F_p; degree 2(T-1) < p
-        points = self.merlin_length  # Q has degree 2(T - 1) < p: its values at 0..2T-2 determine it
-        vandermonde = sympy.Matrix(points, points, lambda r, c: pow(r, c, self.prime))
-        coefficients = vandermonde.inv_mod(self.prime) * sympy.Matrix(q_values[:points].tolist())
-        return tuple(int(c) % self.prime for c in coefficients)
+        # Q has degree 2(T - 1) < p: its values at 0..2T-2 determine it
+        return interpolate_coefficients([int(v) for v in q_values[: self.merlin_length]], self.prime)
 
     def proof_values(self, proofs: Any) -> np.ndarray:
         """``V[m, r] = Q~_m(r) mod p`` for proofs given as rows of coefficients.
