@@ -53,7 +53,7 @@ import sympy
 from instances.errors import IncompatibleReductionError, NotAWitnessError
 from reductions.core import Chain, ParameterMap, Reduced, Reduction, Stage, problem_symbols
 
-__all__ = ["FamilyReduction", "ReducedFamily", "FamilyChain", "is_family", "problem_symbols"]
+__all__ = ["FamilyReduction", "ReducedFamily", "FamilyChain", "is_family", "answer_members", "problem_symbols"]
 
 
 def is_family(reduction: Any) -> bool:
@@ -349,3 +349,26 @@ def _compose(steps: Sequence[Reduction]) -> ParameterMap:
     for step in steps[1:]:
         composed = composed.then(step.parameters())
     return composed
+
+
+def answer_members(reduced: ReducedFamily, oracle: Callable[[Any], Any]) -> list[Any]:
+    """One answer per member, for ``backward``: ``oracle(member)`` on each member's final instance,
+    or ``None`` for a member whose last step says it needs no oracle (its ``needs_oracle(record)``
+    is false, as on Lemma 4.7's Hamming-ball branch).
+
+    >>> from instances import CNF
+    >>> from reductions.catalog.chains import pcp_attention_chain
+    >>> from solvers.attention.exact import ExactAttention
+    >>> chain = pcp_attention_chain()
+    >>> family = chain.forward(CNF(3, [[1, -2], [2, 3]]))
+    >>> answers = answer_members(family, lambda target: ExactAttention()(target, log_space=True))
+    >>> len(answers), chain.backward(family, answers).to_literals()
+    (9, (1, 2, -3))
+    """
+    records: Sequence[Reduced | None] = reduced.members or [None] * reduced.count
+    answers: list[Any] = []
+    for target, record in zip(reduced.targets, records, strict=True):
+        last = record.parts[-1] if record is not None and record.parts else record
+        needs_oracle = getattr(last.reduction, "needs_oracle", None) if last is not None else None
+        answers.append(oracle(target) if needs_oracle is None or needs_oracle(last) else None)
+    return answers

@@ -24,7 +24,7 @@ from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain
 from reductions.family import FamilyChain
 
-__all__ = ["attention_chain", "pcp_attention_chain", "builtin_chains"]
+__all__ = ["attention_chain", "pcp_attention_chain", "random_small_formula", "builtin_chains"]
 
 
 def attention_chain(

@@ -149,7 +149,7 @@ class OVToGapANNPCP(FamilyReduction):
 
     epsilon: Fraction = attrs.field(default=Fraction(1, 2), converter=Fraction, validator=_check_epsilon)
     max_members: int = 4096
-    max_entries: int = 50_000_000
+    max_entries: int = 16_000_000
 
     def prime_for(self, dimension: int) -> int:
         """The smallest prime ``p > T`` with ``(2 - eps) p > 4(T - 1)``, ``T = max(d, 1)``.
