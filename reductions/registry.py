@@ -2,9 +2,8 @@
 
 Reductions are registered under short names (``sat-ov``, ``ov-gapann``, ...);
 composite chains (``sat-aattc``) are registered too but are not edges. A
-reduction to many instances (:mod:`reductions.family`) is registered and
-listed like the others but is not an edge either: paths of the graph are
-single-instance chains. The
+reduction to many instances (:mod:`reductions.family`) is an edge marked
+``multi_instance``, which paths do not follow: they are single-instance chains. The
 first consultation loads the plug-ins, the built-in catalogue first
 (:mod:`reductions.plugins`).
 """
@@ -100,6 +99,9 @@ def reduction_names(*, include_chains: bool = True) -> list[str]:
 def registry_graph() -> nx.MultiDiGraph:
     """Problems as nodes, single-step reductions as edges (key = short name).
 
+    A reduction to many instances is an edge too, marked ``multi_instance=True``;
+    :func:`all_paths` and :func:`path` do not follow it.
+
     >>> g = registry_graph()
     >>> g.has_edge("sat", "ov", key="sat-ov")
     True
@@ -111,8 +113,9 @@ def registry_graph() -> nx.MultiDiGraph:
     for name in problem_names():
         graph.add_node(name, title=get_problem(name).title)
     for name, reduction in _REDUCTIONS.items():
-        if not isinstance(reduction, Chain) and not getattr(reduction, "multi_instance", False):
-            graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction)
+        if not _composite(reduction):
+            family = bool(getattr(reduction, "multi_instance", False))
+            graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction, multi_instance=family)
     return graph
 
 
@@ -153,9 +156,15 @@ def all_paths(source: str, target: str) -> list[Chain]:
         if problem not in graph:
             raise ValueError(f"unknown problem {problem!r}; known problems: {', '.join(sorted(graph))}")
     if source == target:
-        edge_paths = [[(source, source, key)] for key in graph.get_edge_data(source, source, default={})]
+        loops = graph.get_edge_data(source, source, default={})
+        edge_paths = [[(source, source, key)] for key, data in loops.items() if not data.get("multi_instance")]
     else:
-        edge_paths = list(nx.all_simple_edge_paths(graph, source, target))
+        single = nx.MultiDiGraph()
+        single.add_nodes_from(graph.nodes)
+        single.add_edges_from(
+            (u, v, k) for u, v, k, family in graph.edges(keys=True, data="multi_instance") if not family
+        )
+        edge_paths = list(nx.all_simple_edge_paths(single, source, target))
     chains: list[Chain] = []
     for edge_path in edge_paths:
         steps = [graph.edges[u, v, key]["reduction"] for u, v, key in edge_path]
