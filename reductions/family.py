@@ -275,6 +275,16 @@ class FamilyChain(FamilyReduction):
     def steps(self) -> tuple[Reduction, ...]:
         return (*self.before, self.head, *self.after)
 
+    @property
+    def parts(self) -> tuple[Reduction, ...]:
+        """Refused in one line: code written for a single-instance :class:`Chain` (one oracle call on
+        one final instance) cannot run a family; use ``steps``, or :func:`answer_members`."""
+        raise IncompatibleReductionError(
+            f"{self.name} goes through the reduction to many instances {self.head.name} "
+            f"({self.head.family_size()} instances): it needs one answer per instance "
+            "(reductions.family.answer_members), not a single-instance chain's one oracle call"
+        )
+
     def _forward(self, instance: Any) -> tuple[Any, Mapping[str, Any], Mapping[str, Any]]:
         raise AssertionError("FamilyChain.forward does not use _forward")
 

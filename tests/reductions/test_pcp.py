@@ -45,6 +45,12 @@ def test_composition_builds_family_chains_and_plain_chains_refuse_families() -> 
         OVToGapANNPCP() >> SatToOV()
 
 
+def test_single_instance_code_is_refused_in_one_line() -> None:
+    """Code written for Chain (one oracle call on reduced.parts[-1]) gets a clear refusal, not a traceback."""
+    with pytest.raises(IncompatibleReductionError, match="needs one answer per instance"):
+        get_reduction("sat-aattc-pcp").parts  # noqa: B018
+
+
 def test_registry_lists_family_steps_but_not_as_edges() -> None:
     names = reduction_names(include_chains=False)
     assert "ov-gapann-pcp" in names and "sat-aattc-pcp" not in names
