@@ -283,6 +283,8 @@ class Reduction(abc.ABC):
         """Target size parameters as sympy expressions of the source's."""
 
     def __rshift__(self, other: Reduction) -> Chain:
+        if getattr(other, "multi_instance", False):
+            return NotImplemented  # a family step composes itself (reductions.family.FamilyChain)
         return Chain.of(self, other)
 
     @property
@@ -320,6 +322,12 @@ class Chain(Reduction):
     def __attrs_post_init__(self) -> None:
         if not self.parts:
             raise ValueError("'parts' must hold at least one reduction")
+        for part in self.parts:
+            if getattr(part, "multi_instance", False):
+                raise IncompatibleReductionError(
+                    f"{part.name} yields many instances: compose it with reductions.family.FamilyChain "
+                    "(or with >>), not with Chain"
+                )
         for left, right in zip(self.parts, self.parts[1:], strict=False):
             if left.target != right.source:
                 raise IncompatibleReductionError(

@@ -1,7 +1,9 @@
 """The registry: problems are nodes, registered reductions are edges of a networkx graph.
 
 Reductions are registered under short names (``sat-ov``, ``ov-gapann``, ...);
-composite chains (``sat-aattc``) are registered too but are not edges. The
+composite chains (``sat-aattc``) are registered too but are not edges. A
+reduction to many instances (:mod:`reductions.family`) is an edge marked
+``multi_instance``, which paths do not follow: they are single-instance chains. The
 first consultation loads the plug-ins, the built-in catalogue first
 (:mod:`reductions.plugins`).
 """
@@ -90,13 +92,16 @@ def reduction_names(*, include_chains: bool = True) -> list[str]:
     ['sat-ov', 'ov-gapann']
     """
     load_plugins()
-    singles = [n for n, r in _REDUCTIONS.items() if not isinstance(r, Chain)]
-    chains = [n for n, r in _REDUCTIONS.items() if isinstance(r, Chain)]
+    singles = [n for n, r in _REDUCTIONS.items() if not _composite(r)]
+    chains = [n for n, r in _REDUCTIONS.items() if _composite(r)]
     return singles + (chains if include_chains else [])
 
 
 def registry_graph() -> nx.MultiDiGraph[str]:
     """Problems as nodes, single-step reductions as edges (key = short name).
+
+    A reduction to many instances is an edge too, marked ``multi_instance=True``;
+    :func:`all_paths` and :func:`path` do not follow it.
 
     >>> g = registry_graph()
     >>> g.has_edge("sat", "ov", key="sat-ov")
@@ -109,8 +114,9 @@ def registry_graph() -> nx.MultiDiGraph[str]:
     for name in problem_names():
         graph.add_node(name, title=get_problem(name).title)
     for name, reduction in _REDUCTIONS.items():
-        if not isinstance(reduction, Chain):
-            graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction)
+        if not _composite(reduction):
+            family = bool(getattr(reduction, "multi_instance", False))
+            graph.add_edge(reduction.source, reduction.target, key=name, reduction=reduction, multi_instance=family)
     return graph
 
 
@@ -151,10 +157,16 @@ def all_paths(source: str, target: str) -> list[Chain]:
         if problem not in graph:
             raise ValueError(f"unknown problem {problem!r}; known problems: {', '.join(sorted(graph))}")
     if source == target:
-        edge_paths = [[(source, source, key)] for key in graph.get_edge_data(source, source, default={})]
+        loops = graph.get_edge_data(source, source, default={})
+        edge_paths = [[(source, source, key)] for key, data in loops.items() if not data.get("multi_instance")]
     else:
+        single: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        single.add_nodes_from(graph.nodes)
+        single.add_edges_from(
+            (u, v, k) for u, v, k, family in graph.edges(keys=True, data="multi_instance") if not family
+        )
         # on a multigraph each edge of a path is a (u, v, key) triple; the stubs type it as a pair
-        edge_paths = cast(list[list[tuple[str, str, Hashable]]], list(nx.all_simple_edge_paths(graph, source, target)))
+        edge_paths = cast(list[list[tuple[str, str, Hashable]]], list(nx.all_simple_edge_paths(single, source, target)))
     chains: list[Chain] = []
     for edge_path in edge_paths:
         steps = [graph.edges[u, v, key]["reduction"] for u, v, key in edge_path]
@@ -182,3 +194,8 @@ def path(source: str, target: str) -> Chain:
     if not chains:
         raise ValueError(f"no registered reduction path from {source!r} to {target!r}")
     return chains[0]
+
+
+def _composite(reduction: Reduction) -> bool:
+    """A chain, single-instance or through a family step (:class:`reductions.family.FamilyChain`)."""
+    return isinstance(reduction, Chain) or len(reduction.steps) > 1

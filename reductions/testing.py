@@ -9,6 +9,12 @@ The four checks: (1) the answer is preserved against reference solvers,
 (2) every valid target witness maps back to a valid source answer, (3) the
 declared parameter map matches the sizes actually produced, and (4) the
 forward map is deterministic.
+
+A reduction to many instances (:mod:`reductions.family`) is checked member by
+member: every member is solved and the list of answers mapped back; each
+member's valid answers, with the reference answers of the others, map back;
+the declared sizes match every member and ``family_size()`` their number; two
+forward runs give equal families.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import sympy
 
 from reductions.core import Reduced, Reduction
+from reductions.family import ReducedFamily, is_family
 from reductions.problems import get_problem
 
 __all__ = [
@@ -52,7 +60,10 @@ def assert_answer_preserved(reduction: Reduction, instance: Any, reduced: Reduce
     reduced = _reduced(reduction, instance, reduced)
     source_problem, target_problem = get_problem(reduction.source), get_problem(reduction.target)
     reference = source_problem.solve(instance)
-    answer = reduction.backward(reduced, target_problem.solve(reduced.target))
+    if is_family(reduction):
+        answer = reduction.backward(reduced, [target_problem.solve(member) for member in reduced.target])
+    else:
+        answer = reduction.backward(reduced, target_problem.solve(reduced.target))
     problem = source_problem.check(instance, answer, reference)
     if problem is not None:
         raise ContractViolation(f"{reduction.name}: answer not preserved: {problem}")
@@ -70,11 +81,36 @@ def assert_witnesses_map_back(
     reduced = _reduced(reduction, instance, reduced)
     source_problem, target_problem = get_problem(reduction.source), get_problem(reduction.target)
     reference = source_problem.solve(instance)
+    if is_family(reduction):
+        _family_witnesses_map_back(reduction, instance, reduced, limit, reference)
+        return
     for witness in target_problem.witnesses(reduced.target, limit):
         answer = reduction.backward(reduced, witness)
         problem = source_problem.check(instance, answer, reference)
         if problem is not None:
             raise ContractViolation(f"{reduction.name}: target answer {witness!r} maps back wrongly: {problem}")
+
+
+def _family_witnesses_map_back(
+    reduction: Reduction, instance: Any, reduced: Reduced, limit: int, reference: Any
+) -> None:
+    """Member by member: each valid answer of that member (up to ``limit`` in all), the others answered
+    by the reference solver, maps back to a valid source answer."""
+    source_problem, target_problem = get_problem(reduction.source), get_problem(reduction.target)
+    members = list(reduced.target)
+    exact = [target_problem.solve(member) for member in members]
+    tried = 0
+    for index, member in enumerate(members):
+        for witness in target_problem.witnesses(member, limit):
+            if tried >= limit:
+                return
+            tried += 1
+            answers = exact[:index] + [witness] + exact[index + 1 :]
+            problem = source_problem.check(instance, reduction.backward(reduced, answers), reference)
+            if problem is not None:
+                raise ContractViolation(
+                    f"{reduction.name}: answer {witness!r} of member {index} maps back wrongly: {problem}"
+                )
 
 
 def _equal(left: Any, right: Any) -> bool:
@@ -93,14 +129,33 @@ def assert_parameters_match(reduction: Reduction, instance: Any, reduced: Reduce
     """
     reduced = _reduced(reduction, instance, reduced)
     mapping = reduction.parameters()
-    declared = mapping.evaluate(instance.parameters(), {k: reduced.info.get(k) for k in mapping.free})
-    actual = reduced.target.parameters()
-    for name, value in declared.items():
-        if name not in actual:
-            raise ContractViolation(f"{reduction.name}: declares parameter {name!r} the target does not have")
-        if not _equal(value, actual[name]):
+    if not is_family(reduction):
+        declared = mapping.evaluate(instance.parameters(), {k: reduced.info.get(k) for k in mapping.free})
+        _compare_sizes(reduction.name, declared, reduced.target.parameters(), "the target")
+        return
+    assert isinstance(reduced, ReducedFamily)
+    count_expression = sympy.sympify(reduction.family_size())  # type: ignore[attr-defined]
+    count_free = sorted(str(s) for s in count_expression.free_symbols)
+    for index, member in enumerate(reduced.targets):
+        info = reduced.info_of(index)
+        free = {k: info.get(k) for k in (*mapping.free, *count_free)}
+        declared = mapping.evaluate(instance.parameters(), free)
+        _compare_sizes(reduction.name, declared, member.parameters(), f"member {index}")
+    info = reduced.info_of(0) if reduced.count else reduced.info
+    substitutions = {sympy.Symbol(k, positive=True): v for k, v in instance.parameters().items()}
+    substitutions.update({sympy.Symbol(k, positive=True): info[k] for k in count_free if info.get(k) is not None})
+    count = count_expression.subs(substitutions)
+    if count.free_symbols or int(count) != reduced.count:
+        raise ContractViolation(f"{reduction.name}: family size declared {count}, the forward map made {reduced.count}")
+
+
+def _compare_sizes(name: str, declared: dict[str, Any], actual: dict[str, Any], where: str) -> None:
+    for parameter, value in declared.items():
+        if parameter not in actual:
+            raise ContractViolation(f"{name}: declares parameter {parameter!r} {where} does not have")
+        if not _equal(value, actual[parameter]):
             raise ContractViolation(
-                f"{reduction.name}: parameter {name!r} declared {value}, the target has {actual[name]}"
+                f"{name}: parameter {parameter!r} declared {value}, {where} has {actual[parameter]}"
             )
 
 

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``sat_ov`` | ``sat-ov`` | k-SAT -> OV by split and list |
 | ``ov_gapann`` | ``ov-gapann`` | OV -> Gap-ANN by the coordinate gadget |
+| ``ov_gapann_pcp`` | ``ov-gapann-pcp`` | OV -> many Gap-ANN instances with a constant gap (Merlin–Arthur protocol) |
 | ``half_ones`` | ``half-ones`` | Gap-ANN -> Gap-ANN with equal weights (Remark 4.4) |
 | ``gapann_aattc`` | ``gapann-aattc`` | Gap-ANN -> AAttC (Lemma 4.7) |
 | ``ov_aattc`` | ``ov-aattc`` | OV -> AAttC directly, outputs near 0 or 1 |
@@ -33,6 +34,7 @@ from reductions.catalog.matmul_aattc import MatMulToAttention
 from reductions.catalog.maxip_aattc import MaxIPToAttention
 from reductions.catalog.ov_aattc import OVToAttention
 from reductions.catalog.ov_gapann import OVToGapANN
+from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
 from reductions.catalog.ov_maxip import OVToMaxIP
 from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention
 from reductions.catalog.problems import builtin_problems
@@ -62,6 +64,7 @@ def builtin_reductions() -> dict[str, Reduction]:
         "ov-selfattn": OVToSelfAttention(),
         "ov-selfattn-l2": OVToL2SelfAttention(),
         "matmul-aattc": MatMulToAttention(),
+        "ov-gapann-pcp": OVToGapANNPCP(),
     }
 
 

@@ -8,18 +8,23 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from instances.cnf import CNF
 from reductions.catalog.gapann_aattc import GapANNToAttention
 from reductions.catalog.gapann_aattc_gentle import GentleGapANNToAttention
 from reductions.catalog.half_ones import HalfOnesPadding
 from reductions.catalog.maxip_aattc import MaxIPToAttention
 from reductions.catalog.ov_aattc import OVToAttention
 from reductions.catalog.ov_gapann import OVToGapANN
+from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
 from reductions.catalog.ov_maxip import OVToMaxIP
 from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention
 from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain
+from reductions.family import FamilyChain
 
-__all__ = ["attention_chain", "builtin_chains"]
+__all__ = ["attention_chain", "pcp_attention_chain", "random_small_formula", "builtin_chains"]
 
 
 def attention_chain(
@@ -38,7 +43,49 @@ def attention_chain(
     )
 
 
-def builtin_chains() -> dict[str, Chain]:
+def random_small_formula(rng: np.random.Generator, size: int) -> CNF:
+    """A random CNF with 2-6 variables and 0-3 clauses of width 1-3 (3 clauses rarely, and only at sizes 5, 10, ...; a quarter of them
+    unsatisfiable by a unit clause and its negation or an empty clause): the sizes
+    ``sat-aattc-pcp`` can run (``p^(2m-2)`` members for ``m`` clauses: 1, 1, 9, 2401).
+
+    >>> random_small_formula(np.random.default_rng(1), 4).num_vars
+    5
+    """
+    num_vars = 2 + (size - 1) % 5
+    if rng.random() < 0.25:  # an unsatisfiable pair: (x) and (-x), or an empty clause
+        x = int(rng.integers(1, num_vars + 1))
+        return CNF(num_vars, [(x,), (-x,)] if rng.random() < 0.8 else [(), (x,)])
+    num_clauses = int(rng.choice([0, 1, 2, 2, 2, 2, 2, 2, 2, 3 if size % 5 == 0 else 2]))
+    clauses = []
+    for _ in range(num_clauses):
+        width = int(rng.integers(1, min(3, num_vars) + 1))
+        variables = rng.choice(num_vars, size=width, replace=False) + 1
+        signs = np.where(rng.random(width) < 0.5, -1, 1)
+        clauses.append(tuple(int(x) for x in variables * signs))
+    return CNF(num_vars, clauses)
+
+
+def pcp_attention_chain(
+    *, mode: str = "certified", balance: str = "paper", branch: str = "auto", oracle_rel_error: float = 1e-6
+) -> FamilyChain:
+    """SAT -> OV -> Gap-ANN with a constant gap (one instance per Merlin message) -> half-ones -> AAttC.
+
+    The steps after ``ov-gapann-pcp`` run on every member; the backward map reads every member's answer.
+
+    >>> chain = pcp_attention_chain(mode="paper")
+    >>> chain.name, chain.after[-1].mode
+    ('sat-ov >> ov-gapann-pcp >> half-ones >> gapann-aattc', 'paper')
+    """
+    return FamilyChain.of(
+        SatToOV(),
+        OVToGapANNPCP(),
+        HalfOnesPadding(),
+        GapANNToAttention(mode=mode, balance=balance, branch=branch, oracle_rel_error=oracle_rel_error),
+        random_source=random_small_formula,
+    )
+
+
+def builtin_chains() -> dict[str, Chain | FamilyChain]:
     """Every named chain of the catalogue, by its registered name, in registration order.
 
     >>> builtin_chains()["sat-aattc-maxip"].name
@@ -52,4 +99,7 @@ def builtin_chains() -> dict[str, Chain]:
         "sat-selfattn": (SatToOV(), OVToSelfAttention()),
         "sat-selfattn-l2": (SatToOV(), OVToL2SelfAttention()),
     }
-    return {name: Chain.of(*steps, label=name) for name, steps in named.items()}
+    chains: dict[str, Chain | FamilyChain] = {name: Chain.of(*steps, label=name) for name, steps in named.items()}
+    pcp = pcp_attention_chain()
+    chains["sat-aattc-pcp"] = FamilyChain.of(pcp, label="sat-aattc-pcp", random_source=pcp.random_source)
+    return chains

@@ -91,7 +91,6 @@ def registry_figure() -> Figure:
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    from reductions.core import Chain
     from reductions.registry import get_reduction, reduction_names, registry_graph
 
     graph = registry_graph()
@@ -99,7 +98,7 @@ def registry_figure() -> Figure:
     position = _positions(graph, x_step, y_step)
     columns = len({x for x, _ in position.values()})
     tallest = max(sum(1 for _, (x2, _) in position.items() if x2 == x) for x, _ in position.values())
-    chains = [name for name in reduction_names() if isinstance(get_reduction(name), Chain)]
+    chains = [name for name in reduction_names() if name not in reduction_names(include_chains=False)]
     figure = new_figure(max(7.0, 3.3 * columns + 0.5), 2.4 + 1.35 * tallest + 0.22 * len(chains))
     ax = figure.add_subplot()
     boxes = {}

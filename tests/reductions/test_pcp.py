@@ -1,0 +1,210 @@
+"""Reductions to many instances, ov-gapann-pcp (constant gap) and the chain sat-aattc-pcp."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import attrs
+import numpy as np
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from instances import CNF
+from instances.answers import NeighborDecisions
+from instances.errors import IncompatibleReductionError, NotAWitnessError, SolverBudgetExceeded
+from instances.vectors import OVInstance, hamming_distances
+from reductions.catalog.chains import pcp_attention_chain, random_small_formula
+from reductions.catalog.half_ones import HalfOnesPadding
+from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
+from reductions.catalog.problems import random_test_formula
+from reductions.catalog.sat_ov import SatToOV
+from reductions.core import Chain
+from reductions.family import FamilyChain, ReducedFamily, answer_members
+from reductions.registry import all_paths, get_reduction, reduction_names, registry_graph
+from reductions.testing import ContractViolation, assert_answer_preserved, assert_parameters_match
+from reductions.verify import verify_reduction
+from solvers.ann import brute_force_gap_ann
+from solvers.attention.exact import ExactAttention
+from solvers.ov import brute_force_ov
+from solvers.sat import solve_sat
+
+# -- the framework -------------------------------------------------------------------------
+
+
+def test_composition_builds_family_chains_and_plain_chains_refuse_families() -> None:
+    chain = SatToOV() >> OVToGapANNPCP() >> HalfOnesPadding()
+    assert isinstance(chain, FamilyChain)
+    assert [s.name for s in chain.before] == ["sat-ov"] and [s.name for s in chain.after] == ["half-ones"]
+    with pytest.raises(IncompatibleReductionError, match="yields many instances"):
+        Chain.of(SatToOV(), OVToGapANNPCP())
+    with pytest.raises(IncompatibleReductionError, match="exactly one family step .got 2"):
+        FamilyChain.of(OVToGapANNPCP(), OVToGapANNPCP())
+    with pytest.raises(IncompatibleReductionError, match="'gapann' is not 'sat'"):
+        OVToGapANNPCP() >> SatToOV()
+
+
+def test_single_instance_code_is_refused_in_one_line() -> None:
+    """Code written for Chain (one oracle call on reduced.parts[-1]) gets a clear refusal, not a traceback."""
+    with pytest.raises(IncompatibleReductionError, match="needs one answer per instance"):
+        get_reduction("sat-aattc-pcp").parts  # noqa: B018
+
+
+def test_registry_lists_family_steps_but_not_as_edges() -> None:
+    names = reduction_names(include_chains=False)
+    assert "ov-gapann-pcp" in names and "sat-aattc-pcp" not in names
+    assert "sat-aattc-pcp" in reduction_names()
+    graph = registry_graph()
+    assert graph.edges["ov", "gapann", "ov-gapann-pcp"]["multi_instance"]
+    assert all(not any(s.name == "ov-gapann-pcp" for s in c.steps) for c in all_paths("ov", "aattc"))
+    assert isinstance(get_reduction("sat-aattc-pcp"), FamilyChain)
+
+
+@attrs.frozen
+class _FirstAnswerOnly(OVToGapANNPCP):
+    """Wrong on purpose: reads the first member's answer only."""
+
+    def backward(self, reduced, answer):  # type: ignore[no-untyped-def]
+        return super().backward(reduced, self.check_answers(reduced, answer)[:1] * len(reduced.target))
+
+
+@attrs.frozen
+class _WrongCount(OVToGapANNPCP):
+    def family_size(self) -> sympy.Expr:
+        return super().family_size() + 1
+
+
+def test_contract_checks_catch_a_family_reduction_that_ignores_answers() -> None:
+    # orthogonal pair (1, 0) only: its honest proof is not member 0
+    ov = OVInstance([[1, 1], [1, 0]], [[0, 1], [1, 1]])
+    assert_answer_preserved(OVToGapANNPCP(), ov)
+    with pytest.raises(ContractViolation, match="answer not preserved"):
+        assert_answer_preserved(_FirstAnswerOnly(), ov)
+    with pytest.raises(ContractViolation, match="family size declared 10, the forward map made 9"):
+        assert_parameters_match(_WrongCount(), ov)
+
+
+def test_backward_needs_one_answer_per_member() -> None:
+    family = OVToGapANNPCP().forward(OVInstance([[1, 0]], [[0, 1]]))
+    with pytest.raises(NotAWitnessError, match="1 answers for a family of 9 instances"):
+        family.backward([NeighborDecisions((False,))])
+
+
+# -- ov-gapann-pcp -------------------------------------------------------------------------
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 4), st.integers(1, 4), st.sampled_from([0, 1, 2, 2, 2, 3]), st.data())
+def test_every_pair_is_at_the_honest_distance_or_beyond_the_gap(
+    n_a: int, n_b: int, d: int, data: st.DataObject
+) -> None:
+    a = np.array(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=d, max_size=d), min_size=n_a, max_size=n_a)))
+    b = np.array(data.draw(st.lists(st.lists(st.integers(0, 1), min_size=d, max_size=d), min_size=n_b, max_size=n_b)))
+    ov = OVInstance(a.reshape(n_a, d), b.reshape(n_b, d))
+    reduction = OVToGapANNPCP()
+    family = reduction.forward(ov)
+    p = reduction.prime_for(d)
+    honest_hits = np.zeros((n_a, n_b), dtype=np.int64)
+    for member in family.targets:
+        distances = hamming_distances(member.a, member.b)
+        assert ((distances == p) | (distances >= member.far_distance)).all()
+        assert member.far_distance == 3 * p - 4 * (max(d, 1) - 1)
+        honest_hits += distances == p
+    orthogonal = (ov.a.astype(int) @ ov.b.T.astype(int)) == 0
+    # each orthogonal pair is close in exactly one member (its honest proof), every other pair in none
+    assert (honest_hits == orthogonal.astype(int)).all()
+    decisions = [brute_force_gap_ann(member) for member in family.targets]
+    assert (family.backward(decisions) is None) == (brute_force_ov(ov) is None)
+
+
+@pytest.mark.parametrize("d", [4, 5, 6, 8, 12, 16, 24, 32, 48, 64])
+def test_gap_is_the_same_constant_for_d_4_to_64(d: int) -> None:
+    """eps read from concrete members (their promise checked on real distances) and from the parameter map."""
+    rng = np.random.default_rng(d)
+    reduction = OVToGapANNPCP()
+    a = (rng.random((3, d)) < 0.4).astype(np.uint8)
+    a[0] = 0
+    a[0, 0] = 1
+    b = (rng.random((3, d)) < 0.4).astype(np.uint8)
+    b[0] = 1 - a[0]  # (0, 0) orthogonal
+    b[1] = a[0]  # (0, 1) not
+    ov = OVInstance(a, b)
+    protocol = reduction.protocol(d)
+    honest = reduction.member(ov, protocol.honest_proof(a[0], b[0]))
+    random_proof = protocol.merlin_message(int(rng.integers(0, min(protocol.merlin_messages_count, 2**62))))
+    other = reduction.member(ov, random_proof)
+    mapping = reduction.parameters()
+    declared = mapping.evaluate(ov.parameters(), {"p": reduction.prime_for(d)})
+    for member in (honest, other):
+        assert member.epsilon == Fraction(1, 2) == declared["eps"]
+        assert (member.dimension, member.threshold) == (declared["d"], declared["t"])
+        distances = hamming_distances(member.a, member.b)
+        near = distances < member.threshold
+        assert (near | (distances >= member.far_distance)).all()  # nothing inside the gap
+        # a pair is near only if it is orthogonal and the member is its honest proof
+        orthogonal = (a.astype(int) @ b.T.astype(int)) == 0
+        assert not (near & ~orthogonal).any()
+    assert hamming_distances(honest.a[:1], honest.b[:1])[0, 0] == protocol.prime < honest.threshold
+    assert not mapping.outputs["eps"].free_symbols and mapping.outputs["eps"] == sympy.Rational(1, 2)
+
+
+def test_sizes_are_refused_with_the_numbers_before_building() -> None:
+    ov = OVInstance(np.ones((2, 4), dtype=np.uint8), np.zeros((2, 4), dtype=np.uint8))
+    with pytest.raises(SolverBudgetExceeded, match=r"11\^6 = 1771561 instances, above max_members = 4096"):
+        OVToGapANNPCP().forward(ov)
+    with pytest.raises(SolverBudgetExceeded, match="3 vector entries|above max_entries = 100"):
+        OVToGapANNPCP(max_entries=100).forward(OVInstance([[1, 0]], [[0, 1]]))
+    with pytest.raises(ValueError, match="'epsilon' must be a fraction in"):
+        OVToGapANNPCP(epsilon=Fraction(3, 2))
+
+
+def test_reduction_passes_its_contract() -> None:
+    report = verify_reduction(OVToGapANNPCP(), trials=16, seed=3)
+    assert report.passed, report.summary()
+
+
+# -- the chain -------------------------------------------------------------------------------
+
+
+def _solve_through(chain: FamilyChain, formula: CNF) -> tuple[ReducedFamily, object]:
+    family = chain.forward(formula)
+    outputs = answer_members(family, lambda member: ExactAttention()(member, log_space=True))
+    return family, chain.backward(family, outputs)
+
+
+@pytest.mark.parametrize("mode", ["certified", "paper"])
+def test_chain_agrees_with_pysat_on_every_formula_it_accepts(mode: str) -> None:
+    chain = pcp_attention_chain(mode=mode)
+    accepted = refused = 0
+    for k in range(30):
+        rng = np.random.default_rng([mode == "paper", k])
+        num_vars = 2 + k % 5
+        formula = random_small_formula(rng, k + 1) if k % 2 else random_test_formula(rng, num_vars)
+        try:
+            family, answer = _solve_through(chain, formula)
+        except SolverBudgetExceeded as refusal:
+            assert "above max_members" in str(refusal) or "above max_entries" in str(refusal)
+            refused += 1
+            continue
+        accepted += 1
+        reference = solve_sat(formula)
+        assert (answer is None) == (reference is None), formula.to_dimacs()
+        if answer is not None:
+            assert formula.is_satisfied_by(answer)
+        assert family.info["branch"] == "attention"
+    assert accepted >= 15 and refused >= 5
+
+
+def test_chain_parameter_map_has_constant_eps_and_states_the_family_size() -> None:
+    chain = get_reduction("sat-aattc-pcp")
+    assert isinstance(chain, FamilyChain)
+    m, p = sympy.Symbol("m", positive=True), sympy.Symbol("p", positive=True)
+    assert sympy.simplify(chain.family_size() - p ** (2 * sympy.Max(m, 1) - 2)) == 0
+    gap_map = FamilyChain.of(SatToOV(), OVToGapANNPCP()).parameters()
+    assert gap_map.outputs["eps"] == sympy.Rational(1, 2)
+
+
+def test_chain_passes_its_contract() -> None:
+    report = verify_reduction(get_reduction("sat-aattc-pcp"), trials=10, seed=5)
+    assert report.passed, report.summary()
