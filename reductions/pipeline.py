@@ -21,6 +21,7 @@ from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.errors import OracleContradiction, OracleRefusal
 from reductions.core import Chain, Stage
+from reductions.family import ReducedFamily, answer_members, is_family
 from reductions.problems import get_problem, problem_names
 from reductions.registry import get_reduction
 
@@ -603,6 +604,8 @@ def solve_via_attention(
     elif chain.source != "sat":
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
+    if is_family(chain):  # one oracle call per member instance (the step refuses oversized families itself)
+        return _solve_through_family(formula, chain, oracle_object, start)
     prediction = predict_chain(formula, chain)
     if prediction is None:
         what = f"{_formula_size(formula)}: sizes not predictable before building"
@@ -656,4 +659,34 @@ def solve_via_attention(
         if output is not None
         else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
     )
+    return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
+
+
+def _solve_through_family(formula: CNF, chain: Any, oracle_object: Any, start: float) -> SolveResult:
+    """Solve through a chain with a reduction to many instances: every member answered, all read back."""
+    reduced = chain.forward(formula)
+    assert isinstance(reduced, ReducedFamily)
+    stages = list(reduced.stages())
+    oracle_start = time.perf_counter()
+
+    def answer(member: Any) -> Any:
+        return oracle_object(member, log_space=bool(getattr(member, "nonnegative_values", False)))
+
+    outputs = answer_members(reduced, answer)
+    calls = sum(output is not None for output in outputs)
+    stages.append(
+        Stage(
+            f"oracle:{oracle_object.name}",
+            chain.target,
+            "answer",
+            {"members": reduced.count, "calls": calls},
+            {},
+            time.perf_counter() - oracle_start,
+        )
+    )
+    assignment = chain.backward(reduced, outputs)
+    if assignment is not None and not formula.is_satisfied_by(assignment):
+        raise OracleContradiction("the assignment read back does not satisfy the formula")
+    status = "SAT" if assignment is not None else "UNSAT"
+    used = f"{oracle_object.name} ({calls} calls, {reduced.count} members)"
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)

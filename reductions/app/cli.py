@@ -173,20 +173,23 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
             "drop one of them"
         )
     from reductions.core import Chain
+    from reductions.family import is_family
     from reductions.registry import get_reduction
 
     reduction = get_reduction(args.chain)
     if reduction.source != "sat":
         raise ValueError(f"--chain {args.chain} starts at {reduction.source!r}, not at 'sat'")
+    if isinstance(reduction, Chain) or is_family(reduction):
+        return reduction  # type: ignore[return-value]
     # a single registered step (a plug-in's sat -> aattc, say) runs as a chain of one
-    return reduction if isinstance(reduction, Chain) else Chain.of(reduction)
+    return Chain.of(reduction)
 
 
 def _size_refusal(formula: CNF, chain: Chain) -> str | None:
     """A refusal from the variable count alone, before any size is computed."""
     from reductions.catalog.sat_ov import SatToOV
 
-    first_step = chain.parts[0] if getattr(chain, "parts", None) else chain
+    first_step = chain.steps[0]
     if not isinstance(first_step, SatToOV):
         return None
     first = first_step.first_half_size(formula.num_vars)

@@ -243,7 +243,7 @@ class OVToGapANNPCP(FamilyReduction):
         if sizes.members > self.max_members:
             raise SolverBudgetExceeded(
                 f"ov-gapann-pcp at d = {instance.dimension} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
-                f"{sizes.members} instances, above max_members = {self.max_members}"
+                f"{_compact(sizes.members)} instances, above max_members = {self.max_members}"
             )
         if sizes.entries > self.max_entries:
             raise SolverBudgetExceeded(
@@ -296,3 +296,13 @@ class OVToGapANNPCP(FamilyReduction):
     def family_size(self) -> sympy.Expr:
         p = sympy.Symbol("p", positive=True)
         return p ** (2 * sympy.Max(problem_symbols("ov")["d"], 1) - 2)
+
+
+def _compact(count: int) -> str:
+    """An exact count, or ``about 10^k`` past 15 digits (no float conversion of a huge int).
+
+    >>> _compact(4096), _compact(7**100)
+    ('4,096', 'about 10^84')
+    """
+    digits = len(str(count))
+    return f"{count:,}" if digits <= 15 else f"about 10^{digits - 1}"

@@ -151,7 +151,7 @@ def test_gap_is_the_same_constant_for_d_4_to_64(d: int) -> None:
 
 def test_sizes_are_refused_with_the_numbers_before_building() -> None:
     ov = OVInstance(np.ones((2, 4), dtype=np.uint8), np.zeros((2, 4), dtype=np.uint8))
-    with pytest.raises(SolverBudgetExceeded, match=r"11\^6 = 1771561 instances, above max_members = 4096"):
+    with pytest.raises(SolverBudgetExceeded, match=r"11\^6 = 1,771,561 instances, above max_members = 4096"):
         OVToGapANNPCP().forward(ov)
     with pytest.raises(SolverBudgetExceeded, match="3 vector entries|above max_entries = 100"):
         OVToGapANNPCP(max_entries=100).forward(OVInstance([[1, 0]], [[0, 1]]))
