@@ -119,8 +119,12 @@ def more_note(count: int, noun: str) -> str:
     return f"<p>... {count:,} more {escape(noun)}</p>" if count > 0 else ""
 
 
-def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str | None = None) -> str:
+def html_table(
+    header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption: str | None = None, limit: int = MAX_TEXT
+) -> str:
     """A table; every header and cell is escaped (cells go through :func:`format_value`).
+
+    A text cell is cut at ``limit`` characters.
 
     >>> html_table(["name"], [["<i>"]], caption="x")
     '<table><caption>x</caption><thead><tr><th>name</th></tr></thead><tbody><tr><td>&lt;i&gt;</td></tr></tbody></table>'
@@ -132,7 +136,8 @@ def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]], *, caption:
         parts.append("<thead><tr>" + "".join(f"<th>{escape(format_value(h))}</th>" for h in header) + "</tr></thead>")
     parts.append("<tbody>")
     for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{escape(format_value(cell))}</td>" for cell in row) + "</tr>")
+        cells = (shorten(cell, limit) if isinstance(cell, str) else format_value(cell) for cell in row)
+        parts.append("<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 

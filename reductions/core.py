@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import attrs
 import sympy
 
-from instances.display import escape, formula_table, html_block, html_table, key_value_table, shorten, stage_table
+from instances import display
 from instances.errors import IncompatibleReductionError
 from reductions.problems import problem_symbols
 
@@ -104,8 +104,10 @@ class ParameterMap:
             except Exception:  # a display must not raise: the plain text stays
                 latex = None
             rows.append((name, latex, plain))
-        free = f"<p>chosen per instance: {escape(shorten(', '.join(self.free)))}</p>" if self.free else ""
-        return html_block(f"Parameter map: {self.source} -> {self.target}", formula_table(rows), free)
+        free = (
+            f"<p>chosen per instance: {display.escape(display.shorten(', '.join(self.free)))}</p>" if self.free else ""
+        )
+        return display.html_block(f"Parameter map: {self.source} -> {self.target}", display.formula_table(rows), free)
 
 
 def _to_sympy(value: Any) -> sympy.Basic:
@@ -224,10 +226,10 @@ class Reduced:
         True
         """
         name, source, target = self.reduction.name, self.reduction.source, self.reduction.target
-        return html_block(
+        return display.html_block(
             f"Reduced by {name}: {source} -> {target}",
-            key_value_table({"forward seconds": f"{self.seconds:.3f}", "target": repr(self.target)}),
-            stage_table(self.stages()),
+            display.key_value_table({"forward seconds": f"{self.seconds:.3f}", "target": repr(self.target)}),
+            display.stage_table(self.stages()),
         )
 
 
@@ -369,12 +371,14 @@ class Chain(Reduction):
         rows = [
             (index, part.name, part.source, part.target, _sizes_text(part)) for index, part in enumerate(self.parts)
         ]
-        steps = html_table(("#", "reduction", "source", "target", "target sizes"), rows, caption=path)
+        steps = display.html_table(
+            ("#", "reduction", "source", "target", "target sizes"), rows, caption=path, limit=4 * display.MAX_TEXT
+        )
         try:
             composed = self.parameters()._repr_html_()
         except Exception as err:  # a display must not raise; say why the map is missing
-            composed = f"<p>{escape(shorten(f'no parameter map: {type(err).__name__}: {err}'))}</p>"
-        return html_block(f"Chain {self.name}: {self.source} -> {self.target}", steps, composed)
+            composed = f"<p>{display.escape(display.shorten(f'no parameter map: {type(err).__name__}: {err}'))}</p>"
+        return display.html_block(f"Chain {self.name}: {self.source} -> {self.target}", steps, composed)
 
 
 def _sizes_text(reduction: Reduction) -> str:
@@ -382,7 +386,7 @@ def _sizes_text(reduction: Reduction) -> str:
         outputs = reduction.parameters().outputs
     except Exception as err:  # shown in a display, which must not raise
         return f"unavailable ({type(err).__name__}: {err})"
-    return "; ".join(f"{name} = {sympy.sstr(expression)}" for name, expression in outputs.items())
+    return "; ".join(display.shorten(f"{name} = {sympy.sstr(expression)}") for name, expression in outputs.items())
 
 
 @functools.lru_cache(maxsize=64)

@@ -312,6 +312,7 @@ def test_chain_shows_the_path_each_step_and_the_composed_map():
     steps = table(parser, path)
     assert [row[1:4] for row in steps[1:]] == [[p.name, p.source, p.target] for p in chain.parts]
     assert steps[1][4] == "n_a = 2**ceiling(v/2); n_b = 2**(v - ceiling(v/2)); d = m"
+    assert steps[4][4].endswith("B = Piecewise((1, Eq(hamming_ball, 1)), (sqrt(beta), True))")  # not cut
     formulas = [row[0] for t in parser.tables for row in t["rows"] if len(row) == 3][1:]
     assert formulas == list(chain.parameters().outputs)
 
