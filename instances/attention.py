@@ -31,6 +31,7 @@ import attrs
 import numpy as np
 
 from instances._validation import Seed, as_generator, check_int, check_real, readonly, real_matrix
+from instances.display import html_block, key_value_table, matrix_preview
 from instances.errors import InvalidInstanceError
 
 __all__ = ["AttentionInstance", "AttentionOutput", "random_attention"]
@@ -209,6 +210,23 @@ class AttentionInstance:
         {'n': 3, 'n_keys': 3, 'd': 2, 'B': 0.5}
         """
         return {"n": self.n, "n_keys": self.m, "d": self.d, "B": self.bound}
+
+    def _repr_html_(self) -> str:
+        """Notebook display: sizes, the entry bound ``B`` and the first rows and columns of ``Q``, ``K``, ``V``.
+
+        >>> from instances.attention import random_attention
+        >>> html = random_attention(20, 3, 1.0, seed=0)._repr_html_()
+        >>> "<caption>Q (20 x 3)</caption>" in html, "... 12 more rows" in html
+        (True, True)
+        """
+        facts = {**self.parameters(), "value columns": self.value_columns, "V >= 0": self.nonnegative_values}
+        return html_block(
+            f"Attention instance: n = {self.n:,}, n_keys = {self.m:,}, d = {self.d:,}, B = {self.bound:g}",
+            key_value_table(facts),
+            matrix_preview("Q", self.query),
+            matrix_preview("K", self.key),
+            matrix_preview("V", self.value),
+        )
 
 
 def _optional_matrix(name: str, value: Any, allow_negative_infinity: bool) -> np.ndarray | None:

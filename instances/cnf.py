@@ -20,6 +20,7 @@ import numpy as np
 from instances._dimacs_syntax import format_dimacs, scan_dimacs, scan_dimacs_file
 from instances._validation import check_int
 from instances.answers import Assignment
+from instances.display import MAX_CLAUSES, clause_text, html_block, html_table, key_value_table, more_note
 from instances.errors import InvalidInstanceError, NotAWitnessError
 
 __all__ = ["CNF"]
@@ -167,3 +168,26 @@ class CNF:
             if not any(values[abs(lit) - 1] == (lit > 0) for lit in clause):
                 return False
         return True
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the sizes and the first clauses in DIMACS notation.
+
+        >>> html = CNF(2, [[1, -2], [2]])._repr_html_()
+        >>> "<td>1 -2 0</td>" in html, "<td>2 0</td>" in html
+        (True, True)
+        """
+        facts = {
+            "variables": self.num_vars,
+            "clauses": self.num_clauses,
+            "largest clause": self.max_clause_width,
+        }
+        shown = self.clauses[:MAX_CLAUSES]
+        clauses = html_table(("#", "clause"), ((i, clause_text(c)) for i, c in enumerate(shown)), caption="clauses")
+        notes = "<p>holds an empty clause: unsatisfiable</p>" if self.has_empty_clause else ""
+        return html_block(
+            f"CNF formula: {self.num_vars:,} variables, {self.num_clauses:,} clauses",
+            key_value_table(facts),
+            notes,
+            clauses if shown else "<p>no clauses: satisfied by every assignment</p>",
+            more_note(self.num_clauses - len(shown), "clauses"),
+        )

@@ -58,6 +58,7 @@ from instances._dimacs_syntax import (
     scan_dimacs_file,
 )
 from instances.cnf import CNF
+from instances.display import html_block, key_value_table, text_list
 
 __all__ = [
     "ParsedDimacs",
@@ -118,6 +119,25 @@ class ParsedDimacs:
     )
     declared_variables: int | None = attrs.field(default=None, converter=_optional_count)
     declared_clauses: int | None = attrs.field(default=None, converter=_optional_count)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the ``p`` line's counts, the warnings, then the formula.
+
+        >>> html = parse_dimacs("1 -2 0\\n")._repr_html_()
+        >>> "<li>line 1: no p line" in html, "<td>1 -2 0</td>" in html
+        (True, True)
+        """
+        declared = {
+            "declared variables": "none" if self.declared_variables is None else self.declared_variables,
+            "declared clauses": "none" if self.declared_clauses is None else self.declared_clauses,
+        }
+        count = len(self.warnings)
+        warnings = (
+            f"<p>{count:,} warning{'' if count == 1 else 's'}:</p>" + text_list(self.warnings, noun="warnings")
+            if self.warnings
+            else "<p>no warnings</p>"
+        )
+        return html_block("DIMACS file", key_value_table(declared), warnings, self.formula._repr_html_())
 
 
 def _parsed(scan: DimacsScan) -> ParsedDimacs:

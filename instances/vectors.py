@@ -16,6 +16,7 @@ import numpy as np
 
 from instances._validation import Seed, as_generator, binary_matrix, check_int, check_real
 from instances.answers import NeighborDecisions, OrthogonalPair
+from instances.display import html_block, key_value_table, matrix_preview
 from instances.errors import InvalidInstanceError, NotAWitnessError
 
 __all__ = [
@@ -117,6 +118,21 @@ class OVInstance:
         n_a, n_b, d = self.parameters().values()
         return f"OVInstance(n_a={n_a}, n_b={n_b}, d={d})"
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the sizes and the first rows and columns of ``a`` and ``b``.
+
+        >>> html = OVInstance([[1, 0], [1, 1]], [[0, 1]])._repr_html_()
+        >>> "<caption>a (2 x 2)</caption>" in html, "<caption>b (1 x 2)</caption>" in html
+        (True, True)
+        """
+        p = self.parameters()
+        return html_block(
+            f"OV instance: n_a = {p['n_a']:,}, n_b = {p['n_b']:,}, d = {p['d']:,}",
+            key_value_table(p),
+            matrix_preview("a", self.a),
+            matrix_preview("b", self.b),
+        )
+
 
 @attrs.frozen
 class GapANNInstance:
@@ -204,6 +220,21 @@ class GapANNInstance:
     def __repr__(self) -> str:
         p = self.parameters()
         return f"GapANNInstance(n_a={p['n_a']}, n_b={p['n_b']}, d={p['d']}, t={p['t']}, eps={p['eps']})"
+
+    def _repr_html_(self) -> str:
+        """Notebook display: sizes, threshold and gap, and the first rows and columns of ``a`` and ``b``.
+
+        >>> html = GapANNInstance([[1, 0]], [[1, 1]], threshold=2, epsilon=Fraction(1, 2))._repr_html_()
+        >>> "<th>(1 + eps) t</th><td>3</td>" in html
+        True
+        """
+        p = self.parameters()
+        return html_block(
+            f"Gap-ANN instance: n_a = {p['n_a']:,}, n_b = {p['n_b']:,}, d = {p['d']:,}, t = {p['t']}, eps = {p['eps']}",
+            key_value_table({**p, "(1 + eps) t": self.far_distance}),
+            matrix_preview("a (queries)", self.a),
+            matrix_preview("b (points)", self.b),
+        )
 
 
 def _random_binary(rng: np.random.Generator, rows: int, columns: int, density: float) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import sympy
 
+from instances import display
 from instances.errors import IncompatibleReductionError
 from reductions.problems import problem_symbols
 
@@ -87,6 +88,27 @@ class ParameterMap:
     def pretty(self) -> str:
         """One line per target parameter, e.g. ``d = 3*m``."""
         return "\n".join(f"{name} = {sympy.sstr(expr)}" for name, expr in self.outputs.items())
+
+    def _repr_html_(self) -> str:
+        """Notebook display: one row per target parameter, as a formula (LaTeX) and as plain text.
+
+        >>> import sympy
+        >>> m = sympy.Symbol("m", positive=True)
+        >>> "<td>$d = 3 m$</td><td>d = 3*m</td>" in ParameterMap("sat", "ov", {"d": 3 * m})._repr_html_()
+        True
+        """
+        rows = []
+        for name, expression in self.outputs.items():
+            plain = f"{name} = {sympy.sstr(expression)}"
+            try:
+                latex: str | None = f"{sympy.latex(sympy.Symbol(name))} = {sympy.latex(expression)}"
+            except Exception:  # a display must not raise: the plain text stays
+                latex = None
+            rows.append((name, latex, plain))
+        free = (
+            f"<p>chosen per instance: {display.escape(display.shorten(', '.join(self.free)))}</p>" if self.free else ""
+        )
+        return display.html_block(f"Parameter map: {self.source} -> {self.target}", display.formula_table(rows), free)
 
 
 def _to_sympy(value: Any) -> sympy.Basic:
@@ -235,6 +257,22 @@ class Reduced:
         """Shorthand for ``self.reduction.backward(self, answer)``."""
         return self.reduction.backward(self, answer)
 
+    def _repr_html_(self) -> str:
+        """Notebook display: the reduction, the forward time, and each stage with its sizes.
+
+        >>> from instances import CNF
+        >>> from reductions.catalog.sat_ov import SatToOV
+        >>> html = SatToOV().forward(CNF(2, [[1, -2]]))._repr_html_()
+        >>> "<td>sat-ov</td><td>sat -&gt; ov</td><td>n_a=2, n_b=2, d=1</td>" in html
+        True
+        """
+        name, source, target = self.reduction.name, self.reduction.source, self.reduction.target
+        return display.html_block(
+            f"Reduced by {name}: {source} -> {target}",
+            display.key_value_table({"forward seconds": f"{self.seconds:.3f}", "target": repr(self.target)}),
+            display.stage_table(self.stages()),
+        )
+
 
 @attrs.frozen
 class Reduction(abc.ABC):
@@ -382,6 +420,35 @@ class Chain(Reduction):
 
     def parameters(self) -> ParameterMap:
         return _composed_parameters(self.parts)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the path, each step's problems and sizes, and the composed parameter map.
+
+        >>> from reductions.catalog.chains import attention_chain
+        >>> html = attention_chain()._repr_html_()
+        >>> "sat -&gt; ov -&gt; gapann -&gt; gapann -&gt; aattc" in html, "<td>half-ones</td>" in html
+        (True, True)
+        """
+        path = " -> ".join([self.parts[0].source, *(part.target for part in self.parts)])
+        rows = [
+            (index, part.name, part.source, part.target, _sizes_text(part)) for index, part in enumerate(self.parts)
+        ]
+        steps = display.html_table(
+            ("#", "reduction", "source", "target", "target sizes"), rows, caption=path, limit=4 * display.MAX_TEXT
+        )
+        try:
+            composed = self.parameters()._repr_html_()
+        except Exception as err:  # a display must not raise; say why the map is missing
+            composed = f"<p>{display.escape(display.shorten(f'no parameter map: {type(err).__name__}: {err}'))}</p>"
+        return display.html_block(f"Chain {self.name}: {self.source} -> {self.target}", steps, composed)
+
+
+def _sizes_text(reduction: Reduction) -> str:
+    try:
+        outputs = reduction.parameters().outputs
+    except Exception as err:  # shown in a display, which must not raise
+        return f"unavailable ({type(err).__name__}: {err})"
+    return "; ".join(display.shorten(f"{name} = {sympy.sstr(expression)}") for name, expression in outputs.items())
 
 
 @functools.lru_cache(maxsize=64)

@@ -19,6 +19,7 @@ import attrs
 
 from instances.answers import Assignment
 from instances.cnf import CNF
+from instances.display import MAX_LITERALS, html_block, key_value_table, stage_table
 from instances.errors import OracleContradiction, OracleRefusal
 from reductions.core import Chain, Stage
 from reductions.family import ReducedFamily, answer_members, is_family
@@ -521,6 +522,34 @@ class SolveResult:
             if index == 0:
                 lines.append("-" * (sum(widths) + 2 * 4 + len("choices")))
         return "\n".join(line.rstrip() for line in lines)
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the status, the oracle, the assignment's first literals and the stage table.
+
+        >>> from instances import CNF
+        >>> html = solve_via_attention(CNF(2, [[1], [-2]]), branch="attention")._repr_html_()
+        >>> "<strong>SAT" in html, "<td>1 -2</td>" in html, "<td>gapann-aattc</td>" in html
+        (True, True, True)
+        """
+        if self.assignment is None:
+            assignment = "none"
+        else:
+            literals = self.assignment.to_literals()
+            assignment = " ".join(str(literal) for literal in literals[:MAX_LITERALS])
+            if len(literals) > MAX_LITERALS:
+                assignment += f" ... ({len(literals) - MAX_LITERALS:,} more variables)"
+        facts = {
+            "status": self.status,
+            "oracle": self.oracle,
+            "seconds": f"{self.seconds:.3f}",
+            "assignment": assignment,
+        }
+        return html_block(
+            f"{self.status} through attention ({len(self.stages)} stages, {self.seconds:.3f} s)",
+            key_value_table(facts),
+            "<p>trace</p>",
+            stage_table(self.stages, skip_info=("hamming_ball",)),
+        )
 
 
 def _short(value: Any) -> str:

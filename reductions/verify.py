@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from instances._validation import check_int
+from instances.display import escape, html_block, key_value_table, shorten
 from reductions.core import Reduction
 from reductions.problems import get_problem
 from reductions.testing import CONTRACT_CHECKS
@@ -43,6 +44,25 @@ class Counterexample:
             "message": self.message,
             "instance": _instance_data(self.instance),
         }
+
+    def _repr_html_(self) -> str:
+        """Notebook display: how to reproduce the failure, the failing check, and the instance.
+
+        >>> from instances import CNF
+        >>> html = Counterexample(3, 7, 2, "backward", "wrong answer", CNF(1, [[1]]))._repr_html_()
+        >>> "<th>seed</th><td>3</td>" in html, "<td>1 0</td>" in html
+        (True, True)
+        """
+        facts = {
+            "seed": self.seed,
+            "trial": self.trial,
+            "size": self.size,
+            "check": self.check,
+            "message": self.message,
+        }
+        render = getattr(self.instance, "_repr_html_", None)
+        instance = render() if callable(render) else f"<p>{escape(shorten(repr(self.instance)))}</p>"
+        return html_block(f"Counterexample: {self.check}", key_value_table(facts), instance)
 
 
 def _instance_data(instance: Any) -> Any:
@@ -92,6 +112,24 @@ class VerificationReport:
                 f"\n  smallest counterexample: seed {c.seed}, trial {c.trial}, size {c.size}: [{c.check}] {c.message}"
             )
         return line
+
+    def _repr_html_(self) -> str:
+        """Notebook display: trials, failures and seconds, then the smallest counterexample if any.
+
+        >>> from reductions.catalog.sat_ov import SatToOV
+        >>> html = verify_reduction(SatToOV(), trials=5, seed=1)._repr_html_()
+        >>> "<th>trials</th><td>5</td>" in html, "<th>failures</th><td>0</td>" in html
+        (True, True)
+        """
+        status = "passed" if self.passed else f"FAILED {self.failures:,} of {self.trials:,} trials"
+        facts = {"trials": self.trials, "failures": self.failures, "seconds": f"{self.seconds:.3f}"}
+        smallest = (
+            "<p>smallest counterexample (reproduce with trial_instance(reduction, seed, trial, size)):</p>"
+            + self.smallest._repr_html_()
+            if self.smallest is not None
+            else ""
+        )
+        return html_block(f"Verification of {self.name}: {status}", key_value_table(facts), smallest)
 
 
 def trial_instance(reduction: Reduction, seed: int, trial: int, size: int) -> Any:
