@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import random
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -429,23 +428,22 @@ def test_parsed_dimacs_validates_its_fields() -> None:
         ParsedDimacs(CNF(0, []), (), -1, 0)
 
 
-# -- speed ---------------------------------------------------------------------------
+# -- size ----------------------------------------------------------------------------
+# (speed is measured by 'reductions bench startup', which times inspect, not asserted here)
 
 
-def test_one_megabyte_parses_in_well_under_a_second() -> None:
+def test_one_megabyte_parses_to_the_clauses_written() -> None:
     rng = random.Random(20)
     num_vars = 100_000
     lines = ["c large", f"p cnf {num_vars} 0"]
+    clauses = []
     size = 0
     while size < 1_000_000:
-        line = " ".join(str(rng.choice((-1, 1)) * rng.randint(1, num_vars)) for _ in range(3)) + " 0"
+        clause = tuple(rng.choice((-1, 1)) * rng.randint(1, num_vars) for _ in range(3))
+        clauses.append(clause)
+        line = " ".join(map(str, clause)) + " 0"
         lines.append(line)
         size += len(line) + 1
-    text = "\n".join(lines) + "\n"
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        parsed = parse_dimacs(text)
-        best = min(best, time.perf_counter() - start)
-    assert parsed.formula.num_clauses == len(lines) - 2
-    assert best < 1.0, f"parsing 1 MB took {best:.2f} s"
+    parsed = parse_dimacs("\n".join(lines) + "\n")
+    assert parsed.formula.clauses == tuple(clauses)
+    assert parsed.declared_clauses == 0 and len(parsed.warnings) == 1  # the p line's count is wrong on purpose

@@ -35,6 +35,8 @@ BENCHMARKS: dict[str, str] = {
     "--sweep for exponents and crossover, --anytemp for the any-temperature report",
     "anytemp": "the any-temperature oracle against exact: d = 1 speedup, scaling in n, time against B "
     "(quick sizes; --full for the target sizes, minutes)",
+    "memory": "predicted against measured peak memory of the exact chain on random 3-SAT (default 20, 22, 24, 26, "
+    "28 variables; minutes)",
     "startup": "the command line's start-up (--help, --version, inspect, solve of uf20-01) against "
     "'python -c \"import numpy\"', in fresh processes",
 }
@@ -161,6 +163,12 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     anytemp.add_argument("--repeat", type=positive_int, help="best of this many runs (default: 1 quick, 2 with --full)")
     _common(anytemp, repeat=False)
 
+    memory = names.add_parser("memory", help=BENCHMARKS["memory"], description=BENCHMARKS["memory"])
+    memory.add_argument(
+        "--vars", type=positive_int, action="append", help="variables of one point; repeat (default: 20 ... 28)"
+    )
+    _common(memory, repeat=False)
+
     startup = names.add_parser("startup", help=BENCHMARKS["startup"], description=BENCHMARKS["startup"])
     startup.add_argument(
         "--repeat", type=positive_int, default=5, help="best of this many rounds (default: %(default)s)"
@@ -183,6 +191,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
         return bench_startup(repeat=args.repeat)
     max_bytes = args.max_memory
+    if args.bench == "memory":
+        from reductions.app.bench.memory import bench_memory
+
+        return bench_memory(args.vars or [20, 22, 24, 26, 28], seed=args.seed, max_bytes=max_bytes)
     if args.bench == "reductions":
         from reductions.app.bench.reductions import bench_reductions
 

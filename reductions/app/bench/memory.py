@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from instances._validation import check_int
-from reductions.app.bench.timing import machine_info
+from reductions.app.bench.timing import benchmark_report
 
 __all__ = ["bench_memory", "measure_run", "default_clauses"]
 
@@ -95,27 +95,42 @@ def bench_memory(
     *,
     clauses: Mapping[int, int] | None = None,
     seed: int = 0,
+    max_bytes: int = 4 * 2**30,
 ) -> dict[str, Any]:
     """Predicted and measured peak memory of the exact chain at each number of variables.
 
     ``clauses`` gives the clause count per number of variables (default
-    :func:`default_clauses`). Returns ``{"benchmark": "memory", "machine": ...,
-    "results": [...], "target": [1.0, 1.5], "within_target": bool}`` with one
-    result per point as described in the module docstring.
+    :func:`default_clauses`). Every point's prediction is compared with
+    ``max_bytes`` before anything runs; a point above it is refused
+    (``ValueError``, one line with the numbers). Returns the benchmarks' one
+    shape: ``benchmark`` (``"memory"``), ``machine``, ``parameters``, ``summary``
+    (``target`` ``[1.0, 1.5]``, ``within_target``) and ``results``, one per point
+    as described in the module docstring.
 
     >>> report = bench_memory([6], clauses={6: 12})
     >>> report["benchmark"], len(report["results"]), report["results"][0]["num_clauses"]
     ('memory', 1, 12)
+    >>> bench_memory([40], max_bytes=2**30)
+    Traceback (most recent call last):
+    ...
+    ValueError: bench memory: 40 variables, 170 clauses are predicted to need ... above the limit of 1 GiB (--max-memory)
     """
-    results = []
-    for v in num_vars:
-        m = (clauses or {}).get(v, default_clauses(v))
-        results.append(measure_run(v, m, seed=seed))
-    return {
-        "benchmark": "memory",
-        "machine": machine_info(),
-        "chain": "sat-aattc (attention branch, certified mode), exact oracle",
-        "target": [1.0, 1.5],
-        "within_target": all(1.0 <= point["ratio"] <= 1.5 for point in results),
-        "results": results,
-    }
+    from instances.generators import random_ksat
+    from reductions.pipeline import default_chain, human_bytes, predict_chain
+
+    points = [(check_int("num_vars", v, minimum=1), (clauses or {}).get(v, default_clauses(v))) for v in num_vars]
+    chain = default_chain(branch="attention")
+    for v, m in points:  # refuse before running anything
+        prediction = predict_chain(random_ksat(v, m, 3, seed=seed), chain)
+        if prediction is not None and prediction.bytes > max_bytes:
+            raise ValueError(
+                f"bench memory: {v} variables, {m} clauses are predicted to need {human_bytes(prediction.bytes)}, "
+                f"above the limit of {human_bytes(max_bytes)} (--max-memory)"
+            )
+    results = [measure_run(v, m, seed=seed) for v, m in points]
+    return benchmark_report(
+        "memory",
+        results,
+        parameters={"chain": "sat-aattc (attention branch, certified mode), exact oracle", "seed": seed},
+        summary={"target": [1.0, 1.5], "within_target": all(1.0 <= point["ratio"] <= 1.5 for point in results)},
+    )
