@@ -22,6 +22,7 @@ __all__ = [
     "binary_matrix",
     "real_matrix",
     "readonly",
+    "complex_position",
 ]
 
 Seed = int | np.random.Generator | None
@@ -124,6 +125,11 @@ def binary_matrix(name: str, value: Any, columns: int | None = None) -> np.ndarr
         return readonly(np.zeros((array.shape[0] if array.ndim == 2 else 0, width), dtype=np.uint8))
     if array.ndim != 2:
         raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        position = complex_position(array)
+        raise InvalidInstanceError(
+            f"'{name}' entry {position} is {array[position].item()!r}: complex; entries must be 0 or 1"
+        )
     if array.dtype == np.bool_:
         return _readonly_converted(array, array.astype(np.uint8))
     if np.issubdtype(array.dtype, np.integer):
@@ -149,8 +155,77 @@ def _readonly_converted(original: np.ndarray, converted: np.ndarray) -> np.ndarr
     return converted
 
 
-def real_matrix(name: str, value: Any, bound: float | None = None, columns: int | None = None) -> np.ndarray:
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def complex_position(array: np.ndarray) -> tuple[int, ...]:
+    """The first entry of a complex array with a nonzero imaginary part (else the first entry)."""
+    nonzero = np.argwhere(array.imag != 0)
+    first = nonzero[0] if nonzero.size else np.zeros(array.ndim, dtype=int)
+    return tuple(int(x) for x in first)
+
+
+def _non_real_entry(name: str, value: Any) -> str | None:
+    """The first entry of ``value`` (nested sequences or an array) that is not a real number, as a message."""
+    array = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    if np.issubdtype(array.dtype, np.complexfloating) and array.size:
+        position = complex_position(array)
+        return (
+            f"'{name}' entry {position} is {array[position].item()!r}: complex; entries must be real "
+            "(its imaginary part would be lost)"
+        )
+    if array.dtype != object:
+        array = array.astype(object)
+    if array.ndim == 0:
+        return None
+    for position, entry in np.ndenumerate(array):
+        problem = _entry_problem(entry)
+        if problem:
+            return f"'{name}' entry {tuple(int(i) for i in position)} is {_describe(entry)}: {problem}"
+    return None
+
+
+def _entry_problem(entry: Any) -> str:
+    if isinstance(entry, (bool, np.bool_)):
+        return "a boolean, not a real number (convert with .astype(float) if 0/1 is meant)"
+    if isinstance(entry, (str, bytes)):
+        return "a string, not a number"
+    if entry is None:
+        return "None, not a number"
+    if isinstance(entry, numbers.Complex) and not isinstance(entry, numbers.Real):
+        return "complex; entries must be real (its imaginary part would be lost)"
+    if isinstance(entry, (np.datetime64, np.timedelta64)):
+        return "a date or duration, not a real number"
+    if hasattr(entry, "imag") and not isinstance(entry, numbers.Real):
+        try:
+            if entry.imag != 0:
+                return "complex; entries must be real (its imaginary part would be lost)"
+        except Exception:
+            return "not a real number"
+    try:
+        float(entry)
+    except OverflowError:
+        return "beyond float64's range (|x| <= 1.8e308)"
+    except (TypeError, ValueError):
+        return f"of type {type(entry).__name__}, not a real number"
+    return ""
+
+
+def real_matrix(
+    name: str,
+    value: Any,
+    bound: float | None = None,
+    columns: int | None = None,
+    *,
+    allow_negative_infinity: bool = False,
+) -> np.ndarray:
     """Validate a finite real matrix (optionally ``|entry| <= bound``); read-only float64.
+
+    Integers and floats of any width are accepted; complex numbers, booleans, strings, ``None``, dates
+    and masked entries are refused with the field and the first offending entry named, as are entries
+    beyond float64's range, NaN and infinities.
 
     >>> real_matrix("Q", [[0.5, -1.0]], bound=1.0).shape
     (1, 2)
@@ -158,11 +233,57 @@ def real_matrix(name: str, value: Any, bound: float | None = None, columns: int 
     Traceback (most recent call last):
     ...
     instances.errors.InvalidInstanceError: 'Q' entry (0, 1) is 3.0, above the bound B = 1.0 in absolute value
+    >>> real_matrix("Q", [[0.5, 1 + 2j]])
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'Q' entry (0, 1) is (1+2j): complex; entries must be real (its imaginary part would be lost)
+    >>> real_matrix("K", [["1.5"]])
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'K' entry (0, 0) is '1.5': a string, not a number
     """
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        position = tuple(int(x) for x in np.argwhere(np.ma.getmaskarray(value))[0])
+        raise InvalidInstanceError(f"'{name}' entry {position} is masked; entries must be given")
+    if isinstance(value, np.ndarray):
+        array = np.asarray(value)
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
+    kind = array.dtype.kind
+    if kind not in "fiu":
+        message = _non_real_entry(name, value if kind == "O" or not isinstance(value, np.ndarray) else array)
+        if message is None and kind == "O":
+            try:
+                with np.errstate(over="ignore"):
+                    converted = np.asarray(array, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError) as err:
+                raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
+            overflow = np.isinf(converted) & ~np.vectorize(_is_infinite, otypes=[bool])(array)
+            if overflow.any():
+                position = tuple(int(x) for x in np.argwhere(overflow)[0])
+                raise InvalidInstanceError(
+                    f"'{name}' entry {position} is {_describe(array[position])}: beyond float64's range (|x| <= 1.8e308)"
+                )
+            array = converted
+        elif message is not None:
+            raise InvalidInstanceError(message)
+        else:
+            raise InvalidInstanceError(f"'{name}' must hold real numbers (got dtype {array.dtype})")
+    elif kind == "f" and array.dtype.itemsize > 8:
+        with np.errstate(over="ignore"):
+            converted = array.astype(np.float64)
+        overflow = np.isinf(converted) & np.isfinite(array)
+        if overflow.any():
+            position = tuple(int(x) for x in np.argwhere(overflow)[0])
+            raise InvalidInstanceError(
+                f"'{name}' entry {position} is {array[position]!r}: beyond float64's range (|x| <= 1.8e308)"
+            )
+        array = converted
+    else:
+        array = array.astype(np.float64, copy=False)
     if array.ndim != 2:
         if array.size == 0 and columns is not None:
             array = array.reshape(0, columns)
@@ -172,11 +293,17 @@ def real_matrix(name: str, value: Any, bound: float | None = None, columns: int 
         # min and max find a NaN, an infinity or an entry above the bound without a
         # temporary the size of the matrix; the position is looked up only on failure
         low, high = float(array.min()), float(array.max())
-        if not (math.isfinite(low) and math.isfinite(high)):
-            finite = np.isfinite(array)
-            position = tuple(int(x) for x in np.argwhere(~finite)[0])
+        def acceptable(x: float) -> bool:
+            return math.isfinite(x) or (allow_negative_infinity and x == -math.inf)
+
+        if not (acceptable(low) and acceptable(high)):
+            bad = ~np.isfinite(array)
+            if allow_negative_infinity:
+                bad &= array != -np.inf
+            position = tuple(int(x) for x in np.argwhere(bad)[0])
+            allowed = "finite or -inf" if allow_negative_infinity else "finite"
             raise InvalidInstanceError(
-                f"'{name}' entry {position} is {array[position].item()!r}; entries must be finite"
+                f"'{name}' entry {position} is {array[position].item()!r}; entries must be {allowed}"
             )
         if bound is not None and max(-low, high) > bound:
             over = np.abs(array) > bound
@@ -185,3 +312,11 @@ def real_matrix(name: str, value: Any, bound: float | None = None, columns: int 
                 f"'{name}' entry {position} is {array[position].item()!r}, above the bound B = {bound!r} in absolute value"
             )
     return readonly(array)
+
+
+def _is_infinite(entry: Any) -> bool:
+    """Whether ``entry`` is itself infinite (not merely beyond float64, as ``Decimal("1e400")``)."""
+    try:
+        return bool(entry == math.inf or entry == -math.inf)
+    except (TypeError, ValueError, ArithmeticError):
+        return False

@@ -232,22 +232,7 @@ class AttentionInstance:
 def _optional_matrix(name: str, value: Any, allow_negative_infinity: bool) -> np.ndarray | None:
     if value is None:
         return None
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InvalidInstanceError(f"'{name}' must be a rectangular real matrix ({err})") from err
-    if array.ndim != 2:
-        raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
-    bad = np.isnan(array) | (array == np.inf)
-    if not allow_negative_infinity:
-        bad |= array == -np.inf
-    if bad.any():
-        position = tuple(int(x) for x in np.argwhere(bad)[0])
-        allowed = "finite or -inf" if allow_negative_infinity else "finite"
-        raise InvalidInstanceError(
-            f"'{name}' entry {position} is {float(array[position])!r}; entries must be {allowed}"
-        )
-    return readonly(array)
+    return real_matrix(name, value, allow_negative_infinity=allow_negative_infinity)
 
 
 def _error_bound(name: str, value: Any) -> float:

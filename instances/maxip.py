@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import Seed, as_generator, check_int, readonly
+from instances._validation import Seed, as_generator, check_int, complex_position, readonly
 from instances.errors import InvalidInstanceError, NotAWitnessError
 
 __all__ = [
@@ -63,6 +63,11 @@ def _integer_matrix(name: str, value: Any) -> np.ndarray:
         return readonly(as_int)
     if not np.issubdtype(array.dtype, np.number):
         raise InvalidInstanceError(f"'{name}' must hold integers (got dtype {array.dtype})")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        position = complex_position(array)
+        raise InvalidInstanceError(
+            f"'{name}' entry {position} is {array[position].item()!r}: complex; entries must be integers"
+        )
     finite = np.isfinite(array)
     bad = ~finite
     bad[finite] = array[finite] != np.round(array[finite])

@@ -422,11 +422,16 @@ class AnyTemperatureAttention:
             )
         biggest = float(np.max(np.abs(instance.query))) / d if instance.n else 0.0
         key_scale = float(np.max(np.abs(instance.key)))
-        magnitude = biggest * max(2 * key_scale, 1.0)
-        if magnitude > 0 and g * math.log(magnitude) > 600:
+        # in logarithms: the product itself may lie beyond float64
+        log_magnitude = (
+            math.log(biggest) + max(math.log(2) + math.log(key_scale), 0.0)
+            if biggest > 0 and key_scale > 0
+            else (math.log(biggest) if biggest > 0 else -math.inf)
+        )
+        if g * log_magnitude > 600:
             raise OracleRefusal(
                 f"oracle {self.name!r} refuses: query features q^alpha of degree {g} reach "
-                f"{magnitude:.3g}^{g}, beyond float64"
+                f"(10^{log_magnitude / math.log(10):.1f})^{g} = 10^{g * log_magnitude / math.log(10):,.0f}, beyond float64"
             )
         terms = self._error_terms(instance)
         norm = instance.value_norm

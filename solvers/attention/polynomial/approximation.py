@@ -25,6 +25,12 @@ radius (the monomial forms of these polynomials cancel about ``e^(2h)``), and
 the result is then *verified*: the relative error is evaluated on a grid in
 ``theta`` (``t = cos theta``) that contains both end points and every extremum of
 ``T_(g+1)``, and a bound on its derivative covers the gaps between grid points.
+Every certified error is an upper bound, however small: the precision grows
+with ``log(1/error)``, and the grid adds its own rounding, the distance of the
+stored (rounded) coefficients to the exact polynomial and the drift of rounded
+grid points; a priori bounds are computed in mpmath and rounded up, never to 0
+(at radius ``2^-126`` the certified error is ``1.1754943508222880e-38`` against a
+true ``1.1754943508222875e-38``).
 
 Examples
 --------
@@ -43,8 +49,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import mpmath
@@ -61,6 +68,7 @@ __all__ = [
     "paper_degree",
     "explicit_degree_bound",
     "working_precision",
+    "MAX_SEARCH_RADIUS",
 ]
 
 Method = Literal["chebyshev", "taylor"]
@@ -86,7 +94,7 @@ def working_precision(degree: int, radius: float, eps: float = 1e-6) -> int:
     degree = check_int("degree", degree, minimum=0)
     radius = check_real("radius", radius, minimum=0)
     eps = check_real("eps", eps, minimum=0, strict_minimum=True)
-    growth = 1.28 * degree + 2.9 * radius + max(0.0, math.log2(1.0 / eps))
+    growth = 1.28 * degree + 2.9 * radius + max(0.0, -math.log2(eps))
     return 117 + math.ceil(growth)
 
 
@@ -126,24 +134,52 @@ def chebyshev_tail_bound(radius: float, degree: int) -> float:
     degree = check_int("degree", degree, minimum=0)
     if radius == 0:
         return 0.0
-    with mpmath.workprec(64):
+    return _float_up(_log_tail_bound(radius, degree), log=True)
+
+
+def _log_tail_bound(radius: float, degree: int) -> mpmath.mpf:
+    """``log`` of the tail bound, computed with enough bits that its absolute error stays below ``2^-60``."""
+    with mpmath.workprec(_log_bits(radius, degree)):
         x = mpmath.mpf(radius)
         rho = _amos_ratio(degree + 1, x)
-        try:
-            log_bessel = mpmath.log(mpmath.besseli(degree + 1, x))
-        except mpmath.libmp.NoConvergence:
+        log_bessel: mpmath.mpf | None = None
+        if radius <= _LARGE_RADIUS:
+            try:
+                log_bessel = mpmath.log(mpmath.besseli(degree + 1, x))
+            except mpmath.libmp.NoConvergence:
+                log_bessel = None
+        if log_bessel is None:
             # Very large h: the series behind besseli stalls. Use the explicit bound
             # I_k(h) <= (h/2)^k e^(h^2 / (4(k+1))) / k!, from (j+k)! >= k! (k+1)^j.
             k = degree + 1
-            log_bessel = k * mpmath.log(x / 2) + x**2 / (4 * (k + 1)) - mpmath.loggamma(k + 1)
-        log_bound = x + mpmath.log(2) + log_bessel - mpmath.log(1 - rho)
-        return _exp_float(log_bound)
+            log_bessel = k * mpmath.log(x / 2) + x * (x / (4 * (k + 1))) - mpmath.loggamma(k + 1)
+        return x + mpmath.log(2) + log_bessel - mpmath.log(1 - rho)
 
 
-def _exp_float(log_value: mpmath.mpf) -> float:
-    if log_value > 709:
+def _log_bits(radius: float, degree: int) -> int:
+    """Bits that keep the absolute error of a log-sized sum of terms up to ``(g + 2) log(g + 2) + h`` below ``2^-60``."""
+    magnitude = radius + (degree + 2) * (1 + math.log(degree + 2)) + 2
+    return 72 + max(0, math.frexp(magnitude)[1])
+
+
+def _float_up(value: mpmath.mpf, *, log: bool = False) -> float:
+    """The float just above ``value`` (or above ``e^value`` when ``log``): ``inf`` above float64's
+    range, the smallest subnormal rather than 0 below it. Certified bounds go through here."""
+    if log:
+        if value > 710:
+            return math.inf
+        if value < -746:
+            return 5e-324
+        with mpmath.workprec(max(mpmath.mp.prec, 64) + 16):
+            value = mpmath.exp(value) * (1 + mpmath.mpf(2) ** -58)
+    if value <= 0:
+        return 0.0 if value == 0 else -_float_up(-value)
+    result = float(value)
+    if math.isinf(result):
         return math.inf
-    return float(mpmath.exp(log_value)) * (1 + 2.0**-50)
+    if mpmath.mpf(result) < value:
+        result = math.nextafter(result, math.inf)
+    return result
 
 
 def taylor_remainder_bound(radius: float, degree: int) -> float:
@@ -162,8 +198,10 @@ def taylor_remainder_bound(radius: float, degree: int) -> float:
     degree = check_int("degree", degree, minimum=0)
     if radius == 0:
         return 0.0
-    log_bound = radius + (degree + 1) * math.log(radius) - math.lgamma(degree + 2)
-    return math.exp(log_bound) * (1 + 2.0**-50) if log_bound < 709 else math.inf
+    with mpmath.workprec(_log_bits(radius, degree)):
+        x = mpmath.mpf(radius)
+        log_bound = x + (degree + 1) * mpmath.log(x) - mpmath.loggamma(degree + 2)
+        return _float_up(log_bound, log=True)
 
 
 def _search_degree(bound: Callable[[int], float], eps: float, start: int = 0, step: int = 1) -> int:
@@ -191,12 +229,25 @@ def _search_degree(bound: Callable[[int], float], eps: float, start: int = 0, st
 _LARGE_RADIUS = 1e4
 """Above this half-width the degree search uses the explicit Bessel bound in floats."""
 
+MAX_SEARCH_RADIUS: float = 2.0**52
+"""Largest radius whose degree the searches find (the degree, about ``2.3 h``, stays an exact float)."""
+
+
+def _search_radius(radius: Any) -> float:
+    radius = check_real("radius", radius, minimum=0)
+    if radius > MAX_SEARCH_RADIUS:
+        raise ValueError(
+            f"'radius' must be <= 2^52 = {MAX_SEARCH_RADIUS:.4g} for a degree search (got {radius!r}); "
+            f"the degree would be about {2.2 * radius:.3g}"
+        )
+    return radius
+
 
 def _explicit_log_tail(radius: float, degree: int) -> float:
     """``log`` of the tail bound with ``I_k(h) <= (h/2)^k e^(h^2/(4(k+1))) / k!`` (``k = g + 1``)."""
     k = degree + 1
-    rho = radius / (k + 0.5 + math.sqrt((k + 0.5) ** 2 + radius**2))
-    log_bessel = k * math.log(radius / 2) + radius**2 / (4 * (k + 1)) - math.lgamma(k + 1)
+    rho = radius / (k + 0.5 + math.hypot(k + 0.5, radius))
+    log_bessel = k * math.log(radius / 2) + radius * (radius / (4 * (k + 1))) - math.lgamma(k + 1)
     return radius + math.log(2) + log_bessel - math.log1p(-rho)
 
 
@@ -204,7 +255,7 @@ def _explicit_log_tail(radius: float, degree: int) -> float:
 def _predict_chebyshev(radius: float, eps: float) -> int:
     if radius == 0:
         return 0
-    start = max(0, int(2 * radius) - 64) if radius > 64 else 0
+    start = max(0, 2 * int(radius) - 64) if radius > 64 else 0
     if radius > _LARGE_RADIUS:
         # Bessel evaluations in mpmath take seconds per call out here; the explicit
         # bound is still rigorous (so the degree is never too small) and costs nothing.
@@ -227,7 +278,7 @@ def predict_chebyshev_degree(radius: float, eps: float) -> int:
     >>> predict_chebyshev_degree(2460.0, 1e-6)
     5500
     """
-    radius = check_real("radius", radius, minimum=0)
+    radius = _search_radius(radius)
     eps = check_real("eps", eps, minimum=0, strict_minimum=True)
     return _predict_chebyshev(radius, eps)
 
@@ -249,7 +300,7 @@ def taylor_degree(radius: float, eps: float, *, even: bool = True) -> int:
     >>> taylor_degree(1.0, 1e-6), taylor_degree(1.0, 1e-6, even=False)
     (10, 9)
     """
-    radius = check_real("radius", radius, minimum=0)
+    radius = _search_radius(radius)
     eps = check_real("eps", eps, minimum=0, strict_minimum=True)
     if not isinstance(even, bool):
         raise TypeError(f"'even' must be a bool (got {even!r})")
@@ -292,7 +343,7 @@ def explicit_degree_bound(radius: float, eps: float) -> int:
     >>> explicit_degree_bound(1.0, 1e-6), explicit_degree_bound(16.0, 1e-6)
     (7, 43)
     """
-    radius = check_real("radius", radius, minimum=0)
+    radius = _search_radius(radius)
     eps = check_real("eps", eps, minimum=0, strict_minimum=True)
     if radius == 0:
         return 0
@@ -305,14 +356,14 @@ def explicit_degree_bound(radius: float, eps: float) -> int:
         log_value = (
             math.log(2)
             + h
-            + h * h / (4 * (g + 2))
+            + h * (h / (4 * (g + 2)))
             + (g + 1) * math.log(h / 2)
             - math.lgamma(g + 2)
             - math.log1p(-ratio)
         )
         return math.exp(log_value) if log_value < 709 else math.inf
 
-    return _search_degree(bound, eps, start=max(0, int(2 * h) - 64) if h > 64 else 0)
+    return _search_degree(bound, eps, start=max(0, 2 * int(h) - 64) if h > 64 else 0)
 
 
 def _check_method(value: str) -> str:
@@ -374,13 +425,13 @@ class ExpApproximation:
 
     @property
     def center(self) -> float:
-        """``c = (lower + upper) / 2``."""
-        return (self.lower + self.upper) / 2
+        """``c = (lower + upper) / 2`` (rounded)."""
+        return _center_radius(self.lower, self.upper)[0]
 
     @property
     def radius(self) -> float:
-        """``h = (upper - lower) / 2``."""
-        return (self.upper - self.lower) / 2
+        """``h = (upper - lower) / 2``, rounded up where needed so that ``[c - h, c + h]`` holds the interval."""
+        return _center_radius(self.lower, self.upper)[1]
 
     def evaluate(self, x: float | mpmath.mpf) -> mpmath.mpf:
         """``P(x)`` in mpmath (including the factor ``e^c``).
@@ -418,25 +469,50 @@ class ExpApproximation:
             return tuple(_taylor_shift(scaled, -c))
 
     @cached_property
-    def _float_coefficients(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        return tuple(float(b) for b in self.coefficients), tuple(float(g) for g in self.power_coefficients)
+    def _float_t_coefficients(self) -> tuple[float, ...]:
+        return tuple(float(b) for b in self.coefficients)
 
     @cached_property
-    def _minimum(self) -> float:
-        """``(1 - rel_error) e^-h``, a lower bound of ``P e^-c`` on the interval."""
-        return (1 - self.rel_error) * math.exp(-self.radius) if self.radius < 700 else 0.0
+    def _float_power_coefficients(self) -> tuple[float, ...]:
+        return tuple(float(g) for g in self.power_coefficients)
+
+    @cached_property
+    def _log2_t_condition(self) -> float:
+        with mpmath.workprec(64):
+            total = mpmath.fsum(abs(b) for b in self.coefficients)
+            if total == 0 or not self.rel_error < 1:
+                return math.inf
+            # sum |b_k| e^h / (1 - rel_error), rounded up by a margin far above the rounding of these few operations
+            log2 = (
+                mpmath.log(total) + mpmath.mpf(self.radius) - mpmath.log1p(-mpmath.mpf(self.rel_error))
+            ) / mpmath.log(2)
+            return float(log2) + 2.0**-40 * (1 + abs(float(log2))) + 4 * (self.degree + 4) * 2.0**-53
+
+    def log2_t_condition_number(self) -> float:
+        """``log2`` of :meth:`t_condition_number`, finite however large the radius (``inf`` only when
+        ``rel_error >= 1``).
+
+        >>> from solvers.attention.polynomial.approximation import exp_approximation
+        >>> round(exp_approximation(-1.0, 1.0, 1e-6).log2_t_condition_number(), 3)  # log2(e^2)
+        2.885
+        >>> round(exp_approximation(-400.0, 400.0, 1e-6).log2_t_condition_number())  # beyond float64
+        1154
+        """
+        return self._log2_t_condition
 
     def t_condition_number(self) -> float:
         """``sum_k |coefficients[k]| / ((1 - rel_error) e^-h)``, at least ``sum |b_k| / min P e^-c`` on ``[-1, 1]``.
 
         Horner's rule in ``t`` (the dense route) has relative rounding error at
-        most ``gamma_(2g+2)`` times this: about ``e^(2h)``.
+        most ``gamma_(2g+2)`` times this: about ``e^(2h)``; ``inf`` beyond float64
+        (see :meth:`log2_t_condition_number`).
 
         >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> round(exp_approximation(-1.0, 1.0, 1e-6).t_condition_number(), 2)  # about e^2
         7.39
         """
-        return self._ratio(math.fsum(abs(b) for b in self._float_coefficients[0]))
+        log2 = self._log2_t_condition
+        return math.inf if log2 >= 1023 else 2.0**log2
 
     def condition_number(self, score_bound: float) -> float:
         """``sum_j |gamma_j| X^j / ((1 - rel_error) e^-h)`` for ``X = score_bound``.
@@ -444,17 +520,24 @@ class ExpApproximation:
         Every float64 evaluation of ``P`` through its powers of ``x`` (and so the
         feature route) has relative rounding error at most a small multiple of
         ``u`` times this: about ``e^(2h)`` for a centred interval. Computed in
-        float64 from positive terms and rounded up.
+        float64 from positive terms and rounded up; ``inf`` beyond float64.
 
         >>> from solvers.attention.polynomial.approximation import exp_approximation
         >>> round(exp_approximation(-1.0, 1.0, 1e-6).condition_number(1.0), 2)  # about e^2
         7.39
         """
         score_bound = check_real("score_bound", score_bound, minimum=0)
+        if self._log2_t_condition >= 1023 or self.radius >= 700:
+            return math.inf  # float64 cannot hold P(b) / P(a) ~ e^(2h), let alone this
         total = 0.0
-        for gamma in reversed(self._float_coefficients[1]):
+        for gamma in reversed(self._float_power_coefficients):
             total = total * score_bound + abs(gamma)
         return self._ratio(total)
+
+    @cached_property
+    def _minimum(self) -> float:
+        """``(1 - rel_error) e^-h``, a lower bound of ``P e^-c`` on the interval."""
+        return (1 - self.rel_error) * math.exp(-self.radius) if self.radius < 700 else 0.0
 
     def _ratio(self, total: float) -> float:
         minimum = self._minimum
@@ -505,7 +588,7 @@ class ExpApproximation:
         >>> len(exp_approximation(-1.0, 1.0, 1e-6).float_power_coefficients())
         8
         """
-        return list(self._float_coefficients[1])
+        return list(self._float_power_coefficients)
 
     def describe(self) -> str:
         """One line: method, interval, degree, error, and the paper's Theta expression.
@@ -584,8 +667,8 @@ def _chebyshev_to_monomial(chebyshev: list[mpmath.mpf]) -> list[mpmath.mpf]:
     return result
 
 
-def _grid_error(coefficients: Sequence[mpmath.mpf], radius: float, degree: int, points: int) -> mpmath.mpf:
-    """Largest ``|P(t) e^(-h t) - 1|`` on ``t = cos(pi j / points)``, ``j = 0..points``."""
+def _grid_error(coefficients: Sequence[mpmath.mpf], radius: float, points: int) -> mpmath.mpf:
+    """Largest ``|P(t) e^(-h t) - 1|`` on ``t = cos(pi j / points)``, ``j = 0..points`` (current precision)."""
     h = mpmath.mpf(radius)
     worst = mpmath.mpf(0)
     step = mpmath.pi / points
@@ -610,8 +693,12 @@ def _theta_lipschitz(radius: float, degree: int) -> mpmath.mpf:
 
 
 def _build(method: str, lower: float, upper: float, degree: int, eps: float, verify: bool) -> ExpApproximation:
-    radius = (upper - lower) / 2
-    precision = working_precision(degree, radius, min(eps, 0.5))
+    radius = _center_radius(lower, upper)[1]
+    # the a priori bound (rounded up), for the exact polynomial
+    bound = taylor_remainder_bound(radius, degree) if method == "taylor" else chebyshev_tail_bound(radius, degree)
+    # enough bits that rounding the coefficients stays far below the error, however small the error is
+    precision = working_precision(degree, radius, min(eps, 0.5, bound) if bound > 0 else min(eps, 0.5))
+    unit = mpmath.mpf(2) ** -precision
     with mpmath.workprec(precision):
         h = mpmath.mpf(radius)
         if method == "taylor":
@@ -621,36 +708,65 @@ def _build(method: str, lower: float, upper: float, degree: int, eps: float, ver
                 if k:
                     factorial *= k
                 coefficients.append(h**k / factorial)
-            bound = taylor_remainder_bound(radius, degree)
-            return ExpApproximation(
-                method, lower, upper, degree, eps, tuple(coefficients), precision, bound, bound, "bound"
-            )
-        coefficients = _chebyshev_to_monomial(_chebyshev_coefficients(radius, degree))
-        bound = chebyshev_tail_bound(radius, degree)
-        rel_error, certified_by = bound, "bound"
-        if verify and radius > 0:
-            lipschitz = _theta_lipschitz(radius, degree)
-            target = mpmath.mpf(min(bound, eps)) * _GRID_SLACK
-            points = int(mpmath.ceil(mpmath.pi * lipschitz / (2 * target))) if target > 0 else 0
-            points = max(degree + 1, ((points + degree) // (degree + 1)) * (degree + 1))
-            if points * (degree + 2) <= _GRID_BUDGET:
-                grid = _grid_error(coefficients, radius, degree, points)
-                verified = grid + mpmath.pi * lipschitz / (2 * points)
-                verified *= 1 + mpmath.mpf(2) ** (-40)
-                if verified < bound:
-                    rel_error, certified_by = float(verified), "grid"
-                else:
-                    certified_by = "bound"
-        elif radius == 0:
-            rel_error, certified_by = 0.0, "bound"
+            # each h^k / k! is within (k + 4) u of its value
+            drift = (degree + 4) * unit * mpmath.fsum(coefficients) if radius > 0 else mpmath.mpf(0)
+        else:
+            chebyshev = _chebyshev_coefficients(radius, degree)
+            coefficients = _chebyshev_to_monomial(chebyshev)
+            # Bessel values within (3g + 8) u (positive backward recurrence); the conversion adds
+            # gamma_(g+2) sum_k |a_k| ||T_k||_1 with ||T_k||_1 <= (1 + sqrt 2)^k
+            growth = 1 + mpmath.sqrt(2)
+            weighted = mpmath.fsum(abs(a) * growth**k for k, a in enumerate(chebyshev))
+            drift = (4 * degree + 12) * unit * weighted if radius > 0 else mpmath.mpf(0)
+        # sup_t |P(t) - P_exact(t)| e^(-h t) <= drift e^h: the stored polynomial's distance to the exact one
+        drift = drift * mpmath.exp(h) * (1 + mpmath.mpf(2) ** -40)
+        certified = mpmath.mpf(bound) + drift
+        rel_error_bound = _float_up(certified)
+        rel_error, certified_by = rel_error_bound, "bound"
+        if method == "chebyshev" and verify and radius > 0:
+            verified = _verify_on_grid(coefficients, radius, degree, min(bound, eps), drift)
+            if verified is not None and verified < certified:
+                rel_error, certified_by = _float_up(verified), "grid"
         return ExpApproximation(
-            method, lower, upper, degree, eps, tuple(coefficients), precision, rel_error, bound, certified_by
+            method, lower, upper, degree, eps, tuple(coefficients), precision, rel_error, rel_error_bound, certified_by
         )
+
+
+def _verify_on_grid(
+    coefficients: Sequence[mpmath.mpf], radius: float, degree: int, goal: float, drift: mpmath.mpf
+) -> mpmath.mpf | None:
+    """A rigorous bound on ``sup |P(t) e^(-h t) - 1|`` over ``[-1, 1]`` from a grid in ``theta``, or None when
+    the grid would exceed the budget.
+
+    With ``E`` the exact truncation's error, ``L`` a bound on ``|dE/dtheta|`` and ``N`` grid intervals:
+    ``sup |E_P| <= max_j |E_P(t_j)| + rounding + L (pi / (2N) + 4 sqrt(u)) + 2 drift``, where ``drift``
+    bounds ``|P - P_exact| e^(-h t)``, ``rounding`` the error of evaluating ``E_P`` at ``u = 2^-bits``
+    (Horner with ``|t| <= 1``: ``gamma_2g sum |b_k|``; the exponential and the products: ``(h + 6) u``), and
+    ``4 sqrt(u)`` the distance in ``theta`` that rounding ``t_j = cos(theta_j)`` may move a grid point.
+    """
+    lipschitz = _theta_lipschitz(radius, degree) * (1 + mpmath.mpf(2) ** -40)
+    target = mpmath.mpf(goal) * _GRID_SLACK
+    if not target > 0:
+        return None
+    points = int(mpmath.ceil(mpmath.pi * lipschitz / (2 * target)))
+    points = max(degree + 1, ((points + degree) // (degree + 1)) * (degree + 1))
+    if points * (degree + 2) > _GRID_BUDGET:
+        return None
+    h = mpmath.mpf(radius)
+    scale = mpmath.fsum(abs(b) for b in coefficients) * mpmath.exp(h)  # bounds |P(t)| e^(-h t) on [-1, 1]
+    amplification = (2 * degree + 10 + h) * scale + 4
+    bits = max(mpmath.mp.prec, int(mpmath.ceil(mpmath.log(amplification / target, 2))) + 24)
+    with mpmath.workprec(bits):
+        grid = _grid_error(coefficients, radius, points)
+        unit = mpmath.mpf(2) ** -bits
+        rounding = amplification * unit
+        gaps = lipschitz * (mpmath.pi / (2 * points) + 4 * mpmath.sqrt(unit))
+        return (grid + rounding + gaps + 2 * drift) * (1 + mpmath.mpf(2) ** -40)
 
 
 @functools.lru_cache(maxsize=256)
 def _cached(method: str, lower: float, upper: float, eps: float, degree: int | None, verify: bool) -> ExpApproximation:
-    radius = (upper - lower) / 2
+    radius = _center_radius(lower, upper)[1]
     if degree is not None:
         return _build(method, lower, upper, degree, eps, verify)
     if method == "taylor":
@@ -710,8 +826,9 @@ def exp_approximation(
     values); then ``g - 1``, ``g - 2``, ... are verified on the grid and kept while
     the verified error (grid maximum plus ``pi L / (2N)``, ``L`` a bound on the
     ``theta``-derivative of the relative error, ``N`` grid intervals) stays below
-    ``eps``. Grid and bound are both rigorous up to mpmath rounding, which the
-    working precision keeps below ``2^-64`` relative.
+    ``eps``. Grid and bound are rigorous including rounding: both add the
+    distance of the stored coefficients to the exact polynomial, the grid its
+    evaluation error at a precision chosen from the error it certifies.
 
     **Taylor.** The smallest degree whose Lagrange bound is below ``eps``; even
     degrees only (an odd Taylor polynomial of ``e^x`` has a real root, left of
@@ -749,4 +866,17 @@ def exp_approximation(
         degree = check_int("degree", degree, minimum=0)
     if not isinstance(verify, bool):
         raise TypeError(f"'verify' must be a bool (got {verify!r})")
+    if not math.isfinite(upper - lower):
+        raise ValueError(f"the interval [{lower!r}, {upper!r}] is wider than float64 can hold")
     return _cached(method, lower, upper, eps, degree, verify)
+
+
+@functools.lru_cache(maxsize=1024)
+def _center_radius(lower: float, upper: float) -> tuple[float, float]:
+    """``c = fl((a + b) / 2)`` and the least float ``h`` with ``[c - h, c + h]`` containing ``[a, b]`` exactly
+    (``(b - a) / 2`` itself unless the centre was rounded)."""
+    c = (lower + upper) / 2
+    h = max(upper - c, c - lower, 0.0)
+    while Fraction(c) - Fraction(h) > Fraction(lower) or Fraction(c) + Fraction(h) < Fraction(upper):
+        h = math.nextafter(h, math.inf)
+    return c, h

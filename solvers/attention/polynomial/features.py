@@ -96,13 +96,29 @@ def paper_rank(d: int, degree: int) -> int:
 def log10_binomial(top: float, bottom: float) -> float:
     """``log10 C(top, bottom)`` via ``lgamma`` (for counts far beyond any integer worth printing).
 
+    Stable when ``top`` is huge (beyond float64 for ints): with ``k = min(bottom, top - bottom)`` small
+    against ``top``, the ``lgamma`` difference would cancel to nothing, so ``sum log((top - k + i) / i)``
+    (or ``k log10(top)`` and a correction, for ``k`` large too) is used instead.
+
     >>> from solvers.attention.polynomial.features import log10_binomial
     >>> round(log10_binomial(1092 + 13500, 13500))
     1684
+    >>> round(log10_binomial(10**300 + 4, 4), 3)  # C(n, 4) ~ n^4 / 24
+    1198.62
     """
     if bottom < 0 or bottom > top:
         return -math.inf
-    return (math.lgamma(top + 1) - math.lgamma(bottom + 1) - math.lgamma(top - bottom + 1)) / math.log(10)
+    small = min(bottom, top - bottom)
+    if small == 0:
+        return 0.0
+    if top < 2**50 and top < 2**20 * small:
+        return (math.lgamma(top + 1) - math.lgamma(bottom + 1) - math.lgamma(top - bottom + 1)) / math.log(10)
+    if small <= 10_000:
+        base = top - small
+        return math.fsum(math.log10(base + i) - math.log10(i) for i in range(1, int(small) + 1))
+    # k << top: log C(n, k) = k log n - log k! + sum log(1 - j/n), the last about -k^2 / (2n)
+    log_top = math.log10(top)
+    return small * log_top - math.lgamma(small + 1) / math.log(10) - small * (small / top) / (2 * math.log(10))
 
 
 @functools.lru_cache(maxsize=32)

@@ -43,6 +43,7 @@ from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
 from solvers.attention.oracle import Cost, Guarantee, format_bytes, query_rows
 from solvers.attention.polynomial.approximation import (
+    MAX_SEARCH_RADIUS,
     ExpApproximation,
     exp_approximation,
     paper_degree,
@@ -126,15 +127,21 @@ def score_interval(instance: AttentionInstance, *, interval: str = "data") -> tu
         return (0.0, 0.0, 0.0)
     d = instance.d
     q, k = instance.query, instance.key
-    norms = float(np.sqrt(np.max(np.einsum("ij,ij->i", q, q))) * np.sqrt(np.max(np.einsum("ij,ij->i", k, k)))) / d
-    bound = min(paper, instance.score_bound, norms)
-    qmin, qmax = _column_range(q)
-    kmin, kmax = _column_range(k)
-    corners = np.stack([qmin * kmin, qmin * kmax, qmax * kmin, qmax * kmax])
-    # the box sums are rounded: widen by a few units of rounding
-    slack = 4 * (d + 2) * _U * float(np.sum(np.max(np.abs(corners), axis=0))) / d
-    lower = max(-bound, float(np.sum(corners.min(axis=0))) / d - slack)
-    upper = min(bound, float(np.sum(corners.max(axis=0))) / d + slack)
+    bound = min(paper, instance.score_bound)
+    if not math.isfinite(bound):  # products beyond float64: no finite interval (the oracles refuse)
+        return (-math.inf, math.inf, math.inf)
+    with np.errstate(over="ignore", invalid="ignore"):  # near float64's limit a partial sum may overflow: inf
+        norms = float(np.sqrt(np.max(np.einsum("ij,ij->i", q, q))) * np.sqrt(np.max(np.einsum("ij,ij->i", k, k)))) / d
+        bound = min(bound, norms)
+        qmin, qmax = _column_range(q)
+        kmin, kmax = _column_range(k)
+        corners = np.stack([qmin * kmin, qmin * kmax, qmax * kmin, qmax * kmax])
+        # the box sums are rounded: widen by a few units of rounding
+        slack = 4 * (d + 2) * _U * float(np.sum(np.max(np.abs(corners), axis=0))) / d
+        box_lower = float(np.sum(corners.min(axis=0))) / d - slack
+        box_upper = float(np.sum(corners.max(axis=0))) / d + slack
+    lower = max(-bound, box_lower) if not math.isnan(box_lower) else -bound
+    upper = min(bound, box_upper) if not math.isnan(box_upper) else bound
     if (qmin.min() >= 0 and kmin.min() >= 0) or (qmax.max() <= 0 and kmax.max() <= 0):
         lower = max(lower, 0.0)  # every product is >= 0
     if (qmin.min() >= 0 and kmax.max() <= 0) or (qmax.max() <= 0 and kmin.min() >= 0):
@@ -161,6 +168,8 @@ def _quantise(lower: float, upper: float) -> tuple[float, float]:
     scale = max(abs(lower), abs(upper))
     if scale == 0:
         return (0.0, 0.0)
+    if not math.isfinite(scale) or scale > MAX_SEARCH_RADIUS:
+        return (lower, upper)  # beyond any degree search: the plan refuses
     step = 2.0 ** (math.floor(math.log2(scale)) - 5)
     return (math.floor(lower / step) * step, math.ceil(upper / step) * step)
 
@@ -474,6 +483,8 @@ class _PolynomialOracle:
         m, d = instance.m, instance.d
         lower, upper, bound = self._interval(instance)
         radius = (upper - lower) / 2
+        if not (math.isfinite(radius) and math.isfinite(bound)) or radius > MAX_SEARCH_RADIUS:
+            return self._beyond_float_plan(instance, lower, upper, bound)
         workers = self._worker_count(max(n, m))
         degree = self.degree if self.degree is not None else self._predict_degree(lower, upper, self.eps)
         reason = self._degree_refusal(degree)
@@ -561,6 +572,65 @@ class _PolynomialOracle:
         )
 
     _degree_step: ClassVar[int] = 1
+    _degree_per_radius: ClassVar[tuple[int, int]] = (22, 10)  # g / h for large h (Chebyshev tail bound: 2.2)
+
+    def _beyond_float_plan(
+        self, instance: AttentionInstance, lower: float, upper: float, bound: float
+    ) -> PolynomialPlan:
+        """A refusal, before any search or allocation, for scores whose interval is huge or beyond float64."""
+        d = instance.d
+        with np.errstate(divide="ignore"):
+            largest = [float(np.max(np.abs(a))) if a.size else 0.0 for a in (instance.query, instance.key)]
+        if all(x > 0 for x in largest):
+            log10_scores = math.log10(largest[0]) + math.log10(largest[1])  # |<q, k>| / d <= max|q| max|k|
+        else:
+            log10_scores = -math.inf
+        if math.isfinite(upper - lower):
+            radius_text = f"scores in [{lower:.4g}, {upper:.4g}] (radius h = {(upper - lower) / 2:.4g})"
+            log10_radius = math.log10(max((upper - lower) / 2, 1.0))
+        else:
+            radius_text = f"scores up to 10^{log10_scores:.1f} in absolute value (beyond float64)"
+            log10_radius = log10_scores
+        # the degree, about c h for these radii, as an int (h itself may not fit in float64 here)
+        exponent = math.floor(log10_radius)
+        whole = int(10 ** (log10_radius - exponent + 3)) * 10**exponent // 1000
+        numerator, denominator = self._degree_per_radius
+        degree = max(1, whole * numerator // denominator)
+        log10_degree = math.log10(degree)
+        log10_rank = d * log10_degree - math.lgamma(d + 1) / math.log(10)
+        log10_paper_rank = 2 * d * (log10_degree + math.log10(2)) - math.lgamma(2 * d + 1) / math.log(10)
+        refusal = (
+            f"{self.name} oracle refuses: {radius_text} need degree g ~ {numerator / denominator:.3g} h ~ "
+            f"10^{log10_degree:.1f} for relative error {self.eps:.2g} and rank r = C({d}+g, g) ~ 10^{log10_rank:,.0f} "
+            f"— beyond any machine, as the lower bound predicts for B = ω(√log n): here B = {instance.bound:.3g}"
+        )
+        return PolynomialPlan(
+            oracle=self.name,
+            method=self._method,
+            route="refuse",
+            lower=lower,
+            upper=upper,
+            score_bound=bound,
+            paper_score_bound=instance.bound * instance.bound,
+            dimension=d,
+            degree=degree,
+            built=False,
+            rank=0,
+            log10_rank=log10_rank,
+            log10_paper_rank=log10_paper_rank,
+            paper_degree=math.inf if not math.isfinite(upper - lower) else max(10.0**log10_radius, 1.0),
+            eps=self.eps,
+            approximation_error=self.eps,
+            rounding_error=math.inf,
+            entry_error=math.inf,
+            abs_error=math.inf,
+            rel_error=math.inf,
+            seconds=math.inf,
+            peak_bytes=0,
+            precision=53,
+            routes=(),
+            refusal=refusal,
+        )
 
     def _choose(self, evaluation: list[_Route]) -> _Route | None:
         feasible = [r for r in evaluation if not r[3] and (self.route == "auto" or r[0] == self.route)]
@@ -624,12 +694,14 @@ class _PolynomialOracle:
         if approximation is not None:
             eps_p = approximation.rel_error
             kappa_x = approximation.condition_number(bound)
+            log2_kappa_t = approximation.log2_t_condition_number()
             kappa_t = approximation.t_condition_number()
             lipschitz = approximation.log_derivative_bound()
         else:
             # before building: optimistic (a route rejected here is rejected for sure)
             eps_p = 0.0
-            kappa_x = kappa_t = math.exp(min(700.0, 2 * radius)) / 2  # P(b) / P(a) ~ e^(2h)
+            log2_kappa_t = 2 * radius / _LN2 - 1  # P(b) / P(a) ~ e^(2h)
+            kappa_x = kappa_t = math.exp(min(700.0, 2 * radius)) / 2
             lipschitz = radius
         key_block = min(m, key_block)
         delta_features = _gamma(4 * degree + block + math.ceil(m / block) + rank + 6) * kappa_x
@@ -639,10 +711,10 @@ class _PolynomialOracle:
         else:
             delta_entry = 2 * _U
         delta_dense = (1 + delta_entry) * (1 + _gamma(key_block + math.ceil(m / key_block) + 2)) - 1
-        unit = 2.0**-bits
-        delta_mp = 4 * (2 * degree + d + m + 16) * unit * min(kappa_t, 1e300) + _U
+        # 2^-bits and kappa_t both may lie beyond float64: combine their logarithms
+        delta_mp = 4 * (2 * degree + d + m + 16) * _pow2(log2_kappa_t - bits) + _U
         if radius > 0:
-            delta_mp += 4 * lipschitz * (bound + abs(center)) / radius * unit
+            delta_mp += 4 * lipschitz * (bound + abs(center)) / radius * _pow2(-bits)
         result = []
         for name, (seconds, peak), delta in (
             ("features", features, delta_features),
@@ -800,6 +872,11 @@ def _cancellation(conditioning: float, radius: float, delta: float, budget: str)
     if delta < 1:
         return f"float64 rounding {delta:.2g} > {budget}: its monomial form cancels a factor {factor} (~e^(2h))"
     return f"float64 cannot: its monomial form cancels a factor {factor} (~e^(2h))"
+
+
+def _pow2(exponent: float) -> float:
+    """``2^exponent``: ``inf`` above float64, 0 below it."""
+    return math.inf if exponent >= 1024 else math.ldexp(1.0, math.ceil(exponent)) if exponent > -1075 else 0.0
 
 
 def _seconds(seconds: float) -> str:

@@ -144,6 +144,7 @@ class TaylorAttention(_PolynomialOracle):
     _method: ClassVar[str] = "taylor"
     _name: ClassVar[str] = "taylor"
     _degree_step: ClassVar[int] = 2
+    _degree_per_radius: ClassVar[tuple[int, int]] = (2718, 1000)  # g / h for large h (Lagrange bound: e)
 
     def _interval(self, instance: AttentionInstance) -> tuple[float, float, float]:
         lower, upper, bound = score_interval(instance, interval=self.interval)
