@@ -293,6 +293,7 @@ def real_matrix(
         # min and max find a NaN, an infinity or an entry above the bound without a
         # temporary the size of the matrix; the position is looked up only on failure
         low, high = float(array.min()), float(array.max())
+
         def acceptable(x: float) -> bool:
             return math.isfinite(x) or (allow_negative_infinity and x == -math.inf)
 

@@ -362,3 +362,28 @@ def test_building_the_bench_command_imports_no_benchmark():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_bench_memory_json_shape_and_prediction_covers_the_peak(capsys):
+    status, out, _ = _run(capsys, "bench", "memory", "--vars", "8", "--vars", "10")
+    assert status == 0
+    report = json.loads(out)
+    assert list(report) == ["benchmark", "machine", "parameters", "summary", "results"]
+    assert report["benchmark"] == "memory" and report["summary"]["target"] == [1.0, 1.5]
+    assert [point["num_vars"] for point in report["results"]] == [8, 10]
+    for point in report["results"]:
+        assert point["predicted_bytes"] >= point["traced_peak_bytes"] > 0
+        assert point["ratio"] == pytest.approx(point["predicted_bytes"] / point["traced_peak_bytes"])
+    numbers_as_text = [
+        where
+        for where, value in _walk(report["results"])
+        if isinstance(value, str) and value.replace(".", "").isdigit()
+    ]
+    assert not numbers_as_text
+
+
+def test_bench_memory_refuses_a_point_above_the_limit_before_running(capsys):
+    status, out, err = _run(capsys, "bench", "memory", "--vars", "40", "--max-memory", "1GiB")
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and "40 variables, 170 clauses are predicted to need" in err
+    assert "above the limit of 1 GiB (--max-memory)" in err
