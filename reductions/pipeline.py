@@ -634,6 +634,7 @@ def solve_via_attention(
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     if is_family(chain):  # one oracle call per member instance (the step refuses oversized families itself)
+        _check_family_source_sizes(formula, chain, max_bytes)
         return _solve_through_family(formula, chain, oracle_object, start)
     prediction = predict_chain(formula, chain)
     if prediction is None:
@@ -719,3 +720,23 @@ def _solve_through_family(formula: CNF, chain: Any, oracle_object: Any, start: f
     status = "SAT" if assignment is not None else "UNSAT"
     used = f"{oracle_object.name} ({calls} calls, {reduced.count} members)"
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
+
+
+def _check_family_source_sizes(formula: CNF, chain: Any, max_bytes: int) -> None:
+    """Refuse, before building, a first step (split and list) whose vectors alone exceed ``max_bytes``.
+
+    The family step then checks its own member count and sizes.
+    """
+    first_half_size = getattr(chain.steps[0], "first_half_size", None)
+    if first_half_size is None:
+        return
+    v, m = formula.num_vars, formula.num_clauses
+    if v > MAX_SIZE_EXPONENT:
+        raise beyond_any_machine(formula, f"{chain.name} with 2^{v // 2} or more vectors")
+    first = first_half_size(v)
+    vector_bytes = (2**first + 2 ** max(v - first, 0)) * max(m, 1)
+    if vector_bytes > max_bytes:
+        raise OracleRefusal(
+            f"{_formula_size(formula)} need {_count(vector_bytes)} bytes of OV vectors before {chain.name}'s "
+            f"family step, above the limit of {human_bytes(max_bytes)}"
+        )

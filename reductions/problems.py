@@ -82,7 +82,7 @@ class Problem:
     >>> Problem("pairs", "Pairs", tuple, None, len, None, None, parameters=("n",)).parameters
     ('n',)
     >>> get_problem("aattc").attention_shape, sorted(get_problem("aattc").oracles)[:2]
-    (('n', 'm', 'd'), ['anytemp', 'exact'])
+    (('n', 'n_keys', 'd'), ['anytemp', 'exact'])
     """
 
     name: str
