@@ -275,9 +275,8 @@ def test_bench_solve_predicts_its_cost_and_shows_progress():
 
 
 def test_bench_solve_refuses_after_the_first_formula_when_measured_too_slow(monkeypatch):
-    import reductions.pipeline
-
     import reductions.app.bench.solve as solve_bench
+    import reductions.pipeline
 
     monkeypatch.setattr(reductions.pipeline, "predict_chain", lambda *args: None)  # bench_solve then assumes 1 ms
     clock = iter(float(second) for second in range(10**6))  # every reading one second later: no real timing
