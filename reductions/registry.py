@@ -11,7 +11,7 @@ first consultation loads the plug-ins, the built-in catalogue first
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from reductions.core import Chain, Reduction
 from reductions.plugins import load_plugins
@@ -157,14 +157,13 @@ def all_paths(source: str, target: str) -> list[Chain]:
         if problem not in graph:
             raise ValueError(f"unknown problem {problem!r}; known problems: {', '.join(sorted(graph))}")
     if source == target:
-        loops = graph.get_edge_data(source, source, default={})
+        loops: dict[Hashable, dict[str, Any]] = graph.get_edge_data(source, source, default={})
         edge_paths = [[(source, source, key)] for key, data in loops.items() if not data.get("multi_instance")]
     else:
         single: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         single.add_nodes_from(graph.nodes)
-        single.add_edges_from(
-            (u, v, k) for u, v, k, family in graph.edges(keys=True, data="multi_instance") if not family
-        )
+        multi_instance: dict[Any, Any] = nx.get_edge_attributes(graph, "multi_instance")  # keyed (u, v, key)
+        single.add_edges_from((u, v, k) for u, v, k in graph.edges(keys=True) if not multi_instance.get((u, v, k)))
         # on a multigraph each edge of a path is a (u, v, key) triple; the stubs type it as a pair
         edge_paths = cast(list[list[tuple[str, str, Hashable]]], list(nx.all_simple_edge_paths(single, source, target)))
     chains: list[Chain] = []
