@@ -430,7 +430,27 @@ def _cmd_chain(args: argparse.Namespace) -> int:
             print(describe_chain(chain))
             if chain.source == "sat" and {"n", "N"} & set(chain.parameters().outputs):
                 print(fine_grained_implication(chain))
+    if args.symbolic:
+        _print_family_chains(args.source, args.target)
     return 0
+
+
+def _print_family_chains(source: str, target: str) -> None:
+    """The registered chains to many instances between the two problems, beside the paths above
+    (``path`` and ``all_paths`` do not follow a reduction to many instances)."""
+    from reductions.family import FamilyChain, FamilyReduction, is_family
+    from reductions.registry import get_reduction, reduction_names
+    from reductions.symbolic import describe_chain
+
+    for name in reduction_names():
+        chain = get_reduction(name)
+        if not (is_family(chain) and chain.source == source and chain.target == target):
+            continue
+        assert isinstance(chain, FamilyChain | FamilyReduction)
+        steps = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in chain.steps)
+        print(f"\n{source} -> {target} through many instances: {name} = {steps}")
+        print(f"  members (one {target} instance each) = {chain.family_size()}")
+        print(describe_chain(chain))  # type: ignore[arg-type]  # it reads only name, steps and parameters()
 
 
 # -- solve -------------------------------------------------------------------------------

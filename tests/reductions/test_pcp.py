@@ -208,3 +208,18 @@ def test_chain_parameter_map_has_constant_eps_and_states_the_family_size() -> No
 def test_chain_passes_its_contract() -> None:
     report = verify_reduction(get_reduction("sat-aattc-pcp"), trials=10, seed=5)
     assert report.passed, report.summary()
+
+
+def test_chain_symbolic_shows_the_constant_gap_chain_beside_the_paths(capsys) -> None:  # type: ignore[no-untyped-def]
+    from reductions.app.cli import main
+    from reductions.registry import get_reduction
+
+    assert main(["chain", "sat", "aattc", "--symbolic"]) == 0
+    out = capsys.readouterr().out
+    head, _, family = out.partition("sat -> aattc through many instances: sat-aattc-pcp = ")
+    assert head.startswith("sat -> aattc: sat-ov (sat -> ov) >> ov-gapann (ov -> gapann)")
+    assert family.startswith("sat-ov (sat -> ov) >> ov-gapann-pcp (ov -> gapann)")
+    size = get_reduction("sat-aattc-pcp").family_size()  # type: ignore[attr-defined]
+    assert f"members (one aattc instance each) = {size}" in family
+    p, m = sympy.Symbol("p", positive=True), sympy.Symbol("m", positive=True)
+    assert size.subs({p: 7, m: 3}) == 7**4
