@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from instances.errors import DimacsParseError
+from instances.formatting import plural
 
 __all__ = [
     "DimacsScan",
@@ -272,8 +273,8 @@ def _scan_lines(lines: Iterable[str], source: str | None) -> DimacsScan:
         where = first_clause_line or 1
         warnings.insert(
             0,
-            f"line {where}: no p line; using the content's {_count(largest, 'variable')} and "
-            f"{_count(len(clauses), 'clause')}",
+            f"line {where}: no p line; using the content's {plural(largest, 'variable')} and "
+            f"{plural(len(clauses), 'clause')}",
         )
         num_vars = largest
     else:
@@ -381,11 +382,6 @@ def _decode_block(data: bytes, lines_before: int, source: str | None) -> str:
             line=lines_before + line,
             source=source,
         ) from err
-
-
-def _count(number: int, noun: str) -> str:
-    """``1 clause``, ``2 clauses``."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def format_dimacs(num_vars: int, clauses: Iterable[tuple[int, ...]], comments: Iterable[str] = ()) -> str:

@@ -21,6 +21,7 @@ from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.display import MAX_LITERALS, html_block, key_value_table, stage_table
 from instances.errors import OracleContradiction, OracleRefusal
+from instances.formatting import format_bytes, plural
 from reductions.core import Chain, Stage
 from reductions.family import ReducedFamily, answer_members, is_family
 from reductions.problems import get_problem, problem_names
@@ -39,7 +40,6 @@ __all__ = [
     "DEFAULT_CHAIN",
     "FLOPS_PER_SECOND",
     "EXPS_PER_SECOND",
-    "human_bytes",
     "work_seconds",
     "int_log2",
     "hamming_ball_log2",
@@ -274,7 +274,7 @@ class ChainPrediction:
         else:
             keys = "" if self.keys == self.size else f" ({_count(self.keys)} keys)"
             work = f"attention with N = {_count(self.size)} and d = {_count(self.attention_dimension)}{keys}"
-        return f"{work}: about {human_bytes(self.bytes)} and {_human_seconds(self.seconds)}"
+        return f"{work}: about {format_bytes(self.bytes)} and {_human_seconds(self.seconds)}"
 
 
 def _count(value: int) -> str:
@@ -289,21 +289,6 @@ def _human_seconds(seconds: float) -> str:
     if seconds >= BEYOND_SECONDS:
         return "a time beyond any machine"
     return f"{seconds:.3g} s"
-
-
-def human_bytes(count: int | float) -> str:
-    """Bytes in binary units; sizes above 2^80 bytes as a power of two (int arithmetic, no overflow).
-
-    >>> human_bytes(3 * 2**30), human_bytes(2**100 + 1)
-    ('3 GiB', '2^100 B (beyond any machine)')
-    """
-    count = int(count)
-    if count >= 2**80:
-        return f"2^{count.bit_length() - 1} B (beyond any machine)"
-    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")):
-        if count < 1024 ** (power + 1) or unit == "ZiB":
-            return f"{count / 1024**power:.3g} {unit}"
-    raise AssertionError("unreachable")
 
 
 def work_seconds(work: int, per_second: float) -> float:
@@ -357,13 +342,9 @@ def hamming_ball_points(num_queries: int, dimension: int, radius: int) -> int:
     return num_queries * total
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _formula_size(formula: CNF) -> str:
     """``"3 variables and 1 clause"``."""
-    return f"{_plural(formula.num_vars, 'variable')} and {_plural(formula.num_clauses, 'clause')}"
+    return f"{plural(formula.num_vars, 'variable')} and {plural(formula.num_clauses, 'clause')}"
 
 
 def beyond_any_machine(formula: CNF, what: str) -> OracleRefusal:
@@ -642,7 +623,7 @@ def solve_via_attention(
     else:
         what = f"{_formula_size(formula)} need {prediction.describe()}"
         if prediction.bytes > max_bytes:
-            raise OracleRefusal(f"{what}, above the limit of {human_bytes(max_bytes)}")
+            raise OracleRefusal(f"{what}, above the limit of {format_bytes(max_bytes)}")
         if prediction.seconds > max_seconds:
             raise OracleRefusal(f"{what}, above the limit of {max_seconds:g} s")
     # Progress only where someone watches and the run is long enough to wonder.
@@ -738,5 +719,5 @@ def _check_family_source_sizes(formula: CNF, chain: Any, max_bytes: int) -> None
     if vector_bytes > max_bytes:
         raise OracleRefusal(
             f"{_formula_size(formula)} need {_count(vector_bytes)} bytes of OV vectors before {chain.name}'s "
-            f"family step, above the limit of {human_bytes(max_bytes)}"
+            f"family step, above the limit of {format_bytes(max_bytes)}"
         )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from instances.errors import FrameworkError, SolverBudgetExceeded
+from instances.formatting import format_bytes, plural
 from reductions.app.arguments import byte_size, nonnegative_int, nonnegative_real, positive_int, positive_real
 
 if TYPE_CHECKING:
@@ -124,15 +125,6 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _count(number: int, noun: str) -> str:
-    """``1 variable``, ``2 variables``.
-
-    >>> _count(1, "clause"), _count(0, "clause")
-    ('1 clause', '0 clauses')
-    """
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def _read(file: str) -> ParsedDimacs:
     """The DIMACS input named on the command line; ``-`` is standard input."""
     from instances.dimacs import read_dimacs
@@ -142,19 +134,7 @@ def _read(file: str) -> ParsedDimacs:
     return read_dimacs(file)
 
 
-def _human_bytes(count: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if count < 1024:
-            return f"{count:.3g} {unit}"
-        count /= 1024
-    return f"{count:.3g} EiB"
-
-
 # -- what solve would need -----------------------------------------------------------------
-
-# Beyond 2^62 vectors on one side no memory limit can be met; refusing on the
-# exponent keeps the prediction itself from building numbers with millions of digits.
-_MAX_SIDE_EXPONENT = 62
 
 
 def _solve_chain(args: argparse.Namespace) -> Chain:
@@ -185,36 +165,16 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
     return Chain.of(reduction)
 
 
-def _size_refusal(formula: CNF, chain: Chain) -> str | None:
-    """A refusal from the variable count alone, before any size is computed."""
-    from reductions.catalog.sat_ov import SatToOV
-
-    first_step = chain.steps[0]
-    if not isinstance(first_step, SatToOV):
-        return None
-    first = first_step.first_half_size(formula.num_vars)
-    larger = max(first, formula.num_vars - first)
-    if larger <= _MAX_SIDE_EXPONENT:
-        return None
-    return (
-        f"{_count(formula.num_vars, 'variable')} split {first} + {formula.num_vars - first} give 2^{larger} "
-        f"vectors on one side, more than 2^{_MAX_SIDE_EXPONENT}: beyond any memory limit"
-    )
-
-
 def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> dict[str, Any]:
     """What ``solve`` would need and whether it accepts: ``accepts``, ``reason`` and the sizes."""
     from reductions.pipeline import predict_chain
 
-    what = f"{_count(formula.num_vars, 'variable')} and {_count(formula.num_clauses, 'clause')}"
+    what = f"{plural(formula.num_vars, 'variable')} and {plural(formula.num_clauses, 'clause')}"
     report: dict[str, Any] = {"chain": chain.name, "max_memory": max_bytes, "max_seconds": max_seconds}
-    refusal = _size_refusal(formula, chain)
-    if refusal is not None:
-        return dict(report, accepts=False, reason=refusal)
     try:
         prediction = predict_chain(formula, chain)
-    except (OverflowError, MemoryError) as err:
-        return dict(report, accepts=False, reason=f"{what}: the size prediction overflowed ({err}); too large")
+    except SolverBudgetExceeded as refusal:  # sizes beyond any machine, refused by the predictor itself
+        return dict(report, accepts=False, reason=str(refusal))
     if prediction is None:
         return dict(report, accepts=True, reason=f"{what}: sizes not predictable before building")
     report.update(
@@ -227,7 +187,7 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
     )
     need = f"{what} need {prediction.describe()}"
     if prediction.bytes > max_bytes:
-        return dict(report, accepts=False, reason=f"{need}, above the limit of {_human_bytes(max_bytes)}")
+        return dict(report, accepts=False, reason=f"{need}, above the limit of {format_bytes(max_bytes)}")
     if prediction.seconds > max_seconds:
         return dict(report, accepts=False, reason=f"{need}, above the limit of {max_seconds:g} s")
     return dict(report, accepts=True, reason=f"{need}, within the limits")
@@ -257,7 +217,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         _print_json(report)
         return 0
     print(
-        f"{args.file}: {_count(formula.num_vars, 'variable')}, {_count(formula.num_clauses, 'clause')} "
+        f"{args.file}: {plural(formula.num_vars, 'variable')}, {plural(formula.num_clauses, 'clause')} "
         f"(widest {report['max_clause_width']}, {report['empty_clauses']} empty)"
     )
     for warning in parsed.warnings:
@@ -292,7 +252,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     variables, clauses, literals = _generate_size(args)
     if variables + literals > GENERATE_MAX_SIZE:
         raise ValueError(
-            f"{_count(variables, 'variable')} and {_count(clauses, 'clause')} ({literals:,} literals) are above "
+            f"{plural(variables, 'variable')} and {plural(clauses, 'clause')} ({literals:,} literals) are above "
             f"generate's limit of {GENERATE_MAX_SIZE:,} variables plus literals; refused before building"
         )
     if args.family == "random":
@@ -477,9 +437,6 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     chain = _solve_chain(args)
     make_oracle(args.oracle, chain.target)  # an unknown name is an error (exit 1), before reading
     parsed = _read(args.file)
-    refusal = _size_refusal(parsed.formula, chain)
-    if refusal is not None:
-        return _unknown(args, refusal, parsed)
     try:
         result = solve_via_attention(
             parsed.formula,
@@ -491,10 +448,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         )
     except SolverBudgetExceeded as err:
         return _unknown(args, str(err), parsed)
-    except (OverflowError, FloatingPointError) as err:
-        return _unknown(args, f"the computation overflowed ({err}); refused", parsed)
     except MemoryError:
-        return _unknown(args, f"out of memory (limit {_human_bytes(args.max_memory)} not enough)", parsed)
+        return _unknown(args, f"out of memory (limit {format_bytes(args.max_memory)} not enough)", parsed)
     code = EXIT_SAT if result.status == "SAT" else EXIT_UNSAT
     args.exit_status = code
     if args.json:

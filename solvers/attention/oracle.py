@@ -35,6 +35,7 @@ import numpy as np
 
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
+from instances.formatting import format_bytes
 
 __all__ = [
     "query_rows",
@@ -137,19 +138,6 @@ DEFAULT_MAX_BYTES: int = machine_memory_bytes() // 4
 """Default memory limit of an oracle: a quarter of physical memory (6 GiB on a 24 GiB machine)."""
 
 
-def format_bytes(count: float) -> str:
-    """Human-readable byte count.
-
-    >>> from solvers.attention.oracle import format_bytes
-    >>> format_bytes(3 * 2**30), format_bytes(512)
-    ('3.0 GiB', '512 B')
-    """
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if count >= size:
-            return f"{count / size:.1f} {unit}"
-    return f"{int(count)} B"
-
-
 def check_budget(name: str, cost: Cost, *, max_seconds: float | None, max_bytes: int | None, what: str = "") -> None:
     """Raise :class:`OracleRefusal` when ``cost`` exceeds a limit; the message has the numbers.
 
@@ -170,7 +158,7 @@ def check_budget(name: str, cost: Cost, *, max_seconds: float | None, max_bytes:
     >>> check_budget("exact", Cost(1.0, 2**33), max_seconds=None, max_bytes=2**32, what="n = 10")
     Traceback (most recent call last):
     ...
-    instances.errors.OracleRefusal: oracle 'exact' refuses n = 10: predicted peak memory 8.0 GiB exceeds 'max_bytes' = 4.0 GiB
+    instances.errors.OracleRefusal: oracle 'exact' refuses n = 10: predicted peak memory 8 GiB exceeds 'max_bytes' = 4 GiB
     """
     job = f" {what}" if what else ""
     if max_bytes is not None and cost.peak_bytes > max_bytes:

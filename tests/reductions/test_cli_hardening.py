@@ -143,7 +143,7 @@ def test_item1_huge_formulas_are_unknown_not_a_traceback(text, tmp_path):
     assert result.returncode == EXIT_UNKNOWN
     assert result.stdout.splitlines()[-1] == "s UNKNOWN"
     assert result.stdout.splitlines()[-2].startswith("c refused: ")
-    assert "beyond any memory limit" in one_line(result.stderr)
+    assert "beyond any machine" in one_line(result.stderr)
 
 
 @pytest.mark.parametrize("chain", sat_chains())
@@ -536,5 +536,5 @@ def test_refusals_happen_before_allocation_under_ulimit(args, text, status, tmp_
     result = run(*[arg.replace("{file}", file) for arg in args], limit_kib=ULIMIT_KIB)
     assert result.returncode == status, result.stderr
     line = one_line(result.stderr)
-    assert "memory" not in line.lower() or "beyond any memory limit" in line
+    assert "out of memory" not in line.lower()  # refused from the prediction, not after running out
     assert "MemoryError" not in result.stderr

@@ -115,8 +115,9 @@ def bench_memory(
     ...
     ValueError: bench memory: 40 variables, 170 clauses are predicted to need ... above the limit of 1 GiB (--max-memory)
     """
+    from instances.formatting import format_bytes
     from instances.generators import random_ksat
-    from reductions.pipeline import default_chain, human_bytes, predict_chain
+    from reductions.pipeline import default_chain, predict_chain
 
     points = [(check_int("num_vars", v, minimum=1), (clauses or {}).get(v, default_clauses(v))) for v in num_vars]
     chain = default_chain(branch="attention")
@@ -124,8 +125,8 @@ def bench_memory(
         prediction = predict_chain(random_ksat(v, m, 3, seed=seed), chain)
         if prediction is not None and prediction.bytes > max_bytes:
             raise ValueError(
-                f"bench memory: {v} variables, {m} clauses are predicted to need {human_bytes(prediction.bytes)}, "
-                f"above the limit of {human_bytes(max_bytes)} (--max-memory)"
+                f"bench memory: {v} variables, {m} clauses are predicted to need {format_bytes(prediction.bytes)}, "
+                f"above the limit of {format_bytes(max_bytes)} (--max-memory)"
             )
     results = [measure_run(v, m, seed=seed) for v, m in points]
     return benchmark_report(

@@ -33,6 +33,7 @@ from fractions import Fraction
 from typing import Any
 
 from instances.errors import SolverBudgetExceeded
+from instances.formatting import format_bytes
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -45,7 +46,6 @@ __all__ = [
     "json_ready",
     "check_memory",
     "check_seconds",
-    "human_bytes",
 ]
 
 DEFAULT_MAX_BYTES = 4 * 2**30
@@ -222,20 +222,6 @@ def benchmark_report(
     return ready
 
 
-def human_bytes(count: int) -> str:
-    """``count`` bytes in binary units, three significant digits.
-
-    >>> human_bytes(3 * 2**30), human_bytes(2**100)
-    ('3 GiB', '1.05e+06 YiB')
-    """
-    value = float(min(count, 2**1000))
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB"):
-        if value < 1024:
-            return f"{value:.3g} {unit}"
-        value /= 1024
-    return f"{value:.3g} YiB"
-
-
 def check_memory(what: str, predicted_bytes: int, max_bytes: int | None = DEFAULT_MAX_BYTES) -> int:
     """Refuse (:class:`BenchmarkTooLarge`, one line) when ``predicted_bytes`` exceeds ``max_bytes``.
 
@@ -253,7 +239,7 @@ def check_memory(what: str, predicted_bytes: int, max_bytes: int | None = DEFAUL
     predicted_bytes = int(predicted_bytes)
     if max_bytes is not None and predicted_bytes > max_bytes:
         raise BenchmarkTooLarge(
-            f"{what} needs about {human_bytes(predicted_bytes)}, above the limit of {human_bytes(max_bytes)} "
+            f"{what} needs about {format_bytes(predicted_bytes)}, above the limit of {format_bytes(max_bytes)} "
             "(--max-memory)"
         )
     return predicted_bytes

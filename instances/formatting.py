@@ -1,0 +1,38 @@
+"""How counts and sizes are written in messages: ``1 clause``, ``3 GiB``.
+
+Plain Python (no numpy), so the command line can use it before anything heavy
+is imported; every package's messages go through it.
+"""
+
+from __future__ import annotations
+
+__all__ = ["plural", "format_bytes"]
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 clause``, ``2 clauses``: a count with its noun, for messages and tables.
+
+    >>> plural(1, "variable"), plural(0, "clause")
+    ('1 variable', '0 clauses')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def format_bytes(count: int | float) -> str:
+    """Bytes in binary units, three significant digits; from ``2^80`` bytes on, a power of two.
+
+    Integer arithmetic up to the unit, so a predicted size with hundreds of
+    digits is shown without overflowing a float.
+
+    >>> format_bytes(3 * 2**30), format_bytes(1000), format_bytes(1536), format_bytes(2**100 + 1)
+    ('3 GiB', '1000 B', '1.5 KiB', '2^100 B (beyond any machine)')
+    """
+    count = int(count)
+    if count >= 2**80:
+        return f"2^{count.bit_length() - 1} B (beyond any machine)"
+    if count < 1024:
+        return f"{count} B"
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB")):
+        if count < 1024 ** (power + 1) or unit == "ZiB":
+            return f"{count / 1024**power:.3g} {unit}"
+    raise AssertionError("unreachable")
