@@ -9,7 +9,6 @@ their plot, and the third with its reduction in the registry.
 from __future__ import annotations
 
 import base64
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,12 @@ def _read(name: str) -> Any:
 def executed() -> dict[str, Any]:
     """Every notebook executed once, in a kernel started in a temporary folder."""
     pytest.importorskip("ipykernel", reason="the test extra installs ipykernel")
-    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's own deprecation notice otherwise
-    nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient")
     import tempfile
 
     results = {}
-    with tempfile.TemporaryDirectory() as folder:
+    with pytest.MonkeyPatch.context() as patch, tempfile.TemporaryDirectory() as folder:
+        patch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core's own deprecation notice otherwise
+        nbclient = pytest.importorskip("nbclient", reason="the test extra installs nbclient")
         for name in NAMES:
             notebook = _read(name)
             nbclient.NotebookClient(
