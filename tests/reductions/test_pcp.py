@@ -11,7 +11,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import CNF
+from instances import CNF, Assignment
 from instances.answers import NeighborDecisions
 from instances.errors import IncompatibleReductionError, NotAWitnessError, SolverBudgetExceeded
 from instances.vectors import OVInstance, hamming_distances
@@ -247,3 +247,38 @@ def test_chain_symbolic_shows_the_constant_gap_chain_beside_the_paths(capsys) ->
     assert f"members (one aattc instance each) = {size}" in family
     p, m = sympy.Symbol("p", positive=True), sympy.Symbol("m", positive=True)
     assert size.subs({p: 7, m: 3}) == 7**4
+
+
+def test_solve_cli_with_the_pcp_chain_agrees_with_pysat_on_every_formula_it_accepts(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``reductions solve FILE.cnf --chain sat-aattc-pcp`` on random DIMACS files of 2-6 variables: every
+    formula it accepts is answered as PySAT answers it (assignments checked); the others are refused
+    with the instance count."""
+    from reductions.app.cli import EXIT_UNKNOWN, main
+
+    accepted = {10: 0, 20: 0}
+    refused = three_clauses = 0
+    for k in range(36):
+        rng = np.random.default_rng([13, k])
+        num_vars = 2 + k % 5
+        formula = random_test_formula(rng, num_vars) if k % 3 == 0 else random_small_formula(rng, k + 1)
+        if k % 9 == 4:  # some with four clauses: 11^6 members, beyond max_members
+            formula = CNF(num_vars, [*formula.clauses, (1, 2), (-1,), (2,), (-2, 1)][:4])
+        elif k % 6 == 5:  # three clauses: 7^4 = 2401 members, the largest family it builds
+            formula = CNF(num_vars, random_test_formula(rng, num_vars).clauses[:3])
+        path = tmp_path / f"f{k}.cnf"
+        path.write_text(formula.to_dimacs())
+        status = main(["solve", str(path), "--chain", "sat-aattc-pcp"])
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        if status == EXIT_UNKNOWN:
+            assert lines[-1] == "s UNKNOWN" and "above max_members" in captured.err, captured.err
+            refused += 1
+            continue
+        reference = solve_sat(formula)
+        assert status == (10 if reference is not None else 20), formula.to_dimacs()
+        if status == 10:
+            literals = [int(x) for line in lines if line.startswith("v ") for x in line[2:].split()]
+            assert literals[-1] == 0 and formula.is_satisfied_by(Assignment(tuple(x > 0 for x in literals[:-1])))
+        accepted[status] += 1
+        three_clauses += len(formula.clauses) == 3
+    assert accepted[10] >= 10 and accepted[20] >= 5 and refused >= 3 and three_clauses >= 3
