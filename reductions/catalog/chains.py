@@ -58,7 +58,7 @@ def attention_chain(
 def random_small_formula(rng: np.random.Generator, size: int) -> CNF:
     """A random CNF with 2-6 variables and 0-3 clauses of width 1-3 (3 clauses rarely, and only at sizes 5, 10, ...; a quarter of them
     unsatisfiable by a unit clause and its negation or an empty clause): the sizes
-    ``sat-aattc-pcp`` can run (``p^(2m-2)`` members for ``m`` clauses: 1, 1, 9, 2401).
+    ``sat-aattc-pcp`` can run (``p^(2m-2)`` members for ``m`` clauses: 1, 1, 25, 2401).
 
     >>> random_small_formula(np.random.default_rng(1), 4).num_vars
     5
