@@ -104,3 +104,12 @@ def test_chain_symbolic_prints_both_chains_b_in_numbers(capsys: pytest.CaptureFi
         exact, constant = _concrete_betas(formula, mode)
         assert float(rows[0][columns[0]]) == pytest.approx(math.sqrt(exact), abs=0.006)
         assert float(rows[0][columns[1]]) == pytest.approx(math.sqrt(constant), abs=0.006)
+
+
+def test_entry_bounds_and_codewords_refuse_bad_sizes_in_one_line() -> None:
+    from reductions.catalog.ov_gapann_pcp import hadamard_codewords
+
+    with pytest.raises(ValueError, match=r"need v >= 1 and m >= 1 \(got v = 4, m = 0\)"):
+        entry_bounds(4, 0)
+    with pytest.raises(ValueError, match="'symbols' must be >= 1"):
+        hadamard_codewords(0)
