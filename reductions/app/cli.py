@@ -411,6 +411,32 @@ def _print_family_chains(source: str, target: str) -> None:
         print(f"\n{source} -> {target} through many instances: {name} = {steps}")
         print(f"  members (one {target} instance each) = {chain.family_size()}")
         print(describe_chain(chain))  # type: ignore[arg-type]  # it reads only name, steps and parameters()
+    if (source, target) == ("sat", "aattc"):
+        print()
+        print(_entry_bounds_table())
+
+
+def _entry_bounds_table() -> str:
+    """``B`` of sat-aattc and sat-aattc-pcp in numbers, at the smallest formula the chains solve and at SATLIB's sizes."""
+    from reductions.catalog.chains import SATLIB_SIZES, entry_bounds
+
+    lines = [
+        "B = sqrt(beta) in numbers (attention branch; n = 2^ceil(v/2) points; sat-aattc: exact gap, "
+        "sat-aattc-pcp: constant gap):",
+        f"  {'v':>5}  {'m':>5}  {'log2 n':>6}  {'exact, certified':>16}  {'exact, paper':>12}"
+        f"  {'constant, certified':>19}  {'constant, paper':>15}  {'sqrt(ln n)':>10}",
+    ]
+    for v, m in ((6, 3), *SATLIB_SIZES, (1000, 4260)):
+        b = entry_bounds(v, m)
+        lines.append(
+            f"  {v:5d}  {m:5d}  {(v + 1) // 2:6d}  {b.exact_certified:16.2f}  {b.exact_paper:12.2f}"
+            f"  {b.constant_certified:19.2f}  {b.constant_paper:15.2f}  {b.limit:10.2f}"
+        )
+    lines.append(
+        "exact gap: B^2 = Theta(m log n); constant gap (eps = 1/5): B^2 <= 40 ln(4 n_b N/n_k) certified, "
+        "<= 400 ln n paper, whatever m is"
+    )
+    return "\n".join(lines)
 
 
 # -- solve -------------------------------------------------------------------------------
