@@ -371,8 +371,14 @@ def _registered_chain_names() -> dict[tuple[Any, ...], list[str]]:
 def _cmd_chain(args: argparse.Namespace) -> int:
     from reductions.registry import all_paths, path
 
-    chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
+    try:
+        chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
+    except ValueError:
+        chains = []
     if not chains:
+        if args.symbolic and _print_family_chains(args.source, args.target, first=True):
+            args.exit_status = 0
+            return 0
         raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}")
     named = _registered_chain_names() if args.all else {}
     args.exit_status = 0
@@ -395,22 +401,53 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_family_chains(source: str, target: str) -> None:
+def _print_family_chains(source: str, target: str, *, first: bool = False) -> int:
     """The registered chains to many instances between the two problems, beside the paths above
-    (``path`` and ``all_paths`` do not follow a reduction to many instances)."""
+    (``path`` and ``all_paths`` do not follow a reduction to many instances); how many were printed.
+
+    A family step with a ``growth()`` method (``ov-zmaxip``) also gets its choices written out as
+    explicit functions of the source's sizes."""
+    import sympy
+
     from reductions.family import FamilyChain, FamilyReduction, is_family
     from reductions.registry import get_reduction, reduction_names
     from reductions.symbolic import describe_chain
 
+    printed = 0
     for name in reduction_names():
         chain = get_reduction(name)
         if not (is_family(chain) and chain.source == source and chain.target == target):
             continue
         assert isinstance(chain, FamilyChain | FamilyReduction)
-        steps = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in chain.steps)
-        print(f"\n{source} -> {target} through many instances: {name} = {steps}")
+        steps = chain.steps if isinstance(chain, FamilyChain) else (chain,)
+        description = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in steps)
+        print(
+            f"{'' if first and not printed else chr(10)}{source} -> {target} through many instances: {name} = {description}"
+        )
         print(f"  members (one {target} instance each) = {chain.family_size()}")
         print(describe_chain(chain))  # type: ignore[arg-type]  # it reads only name, steps and parameters()
+        head = chain.head if isinstance(chain, FamilyChain) else chain
+        growth = getattr(head, "growth", None)
+        if growth is not None:
+            before = chain.before if isinstance(chain, FamilyChain) else ()
+            substitutions: dict[Any, Any] = {}
+            if before:
+                composed = before[0].parameters()
+                for step in before[1:]:
+                    composed = composed.then(step.parameters())
+                substitutions = {sympy.Symbol(k, positive=True): v for k, v in composed.outputs.items()}
+            print(f"  growth in {source}'s sizes (log_star: the iterated base-2 logarithm):")
+            for symbol, expression in growth().items():
+                explicit = sympy.sympify(expression).subs(substitutions, simultaneous=True)
+                label = f"{head.target}'s d" if symbol == "d" else symbol
+                print(f"    {label} = {sympy.sstr(explicit)}")
+        if chain.source == "sat" and "n" in chain.parameters().outputs:
+            from reductions.symbolic import fine_grained_implication
+
+            print(fine_grained_implication(chain))  # type: ignore[arg-type]
+            print(f"  (times the number of members, {chain.family_size()}, each one oracle call)")
+        printed += 1
+    return printed
 
 
 # -- solve -------------------------------------------------------------------------------
