@@ -476,7 +476,7 @@ def builtin_problems() -> list[Problem]:
         ),
         Problem(
             "zmaxip",
-            "Integer maximum inner product with exact integers of any size (decision)",
+            "Integer Max-IP, exact integers of any size (decision)",
             ZMaxIPInstance,
             _random_zmaxip,
             _solve_zmaxip,
