@@ -167,10 +167,13 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
 
 def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> dict[str, Any]:
     """What ``solve`` would need and whether it accepts: ``accepts``, ``reason`` and the sizes."""
+    from reductions.family import is_family
     from reductions.pipeline import predict_chain
 
     what = f"{plural(formula.num_vars, 'variable')} and {plural(formula.num_clauses, 'clause')}"
     report: dict[str, Any] = {"chain": chain.name, "max_memory": max_bytes, "max_seconds": max_seconds}
+    if is_family(chain):
+        return _predict_family(formula, chain, report, what)
     try:
         prediction = predict_chain(formula, chain)
     except SolverBudgetExceeded as refusal:  # sizes beyond any machine, refused by the predictor itself
@@ -191,6 +194,28 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
     if prediction.seconds > max_seconds:
         return dict(report, accepts=False, reason=f"{need}, above the limit of {max_seconds:g} s")
     return dict(report, accepts=True, reason=f"{need}, within the limits")
+
+
+def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str) -> dict[str, Any]:
+    """What ``solve`` would meet on a chain through a reduction to many instances: the family step's own
+    prediction (``predict_members(n_a, n_b, d)`` on the OV sizes after split and list) where it has one."""
+    predict = getattr(chain.head, "predict_members", None)
+    count = chain.family_size()
+    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
+        return dict(
+            report,
+            accepts=True,
+            reason=f"{what}: {count} instances, one oracle call each; sizes not predictable before building",
+        )
+    sizes = chain.before[0].parameters().evaluate({"v": formula.num_vars, "m": formula.num_clauses})
+    refusal, predicted = predict(sizes["n_a"], sizes["n_b"], sizes["d"])
+    report.update(predicted)
+    if refusal is not None:
+        return dict(report, accepts=False, reason=f"{what}: {refusal}")
+    members = predicted.get("members")
+    return dict(
+        report, accepts=True, reason=f"{what} need {members} instances, one oracle call each, within the limits"
+    )
 
 
 # -- inspect -----------------------------------------------------------------------------

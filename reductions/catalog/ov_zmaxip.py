@@ -289,6 +289,16 @@ class OVToZMaxIP(FamilyReduction):
             return f"{head}: D W^2 = {sizes.product:.3e} is above {self.max_product:.3e} (float64-exact inner products)"
         return None
 
+    def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
+        """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
+
+        >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 18)
+        >>> reason.split(": ")[-1], sizes["members"]
+        ('above max_members = 4096', 19433)
+        """
+        sizes = self._sizes(d, n_a, n_b)
+        return self.refusal(sizes, d), sizes.as_dict()
+
     def _forward(self, instance: OVInstance) -> tuple[tuple[ZMaxIPInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
         sizes = self.sizes(instance)
         reason = self.refusal(sizes, instance.dimension)

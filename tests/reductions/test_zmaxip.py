@@ -283,3 +283,15 @@ def test_cli_refuses_larger_files_with_the_predicted_sizes(capsys: pytest.Captur
     assert "s UNKNOWN" in captured.out
     reason = [line for line in captured.err.splitlines() if "ov-zmaxip" in line]
     assert len(reason) == 1 and "19433 members of dimension 45" in reason[0]
+
+
+def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
+    from reductions.app.cli import main
+
+    assert main(["inspect", str(DATA / "parser_quirks/multiline.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
+    assert "accepts: 6 variables and 2 clauses need 5 instances" in capsys.readouterr().out
+    assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
+    assert "refuses: 16 variables and 18 clauses: ov-zmaxip at d = 18" in capsys.readouterr().out
+    # a family step without a prediction is reported, not a crash
+    assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
+    assert "sizes not predictable before building" in capsys.readouterr().out
