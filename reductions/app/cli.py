@@ -404,7 +404,9 @@ def _cmd_chain(args: argparse.Namespace) -> int:
         if args.symbolic and _print_family_chains(args.source, args.target, first=True):
             args.exit_status = 0
             return 0
-        raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}")
+        families = _family_names(args.source, args.target)
+        hint = f" (only through many instances: {', '.join(families)}; add --symbolic)" if families else ""
+        raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}{hint}")
     named = _registered_chain_names() if args.all else {}
     args.exit_status = 0
     for index, chain in enumerate(chains):
@@ -424,6 +426,18 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     if args.symbolic:
         _print_family_chains(args.source, args.target)
     return 0
+
+
+def _family_names(source: str, target: str) -> list[str]:
+    """The registered reductions to many instances (steps and chains) from ``source`` to ``target``."""
+    from reductions.family import is_family
+    from reductions.registry import get_reduction, reduction_names
+
+    return [
+        name
+        for name in reduction_names()
+        if is_family(reduction := get_reduction(name)) and reduction.source == source and reduction.target == target
+    ]
 
 
 def _print_family_chains(source: str, target: str, *, first: bool = False) -> int:

@@ -295,3 +295,10 @@ def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.Capture
     # a family step without a prediction is reported, not a crash
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
     assert "sizes not predictable before building" in capsys.readouterr().out
+
+
+def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFixture[str]) -> None:
+    from reductions.app.cli import main
+
+    assert main(["chain", "ov", "zmaxip"]) == 1
+    assert "only through many instances: ov-zmaxip; add --symbolic" in capsys.readouterr().err
