@@ -24,13 +24,16 @@ from reductions.catalog.ov_gapann import OVToGapANN
 from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
 from reductions.catalog.ov_maxip import OVToMaxIP
 from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention
+from reductions.catalog.ov_zmaxip import OVToZMaxIP
 from reductions.catalog.sat_ov import SatToOV
+from reductions.catalog.zmaxip_aattc import ZMaxIPToAttention
 from reductions.core import Chain
 from reductions.family import FamilyChain
 
 __all__ = [
     "attention_chain",
     "pcp_attention_chain",
+    "lowdim_attention_chain",
     "random_small_formula",
     "builtin_chains",
     "EntryBounds",
@@ -97,6 +100,25 @@ def pcp_attention_chain(
     )
 
 
+def lowdim_attention_chain(*, delta: float = 0.25) -> FamilyChain:
+    """SAT -> OV -> Z-Max-IP in dimension ``2^O(log* n)`` (one instance per admissible value) -> AAttC.
+
+    The OV -> Z-Max-IP step refuses, before building, members whose ``D W^2``
+    exceeds ``2^53`` (the attention step needs float64-exact logits): this
+    chain runs formulas of at most 8 clauses.
+
+    >>> chain = lowdim_attention_chain()
+    >>> chain.name, chain.head.max_product == 2**53
+    ('sat-ov >> ov-zmaxip >> zmaxip-aattc', True)
+    """
+    return FamilyChain.of(
+        SatToOV(),
+        OVToZMaxIP(max_product=2**53),
+        ZMaxIPToAttention(delta=delta),
+        random_source=random_small_formula,
+    )
+
+
 def builtin_chains() -> dict[str, Chain | FamilyChain]:
     """Every named chain of the catalogue, by its registered name, in registration order.
 
@@ -114,6 +136,8 @@ def builtin_chains() -> dict[str, Chain | FamilyChain]:
     chains: dict[str, Chain | FamilyChain] = {name: Chain.of(*steps, label=name) for name, steps in named.items()}
     pcp = pcp_attention_chain()
     chains["sat-aattc-pcp"] = FamilyChain.of(pcp, label="sat-aattc-pcp", random_source=pcp.random_source)
+    lowdim = lowdim_attention_chain()
+    chains["sat-aattc-lowdim"] = FamilyChain.of(lowdim, label="sat-aattc-lowdim", random_source=lowdim.random_source)
     return chains
 
 
