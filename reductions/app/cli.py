@@ -398,15 +398,18 @@ def _cmd_chain(args: argparse.Namespace) -> int:
 
     try:
         chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
-    except ValueError:
-        chains = []
+    except ValueError as error:  # an unknown problem, or no path: the registry says which
+        chains, reason = [], str(error)
+    else:
+        reason = f"no registered reduction path from {args.source!r} to {args.target!r}"
     if not chains:
+        # path and all_paths do not follow a reduction to many instances; name those instead
         if args.symbolic and _print_family_chains(args.source, args.target, first=True):
             args.exit_status = 0
             return 0
         families = _family_names(args.source, args.target)
         hint = f" (only through many instances: {', '.join(families)}; add --symbolic)" if families else ""
-        raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}{hint}")
+        raise ValueError(f"{reason}{hint}")
     named = _registered_chain_names() if args.all else {}
     args.exit_status = 0
     for index, chain in enumerate(chains):
