@@ -37,7 +37,7 @@ from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
-__all__ = ["ExactAttention", "ERROR_CONSTANTS", "FUSED_ENV", "fused_available"]
+__all__ = ["ExactAttention", "ERROR_CONSTANTS", "FUSED_ENV", "fused_available", "warm_up"]
 
 _U64 = 2.0**-53
 _TINY64 = float(np.finfo(np.float64).tiny)
@@ -135,6 +135,23 @@ def fused_available() -> bool:
     True
     """
     return _fused_kernel() is not None
+
+
+def warm_up() -> bool:
+    """Load the fused kernel for both precisions now (numba compiles it on its first use, then
+    reads it from its cache), so that a later call, timed or traced, does not pay for that.
+    Returns :func:`fused_available`.
+
+    >>> from solvers.attention.exact import warm_up
+    >>> warm_up() in (True, False)
+    True
+    """
+    if _fused_kernel() is None:
+        return False
+    tiny = AttentionInstance([[1.0]], [[1.0], [0.5]], [[1.0], [0.25]], 1.0)
+    for dtype in ("float64", "float32"):
+        ExactAttention(dtype=dtype, workers=1)(tiny, log_space=True)
+    return True
 
 
 def _threadpool_limits() -> Any:

@@ -120,7 +120,10 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     )
     exact.add_argument("--d", type=positive_int, action="append", help="head dimension; repeat (default: 4 and 8)")
     exact.add_argument(
-        "--oracle", default="exact", help="oracle names, comma-separated: exact, exact-float32 (default: %(default)s)"
+        "--oracle",
+        default="all",
+        help="oracle names, comma-separated: exact, exact-float32 (the fused kernel where numba is installed), "
+        "exact-numpy, exact-float32-numpy, or all four (default: %(default)s)",
     )
     exact.add_argument(
         "--sample-rows", type=positive_int, help="time this many query rows and scale to n (default: all rows)"
@@ -216,12 +219,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             max_seconds=args.max_seconds,
         )
     if args.bench == "exact":
-        from reductions.app.bench.exact import bench_exact
+        from reductions.app.bench.exact import ALL_EXACT, bench_exact
 
         return bench_exact(
             args.n or [2**14],
             args.d or [4, 8],
-            _names(args.oracle),
+            list(ALL_EXACT) if args.oracle == "all" else _names(args.oracle),
             sample_rows=args.sample_rows,
             seed=args.seed,
             repeats=args.repeat,
