@@ -54,7 +54,7 @@ from reductions.app.bench.timing import (
     check_memory,
     check_seconds,
 )
-from solvers.attention.exact import ExactAttention, fused_available
+from solvers.attention.exact import ExactAttention, fused_available, warm_up
 from solvers.attention.reference import mpmath_attention
 
 __all__ = [
@@ -148,7 +148,7 @@ def reference_error(
     reference would exceed ``max_scores`` score entries.
 
     >>> from instances.attention import random_attention
-    >>> from solvers.attention.exact import ExactAttention, fused_available
+    >>> from solvers.attention.exact import ExactAttention, fused_available, warm_up
     >>> from reductions.app.bench.exact import reference_error
     >>> reference_error(ExactAttention(), random_attention(32, 2, 1.0, seed=0), np.array([0, 5])) < 1e-14
     True
@@ -250,6 +250,7 @@ def bench_exact(
     largest = max(n for n, _ in sizes)
     what = f"bench exact: {len(sizes) * len(oracles) * repeats} timed calls with n up to {largest} (at the least)"
     check_seconds(what, floor, max_seconds)
+    warm_up()  # numba's one-time load of the fused kernel is not part of any timing
     results = []
     for name in oracles:
         oracle: ExactAttention = EXACT_ORACLES[name]()
