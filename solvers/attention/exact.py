@@ -64,6 +64,7 @@ _NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
 _NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
 _TWO_WORKER_SPEEDUP = 1.7
 _PROBE_KEYS = 32  # keys that set a row's first shift
+_FUSED_MAX_WIDTH = 130  # columns of [Q/d, shift, bias] up to which the fused kernel runs
 _GATHER_BYTES = 2**22  # slices copied at a time where a whole-matrix temporary would raise the peak
 
 
@@ -221,7 +222,7 @@ class ExactAttention:
     least 1 and no weight exceeds ``e^theta``: no NaN, no inf, no zero division.
     ``V`` is first scaled by an exact power of two to ``||V||_inf < 1``.
 
-    **Fused kernel.** With numba installed, each block of query rows runs in one
+    **Fused kernel.** With numba installed and ``d <= 128``, each block of query rows runs in one
     compiled call (:mod:`solvers.attention._fused`): for each chunk of keys and each
     row, the scores, their ``exp2`` (a degree-13 polynomial, degree 7 in float32,
     certified within 2.3u) and the value sums, while the chunk is in cache, without
@@ -521,6 +522,16 @@ class ExactAttention:
         }
 
     # -- helpers --------------------------------------------------------------------------
+    def kernel_for(self, dimension: int) -> str:
+        """``"fused"`` or ``"numpy"``: the tile kernel a call with head dimension ``dimension`` runs.
+
+        >>> from solvers.attention.exact import ExactAttention
+        >>> ExactAttention(kernel="numpy").kernel_for(4), ExactAttention().kernel_for(1020)
+        ('numpy', 'numpy')
+        """
+        wide = dimension + 1 > _FUSED_MAX_WIDTH  # the plain sweep: [Q/d, shift]
+        return "numpy" if self.kernel == "numpy" or wide or _fused_kernel() is None else "fused"
+
     def worker_count(self, rows: int, m: int) -> int:
         """Threads a call on ``rows`` query rows and ``m`` keys uses.
 
@@ -675,7 +686,9 @@ class ExactAttention:
         blocks = [(i, min(r, i + qb)) for i in range(0, r, qb)]
         workers = min(workers, len(blocks))
 
-        fused = _fused_kernel() if self.kernel != "numpy" else None
+        # the fused kernel reads each chunk of keys once per query row: past ~128 features the
+        # chunk leaves the cache and BLAS's blocked product is faster (4x at d = 1020)
+        fused = _fused_kernel() if self.kernel != "numpy" and qa.shape[1] <= _FUSED_MAX_WIDTH else None
         if fused is not None:  # feature-major, contiguous rows for the kernel's inner loops
             kt, vat = np.ascontiguousarray(kt), np.ascontiguousarray(vat)
 

@@ -175,6 +175,12 @@ def test_environment_variable_forces_the_numpy_kernel(monkeypatch: pytest.Monkey
     assert np.all(np.abs(out.values - ref.values) <= out.abs_error + ref.abs_error)
 
 
+def test_kernel_choice_by_dimension() -> None:
+    fused = "fused" if fused_available() else "numpy"
+    assert ExactAttention().kernel_for(4) == fused and ExactAttention().kernel_for(128) == fused
+    assert ExactAttention().kernel_for(200) == "numpy" and ExactAttention(kernel="numpy").kernel_for(4) == "numpy"
+
+
 def test_kernel_field_is_validated() -> None:
     with pytest.raises(ValueError, match="'kernel' must be in"):
         ExactAttention(kernel="fused")  # type: ignore[arg-type]

@@ -54,7 +54,7 @@ from reductions.app.bench.timing import (
     check_memory,
     check_seconds,
 )
-from solvers.attention.exact import ExactAttention, fused_available, warm_up
+from solvers.attention.exact import ExactAttention, warm_up
 from solvers.attention.reference import mpmath_attention
 
 __all__ = [
@@ -148,7 +148,7 @@ def reference_error(
     reference would exceed ``max_scores`` score entries.
 
     >>> from instances.attention import random_attention
-    >>> from solvers.attention.exact import ExactAttention, fused_available, warm_up
+    >>> from solvers.attention.exact import ExactAttention, warm_up
     >>> from reductions.app.bench.exact import reference_error
     >>> reference_error(ExactAttention(), random_attention(32, 2, 1.0, seed=0), np.array([0, 5])) < 1e-14
     True
@@ -308,7 +308,7 @@ def _measure(
     error = reference_error(oracle, instance, check) if error_rows else None
     return {
         "oracle": name,
-        "kernel": "fused" if oracle.kernel == "auto" and fused_available() else "numpy",
+        "kernel": oracle.kernel_for(d),
         "n": n,
         "m": instance.m,
         "d": d,
