@@ -104,6 +104,16 @@ def test_bench_exact_json_shape_with_both_oracles(capsys):
         assert result["max_abs_error"] <= result["abs_error_bound"]
 
 
+def test_bench_solve_ratio_sets_the_clauses(capsys):
+    status, stdout, _ = _run(capsys, "bench", "solve", "--vars", "6", "--ratio", "4.26", "--formulas", "1")
+    assert status == 0
+    data = json.loads(stdout)
+    assert data["parameters"]["variables"] == 6 and data["parameters"]["clauses"] == 26
+    assert data["summary"]["agreeing"] == 1
+    status, _, err = _run(capsys, "bench", "solve", "--vars", "6", "--ratio", "4", "--clauses", "3")
+    assert status != 0 and "give --clauses or --ratio, not both" in err
+
+
 def test_bench_exact_default_reports_both_precisions_and_both_kernels(capsys):
     status, stdout, _ = _run(capsys, "bench", "exact", "--n", "128", "--d", "2", "--repeat", "1", "--error-rows", "1")
     assert status == 0
