@@ -244,8 +244,8 @@ if numba is not None:
         return w
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-    def _scores(w, q, kt, k0, n):  # pragma: no cover - compiled
-        """``w[:n] = q . kt[:, k0:k0+n]`` four features per pass over ``w``."""
+    def _scores(w, q, base, kt, k0, n):  # pragma: no cover - compiled
+        """``w[:n] = base + q . kt[:, k0:k0+n]`` four features per pass over ``w``."""
         width = kt.shape[0]
         j = 0
         while j < width:
@@ -256,7 +256,7 @@ if numba is not None:
                 q1, q2, q3 = q[j + 1], q[j + 2], q[j + 3]
                 if j == 0:
                     for k in range(n):
-                        w[k] = q0 * r0[k] + q1 * r1[k] + q2 * r2[k] + q3 * r3[k]
+                        w[k] = base + (q0 * r0[k] + q1 * r1[k] + q2 * r2[k] + q3 * r3[k])
                 else:
                     for k in range(n):
                         w[k] += q0 * r0[k] + q1 * r1[k] + q2 * r2[k] + q3 * r3[k]
@@ -264,7 +264,7 @@ if numba is not None:
             else:
                 if j == 0:
                     for k in range(n):
-                        w[k] = q0 * r0[k]
+                        w[k] = base + q0 * r0[k]
                 else:
                     for k in range(n):
                         w[k] += q0 * r0[k]
@@ -303,7 +303,7 @@ if numba is not None:
             col += 1
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-    def _scores2(wa, wb, qa, qb, kt, k0, n):  # pragma: no cover - compiled
+    def _scores2(wa, wb, qa, qb, basea, baseb, kt, k0, n):  # pragma: no cover - compiled
         """:func:`_scores` for two query rows at once: each key row is loaded once for both."""
         width = kt.shape[0]
         j = 0
@@ -319,8 +319,8 @@ if numba is not None:
                         x1 = r1[k]
                         x2 = r2[k]
                         x3 = r3[k]
-                        wa[k] = a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
-                        wb[k] = b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                        wa[k] = basea + (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3)
+                        wb[k] = baseb + (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3)
                 else:
                     for k in range(n):
                         x0 = r0[k]
@@ -335,8 +335,8 @@ if numba is not None:
                 b0 = qb[j]
                 if j == 0:
                     for k in range(n):
-                        wa[k] = a0 * r0[k]
-                        wb[k] = b0 * r0[k]
+                        wa[k] = basea + a0 * r0[k]
+                        wb[k] = baseb + b0 * r0[k]
                 else:
                     for k in range(n):
                         wa[k] += a0 * r0[k]
@@ -399,30 +399,33 @@ if numba is not None:
         return top
 
     @numba.njit(cache=True, nogil=True)
-    def fused_block(qa, kt, vat, upper, theta, kb, shift_column, probe, acc, shift):  # pragma: no cover - compiled
+    def fused_block(qa, kt, vat, upper, theta, kb, probe, acc, shift):  # pragma: no cover - compiled
         """One block of query rows against all keys, like :func:`~solvers.attention.exact._tile_kernel`.
 
-        ``qa`` (rows x width, private copy) holds the base-2 query side with the shift
-        column at ``shift_column``; ``kt`` (width x m) and ``vat`` (c x m) are
-        feature-major and C-contiguous; ``upper`` bounds each row's base-2 scores;
-        ``acc`` (rows x c) and ``shift`` (rows) are float64 outputs. Key tiles of ``kb``
-        keys (a row's maximum is checked once per tile, as in the numpy kernel) are
-        walked in chunks of :data:`CHUNK` keys, all rows of the block per chunk; the
+        ``qa`` (rows x width) holds the base-2 query side without the shift column, and
+        ``kt`` (width x m) the matching key side without its row of ones: a row's score
+        starts from ``-shift`` and adds the products (the same dot product as the numpy
+        kernel's, the shift term first). ``kt`` and ``vat`` (c x m) are feature-major
+        and C-contiguous; ``upper`` bounds each row's base-2 scores; ``acc`` (rows x c)
+        and ``shift`` (rows) are float64 outputs. Key tiles of ``kb`` keys (a row's
+        maximum is checked once per tile, as in the numpy kernel) are walked in chunks
+        of :data:`CHUNK` keys, all rows of the block per chunk, two rows at a time; the
         sums of a tile are kept in the working precision (``part``), then added to
         ``acc`` in float64.
         """
-        rows, width = qa.shape
+        rows = qa.shape[0]
         m = kt.shape[1]
         c = vat.shape[0]
         chunk = min(kb, CHUNK)
         w = np.empty((rows, max(chunk, probe)), dtype=qa.dtype)
         part = np.zeros((rows, c), dtype=qa.dtype)
+        base = np.empty(rows, dtype=qa.dtype)
         need = np.empty(rows, dtype=np.bool_)
+        zero = _as(qa, 0.0)
         for i in range(rows):
-            qa[i, shift_column] = 0
-            _scores(w[i], qa[i], kt, 0, probe)
+            _scores(w[i], qa[i], zero, kt, 0, probe)
             best = _top(w[i], probe)
-            qa[i, shift_column] = -best
+            base[i] = -best
             shift[i] = best
             need[i] = upper[i] - shift[i] > theta
             for col in range(c):
@@ -436,7 +439,7 @@ if numba is not None:
                     top = -np.inf
                     for k0 in range(t0, t1, chunk):
                         n = min(t1, k0 + chunk) - k0
-                        _scores(w[i], qa[i], kt, k0, n)
+                        _scores(w[i], qa[i], base[i], kt, k0, n)
                         top = max(top, _top(w[i], n))
                     if top > theta:
                         new_shift = _as(qa, shift[i] + top)
@@ -444,18 +447,18 @@ if numba is not None:
                         for col in range(c):
                             acc[i, col] *= factor
                         shift[i] = new_shift
-                        qa[i, shift_column] = -new_shift
+                        base[i] = -new_shift
                         need[i] = upper[i] - shift[i] > theta
             for k0 in range(t0, t1, chunk):
                 n = min(t1, k0 + chunk) - k0
                 for i in range(0, rows - 1, 2):  # two rows at a time share the key and value loads
-                    _scores2(w[i], w[i + 1], qa[i], qa[i + 1], kt, k0, n)
+                    _scores2(w[i], w[i + 1], qa[i], qa[i + 1], base[i], base[i + 1], kt, k0, n)
                     exp2_tile(w[i], n)
                     exp2_tile(w[i + 1], n)
                     _sums2(part[i], part[i + 1], vat, k0, w[i], w[i + 1], n)
                 if rows % 2:
                     last = rows - 1
-                    _scores(w[last], qa[last], kt, k0, n)
+                    _scores(w[last], qa[last], base[last], kt, k0, n)
                     exp2_tile(w[last], n)
                     _sums(part[last], vat, k0, w[last], n)
             for i in range(rows):

@@ -689,8 +689,8 @@ class ExactAttention:
         # the fused kernel reads each chunk of keys once per query row: past ~128 features the
         # chunk leaves the cache and BLAS's blocked product is faster (4x at d = 1020)
         fused = _fused_kernel() if self.kernel != "numpy" and qa.shape[1] <= _FUSED_MAX_WIDTH else None
-        if fused is not None:  # feature-major, contiguous rows for the kernel's inner loops
-            kt, vat = np.ascontiguousarray(kt), np.ascontiguousarray(vat)
+        if fused is not None:  # feature-major, contiguous rows; the kernel starts each score from -shift
+            kt, vat = np.ascontiguousarray(np.delete(kt, shift_column, axis=0)), np.ascontiguousarray(vat)
 
         def work(queue: Iterator[tuple[int, int]], lock: threading.Lock) -> None:
             scores = np.empty(qb * kb if fused is None else 0, dtype=qa.dtype)
@@ -703,18 +703,8 @@ class ExactAttention:
                 i0, i1 = block
                 if fused is not None:
                     probe = min(kt.shape[1], _PROBE_KEYS)
-                    fused.fused_block(
-                        qa[i0:i1].copy(),
-                        kt,
-                        vat,
-                        upper[i0:i1],
-                        theta,
-                        kb,
-                        shift_column,
-                        probe,
-                        acc[i0:i1],
-                        shift[i0:i1],
-                    )
+                    block_q = np.delete(qa[i0:i1], shift_column, axis=1)  # a private copy
+                    fused.fused_block(block_q, kt, vat, upper[i0:i1], theta, kb, probe, acc[i0:i1], shift[i0:i1])
                     continue
                 acc[i0:i1], shift[i0:i1] = _tile_kernel(
                     qa[i0:i1].copy(), kt, vat, upper[i0:i1], theta, kb, shift_column, scores, product
