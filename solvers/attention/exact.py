@@ -376,7 +376,8 @@ class ExactAttention:
 
         Python ints throughout (no overflow at any size). The largest terms are the
         prepared copies ``[Q/d, shift]`` and ``[K, 1]`` (the log-form recomputation
-        builds copies of at most that size after freeing them), then one tile, one
+        builds copies of at most that size after freeing them), for the fused kernel
+        contiguous copies of ``K^T`` and ``[V; 1]^T``, then one tile, one
         block of query rows and a few gathered slices per worker, and the results.
         ``tests/solvers/test_attention_exact.py`` checks it against tracemalloc.
 
@@ -389,6 +390,8 @@ class ExactAttention:
         workers = self.worker_count(r, m)
         qb, kb = min(self.query_block, max(r, 1)), min(self.key_block, m)
         prepared = itemsize * ((r + m) * (d + 2) + m * (dv + 1)) + 8 * m * dv
+        if self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH:  # the fused kernel's contiguous key side
+            prepared += itemsize * m * (d + dv + 1)  # (counted whether or not numba is there: no import here)
         tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)

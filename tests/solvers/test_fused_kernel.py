@@ -205,3 +205,25 @@ def test_oracle_works_without_numba_installed() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "fallback ok" in done.stdout
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_predicted_peak_covers_the_fused_kernel_with_few_rows_and_many_keys(dtype: str) -> None:
+    """Sampled rows against many keys: the key side's copies dominate the peak."""
+    import tracemalloc
+
+    from solvers.attention.exact import warm_up
+
+    instance = random_attention(4000, 4, 1.0, num_keys=2**19, nonnegative_values=True, seed=9)
+    oracle = ExactAttention(dtype=dtype)
+    rows = np.arange(8)
+    predicted = oracle.cost(instance, rows=rows, log_space=True).peak_bytes
+    warm_up()
+    tracemalloc.start()
+    try:
+        oracle(instance, rows=rows, log_space=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert predicted >= peak
