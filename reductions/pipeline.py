@@ -485,7 +485,7 @@ class SolveResult:
         >>> print(table.splitlines()[0])
         stage         target  seconds  sizes                             choices
         >>> [line.split()[0] for line in table.splitlines()[2:]]
-        ['sat-ov', 'ov-gapann', 'half-ones', 'gapann-aattc', 'oracle:exact', 'backward']
+        ['sat-ov', 'ov-gapann', 'half-ones', 'gapann-aattc', 'oracle:exact-float32', 'backward']
         """
         header = ("stage", "target", "seconds", "sizes", "choices")
         rows = [header]
@@ -636,8 +636,9 @@ def solve_via_attention(
     output = None
     needs_oracle = getattr(attention_record.reduction, "needs_oracle", None)
     if needs_oracle is None or needs_oracle(attention_record):
-        report(f"oracle {oracle_object.name}: {attention_record.target!r}")
         oracle_start = time.perf_counter()
+        oracle_object, precision = _choose_precision(oracle_object, attention_record, by_name=oracle == "exact")
+        report(f"oracle {oracle_object.name}: {attention_record.target!r}")
         output = oracle_object(attention_record.target, log_space=bool(attention_record.target.nonnegative_values))
         stages.append(
             Stage(
@@ -645,7 +646,7 @@ def solve_via_attention(
                 source=chain.target,
                 target="answer",
                 sizes=attention_record.target.parameters(),
-                info={"rel_error": output.rel_error, "abs_error": output.abs_error},
+                info={"rel_error": output.rel_error, "abs_error": output.abs_error, **precision},
                 seconds=time.perf_counter() - oracle_start,
             )
         )
@@ -671,6 +672,38 @@ def solve_via_attention(
         else f"{oracle_object.name} (not called: {attention_record.info.get('branch')} branch)"
     )
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
+
+
+def _choose_precision(oracle: Any, record: Any, *, by_name: bool) -> tuple[Any, dict[str, Any]]:
+    """The exact oracle asked for by name runs in float32 where the bound it states in float32
+    is inside the margin of the last step (its ``tolerates``), else in float64; the oracle
+    stage's info records the decision (``precision``) and the float32 bound
+    (``float32_rel_error``, ``float32_abs_error``). Any other oracle is used as given.
+
+    >>> from reductions.catalog.chains import attention_chain
+    >>> from instances.cnf import CNF
+    >>> record = attention_chain(branch="attention").forward(CNF(3, [[1, 2], [-1, 3], [-2, -3]])).parts[-1]
+    >>> chosen, info = _choose_precision(make_oracle("exact"), record, by_name=True)
+    >>> chosen.name, info["precision"], info["float32_rel_error"] > 1e-7
+    ('exact-float32', 'float32', True)
+    """
+    from solvers.attention.exact import ExactAttention
+
+    tolerates = getattr(record.reduction, "tolerates", None)
+    if not by_name or tolerates is None or not isinstance(oracle, ExactAttention) or oracle.dtype != "float64":
+        return oracle, {}
+    single = attrs.evolve(oracle, dtype="float32")
+    try:
+        guarantee = single.guarantee(record.target)
+    except OracleRefusal:  # pragma: no cover - float32's range; float64 then answers or refuses itself
+        return oracle, {"precision": "float64", "precision_reason": "scores beyond float32's range"}
+    fits = bool(tolerates(record, guarantee.rel_error, guarantee.abs_error))
+    info = {
+        "precision": "float32" if fits else "float64",
+        "float32_rel_error": guarantee.rel_error,
+        "float32_abs_error": guarantee.abs_error,
+    }
+    return (single if fits else oracle), info
 
 
 def _solve_through_family(formula: CNF, chain: Any, oracle_object: Any, start: float) -> SolveResult:

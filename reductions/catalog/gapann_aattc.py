@@ -434,6 +434,22 @@ class GapANNToAttention(Reduction):
         close = log_u[: p.num_queries] >= p.log_threshold
         return NeighborDecisions(tuple(bool(c) for c in close), decided_by=answer.oracle)
 
+    def tolerates(self, reduced: Reduced, rel_error: float, abs_error: float) -> bool:
+        """Whether an oracle stating ``rel_error`` and ``abs_error`` on ``reduced.target`` lets
+        :meth:`backward` decide (the check it makes), without calling the oracle: how the
+        pipeline picks the exact oracle's float32 path where its bound fits the margin.
+
+        >>> from reductions.catalog.chains import attention_chain
+        >>> from instances.cnf import CNF
+        >>> chain = attention_chain(branch="attention")
+        >>> record = chain.forward(CNF(3, [[1, 2], [-1, 3], [-2, -3]])).parts[-1]
+        >>> record.reduction.tolerates(record, 1e-12, 1e-300), record.reduction.tolerates(record, 0.9, 1.0)
+        (True, False)
+        """
+        if "decisions" in reduced.decoding:
+            return True
+        return _guarantee_suffices(float(rel_error), float(abs_error), reduced.decoding["block"])
+
     def parameters(self) -> ParameterMap:
         s = problem_symbols("gapann")
         n_a, n_b, d, t, eps = s["n_a"], s["n_b"], s["d"], s["t"], s["eps"]
@@ -486,6 +502,18 @@ def _check_guarantee(answer: AttentionOutput, p: BlockParameters) -> None:
     oracle promises both at once).
     """
     rho, eps = float(answer.rel_error), float(answer.abs_error)
+    if _guarantee_suffices(rho, eps, p):
+        return
+    needed_rho = min(-math.expm1(p.log_threshold - p.log_lower), math.expm1(p.log_threshold - p.log_upper))
+    raise OracleRefusal(
+        f"oracle {answer.oracle!r} guarantees relative error {rho:.3g} and absolute error {eps:.3g}; "
+        f"deciding this instance needs relative error below {needed_rho:.3g} "
+        f"or absolute error below e^{min(p.log_lower, p.log_threshold):.1f}"
+    )
+
+
+def _guarantee_suffices(rho: float, eps: float, p: BlockParameters) -> bool:
+    """Whether relative error ``rho`` or absolute error ``eps`` keeps ``L`` above and ``U`` below ``theta``."""
     log_eps = math.log(eps) if eps > 0 else -math.inf
     lower_safe = p.log_lower > p.log_threshold and (
         (rho < 1 and p.log_lower + math.log1p(-rho) >= p.log_threshold)
@@ -498,11 +526,4 @@ def _check_guarantee(answer: AttentionOutput, p: BlockParameters) -> None:
             or log_eps < _log_difference(p.log_threshold, p.log_upper)
         )
     )
-    if lower_safe and upper_safe:
-        return
-    needed_rho = min(-math.expm1(p.log_threshold - p.log_lower), math.expm1(p.log_threshold - p.log_upper))
-    raise OracleRefusal(
-        f"oracle {answer.oracle!r} guarantees relative error {rho:.3g} and absolute error {eps:.3g}; "
-        f"deciding this instance needs relative error below {needed_rho:.3g} "
-        f"or absolute error below e^{min(p.log_lower, p.log_threshold):.1f}"
-    )
+    return bool(lower_safe and upper_safe)

@@ -37,7 +37,7 @@ from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
 
-__all__ = ["ExactAttention", "ERROR_CONSTANTS"]
+__all__ = ["ExactAttention", "ERROR_CONSTANTS", "FUSED_ENV", "fused_available", "warm_up"]
 
 _U64 = 2.0**-53
 _TINY64 = float(np.finfo(np.float64).tiny)
@@ -49,8 +49,9 @@ ERROR_CONSTANTS: dict[str, dict[str, float]] = {
 """Per working precision: unit roundoff ``u``; error of the weights' exponential (``exp2``,
 and ``exp`` where used) in units of ``u`` (numpy's SIMD ``exp`` is within 1 ulp = 2u in
 float64 and 2.6 ulp in float32, its ``exp2`` measured within 0.6 and 0.9 ulp; the tests
-check both claims on a sample); smallest normal; ``theta``, the largest exponent (in nats)
-a weight may reach before its row is rescaled."""
+check both claims on a sample; the fused kernel's own ``exp2``, :data:`solvers.attention._fused.EXP2_ERROR`,
+is certified within 2.3u in both precisions, so one constant serves both kernels); smallest
+normal; ``theta``, the largest exponent (in nats) a weight may reach before its row is rescaled."""
 
 _LOG_ERROR = 4.0  # numpy float64 log: within 2 ulps = 4u
 _LOG2E = 1.0 / math.log(2.0)  # scores are exponentiated in base 2: e^x = 2^(x log2 e)
@@ -63,6 +64,7 @@ _NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
 _NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
 _TWO_WORKER_SPEEDUP = 1.7
 _PROBE_KEYS = 32  # keys that set a row's first shift
+_FUSED_MAX_WIDTH = 130  # columns of [Q/d, shift, bias] up to which the fused kernel runs
 _GATHER_BYTES = 2**22  # slices copied at a time where a whole-matrix temporary would raise the peak
 
 
@@ -108,6 +110,51 @@ def _optional_seconds(value: Any) -> float | None:
     return float(value)
 
 
+FUSED_ENV = "REDUCTIONS_EXACT_KERNEL"
+"""Environment variable: ``numpy`` makes every :class:`ExactAttention` use the numpy tile
+kernel even where numba is installed (what the tests do to check the fallback)."""
+
+
+def _fused_kernel() -> Any:
+    """The fused kernel's module (numba, compiled on first use), or ``None`` without numba
+    or when :data:`FUSED_ENV` is ``numpy``."""
+    if os.environ.get(FUSED_ENV, "") == "numpy":
+        return None
+    try:
+        from solvers.attention import _fused
+    except Exception:  # pragma: no cover - e.g. numba's cache locator refusing every directory
+        return None
+    return _fused if _fused.FUSED_AVAILABLE else None
+
+
+def fused_available() -> bool:
+    """Whether ``kernel="auto"`` runs the fused numba kernel here (numba installed, not
+    switched off through :data:`FUSED_ENV`). Imports numba on the first call.
+
+    >>> from solvers.attention.exact import fused_available
+    >>> fused_available() in (True, False)
+    True
+    """
+    return _fused_kernel() is not None
+
+
+def warm_up() -> bool:
+    """Load the fused kernel for both precisions now (numba compiles it on its first use, then
+    reads it from its cache), so that a later call, timed or traced, does not pay for that.
+    Returns :func:`fused_available`.
+
+    >>> from solvers.attention.exact import warm_up
+    >>> warm_up() in (True, False)
+    True
+    """
+    if _fused_kernel() is None:
+        return False
+    tiny = AttentionInstance([[1.0]], [[1.0], [0.5]], [[1.0], [0.25]], 1.0)
+    for dtype in ("float64", "float32"):
+        ExactAttention(dtype=dtype, workers=1)(tiny, log_space=True)
+    return True
+
+
 def _threadpool_limits() -> Any:
     """``threadpoolctl.threadpool_limits``, or ``None`` when threadpoolctl is not installed."""
     try:
@@ -141,6 +188,10 @@ class ExactAttention:
         quarter of physical memory).
     max_seconds : float or None
         Refuse when the predicted time exceeds this (default: no limit).
+    kernel : {"auto", "numpy"}
+        ``"auto"`` runs the fused tile kernel (numba, the ``fast`` extra) where
+        numba imports and :data:`FUSED_ENV` is not ``numpy``, else the numpy tile
+        kernel; ``"numpy"`` always the numpy one. Both keep the same error bound.
 
     Raises
     ------
@@ -170,6 +221,14 @@ class ExactAttention:
     passes ``theta`` is rescaled (lazily, so rarely). The normaliser is then at
     least 1 and no weight exceeds ``e^theta``: no NaN, no inf, no zero division.
     ``V`` is first scaled by an exact power of two to ``||V||_inf < 1``.
+
+    **Fused kernel.** With numba installed and ``d <= 128``, each block of query rows runs in one
+    compiled call (:mod:`solvers.attention._fused`): for each chunk of keys and each
+    row, the scores, their ``exp2`` (a degree-13 polynomial, degree 7 in float32,
+    certified within 2.3u) and the value sums, while the chunk is in cache, without
+    the GIL, so the two workers run in parallel. The products, the shift and its
+    rescales are the same operations as in the numpy kernel (sums in any order
+    within the same bounds), so the bound below holds for both.
 
     **Small entries** (``V >= 0``). An entry whose float64 numerator is so small
     that underflowed weights could matter (below ``m tiny (2 + e^theta) / u``)
@@ -233,7 +292,7 @@ class ExactAttention:
     >>> float(ExactAttention()(cold, log_space=True).log_values[0, 0])  # log(e^4000 / (e^4000 + 1))
     0.0
     >>> cold = AttentionInstance([[200.0]], [[-20.0], [0.0]], [[1.0], [0.0]], 200.0)
-    >>> float(ExactAttention()(cold, log_space=True).log_values[0, 0])
+    >>> round(float(ExactAttention()(cold, log_space=True).log_values[0, 0]), 9)  # to an ulp or two of 4000
     -4000.0
 
     Refusal when the predicted time exceeds the limit:
@@ -255,6 +314,7 @@ class ExactAttention:
     )
     max_bytes: int | None = attrs.field(default=DEFAULT_MAX_BYTES, converter=_optional_bytes)
     max_seconds: float | None = attrs.field(default=None, converter=_optional_seconds)
+    kernel: Literal["auto", "numpy"] = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "numpy")))
 
     # -- the protocol -------------------------------------------------------------------
     @property
@@ -316,7 +376,8 @@ class ExactAttention:
 
         Python ints throughout (no overflow at any size). The largest terms are the
         prepared copies ``[Q/d, shift]`` and ``[K, 1]`` (the log-form recomputation
-        builds copies of at most that size after freeing them), then one tile, one
+        builds copies of at most that size after freeing them), for the fused kernel
+        contiguous copies of ``K^T`` and ``[V; 1]^T``, then one tile, one
         block of query rows and a few gathered slices per worker, and the results.
         ``tests/solvers/test_attention_exact.py`` checks it against tracemalloc.
 
@@ -329,6 +390,8 @@ class ExactAttention:
         workers = self.worker_count(r, m)
         qb, kb = min(self.query_block, max(r, 1)), min(self.key_block, m)
         prepared = itemsize * ((r + m) * (d + 2) + m * (dv + 1)) + 8 * m * dv
+        if self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH:  # the fused kernel's contiguous key side
+            prepared += itemsize * m * (d + dv + 1)  # (counted whether or not numba is there: no import here)
         tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)
@@ -462,6 +525,16 @@ class ExactAttention:
         }
 
     # -- helpers --------------------------------------------------------------------------
+    def kernel_for(self, dimension: int) -> str:
+        """``"fused"`` or ``"numpy"``: the tile kernel a call with head dimension ``dimension`` runs.
+
+        >>> from solvers.attention.exact import ExactAttention
+        >>> ExactAttention(kernel="numpy").kernel_for(4), ExactAttention().kernel_for(1020)
+        ('numpy', 'numpy')
+        """
+        wide = dimension + 1 > _FUSED_MAX_WIDTH  # the plain sweep: [Q/d, shift]
+        return "numpy" if self.kernel == "numpy" or wide or _fused_kernel() is None else "fused"
+
     def worker_count(self, rows: int, m: int) -> int:
         """Threads a call on ``rows`` query rows and ``m`` keys uses.
 
@@ -616,15 +689,26 @@ class ExactAttention:
         blocks = [(i, min(r, i + qb)) for i in range(0, r, qb)]
         workers = min(workers, len(blocks))
 
+        # the fused kernel reads each chunk of keys once per query row: past ~128 features the
+        # chunk leaves the cache and BLAS's blocked product is faster (4x at d = 1020)
+        fused = _fused_kernel() if self.kernel != "numpy" and qa.shape[1] <= _FUSED_MAX_WIDTH else None
+        if fused is not None:  # feature-major, contiguous rows; the kernel starts each score from -shift
+            kt, vat = np.ascontiguousarray(np.delete(kt, shift_column, axis=0)), np.ascontiguousarray(vat)
+
         def work(queue: Iterator[tuple[int, int]], lock: threading.Lock) -> None:
-            scores = np.empty(qb * kb, dtype=qa.dtype)
-            product = np.empty(c * qb, dtype=qa.dtype)
+            scores = np.empty(qb * kb if fused is None else 0, dtype=qa.dtype)
+            product = np.empty(c * qb if fused is None else 0, dtype=qa.dtype)
             while True:
                 with lock:
                     block = next(queue, None)
                 if block is None:
                     return
                 i0, i1 = block
+                if fused is not None:
+                    probe = min(kt.shape[1], _PROBE_KEYS)
+                    block_q = np.delete(qa[i0:i1], shift_column, axis=1)  # a private copy
+                    fused.fused_block(block_q, kt, vat, upper[i0:i1], theta, kb, probe, acc[i0:i1], shift[i0:i1])
+                    continue
                 acc[i0:i1], shift[i0:i1] = _tile_kernel(
                     qa[i0:i1].copy(), kt, vat, upper[i0:i1], theta, kb, shift_column, scores, product
                 )

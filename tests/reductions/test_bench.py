@@ -21,7 +21,7 @@ from reductions.app.bench.solve import bench_solve
 from reductions.app.bench.timing import BenchmarkTooLarge, fit_exponent, json_ready, machine_info
 from reductions.app.cli import main
 from reductions.catalog.sat_ov import SatToOV
-from solvers.attention.exact import ExactAttention
+from solvers.attention.exact import ExactAttention, fused_available
 
 _NUMBER_TEXT = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(/\d+)?$")
 
@@ -101,6 +101,27 @@ def test_bench_exact_json_shape_with_both_oracles(capsys):
     assert [r["oracle"] for r in data["results"]] == ["exact", "exact-float32"]
     for result in data["results"]:
         assert result["n"] == 256 and result["d"] == 2 and not result["sampled"]
+        assert result["max_abs_error"] <= result["abs_error_bound"]
+
+
+def test_bench_solve_ratio_sets_the_clauses(capsys):
+    status, stdout, _ = _run(capsys, "bench", "solve", "--vars", "6", "--ratio", "4.26", "--formulas", "1")
+    assert status == 0
+    data = json.loads(stdout)
+    assert data["parameters"]["variables"] == 6 and data["parameters"]["clauses"] == 26
+    assert data["summary"]["agreeing"] == 1
+    status, _, err = _run(capsys, "bench", "solve", "--vars", "6", "--ratio", "4", "--clauses", "3")
+    assert status != 0 and "give --clauses or --ratio, not both" in err
+
+
+def test_bench_exact_default_reports_both_precisions_and_both_kernels(capsys):
+    status, stdout, _ = _run(capsys, "bench", "exact", "--n", "128", "--d", "2", "--repeat", "1", "--error-rows", "1")
+    assert status == 0
+    results = json.loads(stdout)["results"]
+    assert [r["oracle"] for r in results] == ["exact", "exact-float32", "exact-numpy", "exact-float32-numpy"]
+    fused = "fused" if fused_available() else "numpy"
+    assert [r["kernel"] for r in results] == [fused, fused, "numpy", "numpy"]
+    for result in results:
         assert result["max_abs_error"] <= result["abs_error_bound"]
 
 
@@ -251,7 +272,14 @@ def test_bench_help_shows_the_defaults(capsys):
     for argv, expected in [
         (["bench", "--help"], ["default 30 variables, 128 clauses", "default n = 16384", "default 3"]),
         (["bench", "solve", "--help"], ["(default: 20)", "(default: 91)", "(default: 3)", "(default: 1800.0)"]),
-        (["bench", "exact", "--help"], ["(default: 16384)", "(default: 4 and 8)", "(default: exact)"]),
+        (
+            ["bench", "exact", "--help"],
+            [
+                "(default: 16384)",
+                "(default: 4 and 8)",
+                "or all four (default: all)",
+            ],
+        ),
         (["bench", "oracles", "--help"], ["(default: 1e-06)", "(default: exact,polynomial,taylor)"]),
     ]:
         with pytest.raises(SystemExit) as exit_info:

@@ -30,7 +30,7 @@ from tests.conftest import DATA
 ROOT = Path(__file__).resolve().parents[2]
 UF20 = ROOT / "instances" / "data" / "uf20-01.cnf"
 QUINN = DATA / "cnf" / "sat" / "quinn.cnf"
-HEAVY = ("sympy", "networkx", "matplotlib")
+HEAVY = ("sympy", "networkx", "matplotlib", "numba", "llvmlite")
 
 
 def run(*args: str, stdin: bytes | None = None, limit_kib: int | None = None) -> subprocess.CompletedProcess[str]:

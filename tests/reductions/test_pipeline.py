@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from instances import CNF, OracleRefusal
 from instances.dimacs import read_dimacs
 from instances.generators import random_ksat
+from reductions.catalog.chains import attention_chain
 from reductions.pipeline import predict_chain, solve_via_attention
 from solvers.sat import solve_sat
 from tests.conftest import DATA
@@ -45,7 +46,9 @@ def test_attention_branch_forced_agrees_with_pysat(formula, mode, balance):
         return  # dimension 0: the strict attention branch refuses, tested elsewhere
     result = solve_via_attention(formula, mode=mode, balance=balance, branch="attention", progress=False)
     assert result.status == ("SAT" if solve_sat(formula) is not None else "UNSAT")
-    assert result.oracle == "exact"
+    oracle_stage = next(s for s in result.stages if s.name.startswith("oracle:"))
+    precision = oracle_stage.info["precision"]
+    assert result.oracle == {"float64": "exact", "float32": "exact-float32"}[precision]
 
 
 @pytest.mark.parametrize("mode, balance", COMBINATIONS)
@@ -70,6 +73,10 @@ def test_uf20_sized_random_formulas(seed):
     attention = [s for s in result.stages if s.name == "gapann-aattc"][0]
     assert attention.info["branch"] == "attention"
     assert attention.sizes["n"] == 2048 and attention.sizes["d"] == 12 * 91
+    oracle = [s for s in result.stages if s.name.startswith("oracle:")][0]
+    # scores near beta = 4,900 over d = 1,092: float32's bound is far outside the margin
+    assert oracle.name == "oracle:exact" and oracle.info["precision"] == "float64"
+    assert oracle.info["float32_rel_error"] > 0.5
 
 
 def test_sixty_variables_are_refused_with_numbers_before_building_anything():
@@ -81,7 +88,11 @@ def test_sixty_variables_are_refused_with_numbers_before_building_anything():
 def test_trace_records_every_stage_and_the_choices():
     result = solve_via_attention(CNF(4, [[1, -2], [2, 3], [-3, 4]]), branch="attention", progress=False)
     names = [stage.name for stage in result.stages]
-    assert names == ["sat-ov", "ov-gapann", "half-ones", "gapann-aattc", "oracle:exact", "backward"]
+    assert names == ["sat-ov", "ov-gapann", "half-ones", "gapann-aattc", "oracle:exact-float32", "backward"]
+    oracle = result.stages[4].info
+    assert oracle["precision"] == "float32" and oracle["rel_error"] == oracle["float32_rel_error"]
+    record = attention_chain(branch="attention").forward(CNF(4, [[1, -2], [2, 3], [-3, 4]])).parts[-1]
+    assert record.reduction.tolerates(record, oracle["float32_rel_error"], oracle["float32_abs_error"])
     info = result.stages[3].info
     assert {"beta", "log_threshold", "log_margin", "branch"} <= set(info)
     data = result.as_dict()

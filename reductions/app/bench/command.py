@@ -101,7 +101,10 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
 
     solve = names.add_parser("solve", help=BENCHMARKS["solve"], description=BENCHMARKS["solve"])
     solve.add_argument("--vars", type=positive_int, default=20, help="variables (default: %(default)s)")
-    solve.add_argument("--clauses", type=positive_int, default=91, help="clauses (default: %(default)s)")
+    solve.add_argument("--clauses", type=positive_int, help="clauses (default: 91); or give --ratio")
+    solve.add_argument(
+        "--ratio", type=float, help="clauses per variable, e.g. 4.26 (random 3-SAT's threshold); instead of --clauses"
+    )
     solve.add_argument(
         "--formulas", type=positive_int, default=3, help="random formulas to solve (default: %(default)s)"
     )
@@ -120,7 +123,10 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     )
     exact.add_argument("--d", type=positive_int, action="append", help="head dimension; repeat (default: 4 and 8)")
     exact.add_argument(
-        "--oracle", default="exact", help="oracle names, comma-separated: exact, exact-float32 (default: %(default)s)"
+        "--oracle",
+        default="all",
+        help="oracle names, comma-separated: exact, exact-float32 (the fused kernel where numba is installed), "
+        "exact-numpy, exact-float32-numpy, or all four (default: %(default)s)",
     )
     exact.add_argument(
         "--sample-rows", type=positive_int, help="time this many query rows and scale to n (default: all rows)"
@@ -204,9 +210,14 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     if args.bench == "solve":
         from reductions.app.bench.solve import bench_solve
 
+        if args.clauses is not None and args.ratio is not None:
+            raise ValueError("give --clauses or --ratio, not both")
+        if args.ratio is not None and not args.ratio > 0:
+            raise ValueError(f"'--ratio' must be > 0 (got {args.ratio!r})")
+        clauses = args.clauses if args.ratio is None else max(1, round(args.ratio * args.vars))
         return bench_solve(
             num_vars=args.vars,
-            num_clauses=args.clauses,
+            num_clauses=91 if clauses is None else clauses,
             formulas=args.formulas,
             seed=args.seed,
             oracle=args.oracle,
@@ -216,12 +227,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             max_seconds=args.max_seconds,
         )
     if args.bench == "exact":
-        from reductions.app.bench.exact import bench_exact
+        from reductions.app.bench.exact import ALL_EXACT, bench_exact
 
         return bench_exact(
             args.n or [2**14],
             args.d or [4, 8],
-            _names(args.oracle),
+            list(ALL_EXACT) if args.oracle == "all" else _names(args.oracle),
             sample_rows=args.sample_rows,
             seed=args.seed,
             repeats=args.repeat,

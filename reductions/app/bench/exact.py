@@ -27,7 +27,7 @@ Examples
 >>> report["benchmark"]
 'exact'
 >>> sorted(report["results"][0])  # doctest: +NORMALIZE_WHITESPACE
-['abs_error_bound', 'd', 'error_rows', 'exp_pass_seconds', 'fixed_seconds', 'm', 'max_abs_error',
+['abs_error_bound', 'd', 'error_rows', 'exp_pass_seconds', 'fixed_seconds', 'kernel', 'm', 'max_abs_error',
  'measured_seconds', 'n', 'oracle', 'ratio_to_exp_pass', 'rows_timed', 'sampled', 'score_entries_per_second',
  'seconds', 'value_columns', 'workers']
 >>> report["results"][0]["max_abs_error"] <= report["results"][0]["abs_error_bound"]
@@ -54,10 +54,11 @@ from reductions.app.bench.timing import (
     check_memory,
     check_seconds,
 )
-from solvers.attention.exact import ExactAttention
+from solvers.attention.exact import ExactAttention, warm_up
 from solvers.attention.reference import mpmath_attention
 
 __all__ = [
+    "ALL_EXACT",
     "EXACT_ORACLES",
     "bench_exact",
     "exact_peak_bytes",
@@ -69,8 +70,15 @@ __all__ = [
 EXACT_ORACLES: dict[str, Any] = {
     "exact": lambda: ExactAttention(),
     "exact-float32": lambda: ExactAttention(dtype="float32"),
+    "exact-numpy": lambda: ExactAttention(kernel="numpy"),
+    "exact-float32-numpy": lambda: ExactAttention(dtype="float32", kernel="numpy"),
 }
-"""The oracles ``bench exact --oracle`` knows by name, each a factory."""
+"""The oracles ``bench exact --oracle`` knows by name, each a factory: ``exact`` and
+``exact-float32`` run the fused kernel where numba is installed (each result's ``kernel``
+says which ran), the ``-numpy`` ones always the numpy tile kernel."""
+
+ALL_EXACT = ("exact", "exact-float32", "exact-numpy", "exact-float32-numpy")
+"""What ``bench exact`` times by default: both precisions, both kernels."""
 
 _EXP_TILE = (256, 2048)
 
@@ -140,7 +148,7 @@ def reference_error(
     reference would exceed ``max_scores`` score entries.
 
     >>> from instances.attention import random_attention
-    >>> from solvers.attention.exact import ExactAttention
+    >>> from solvers.attention.exact import ExactAttention, warm_up
     >>> from reductions.app.bench.exact import reference_error
     >>> reference_error(ExactAttention(), random_attention(32, 2, 1.0, seed=0), np.array([0, 5])) < 1e-14
     True
@@ -204,7 +212,7 @@ def bench_exact(
         with ``fixed_seconds`` the time of a one-row call), ``measured_seconds``,
         ``exp_pass_seconds`` (scaled by ``n / rows``), ``ratio_to_exp_pass``,
         ``score_entries_per_second`` (``n m / seconds``), ``sampled``,
-        ``rows_timed``, ``workers``, ``max_abs_error`` (against mpmath on
+        ``rows_timed``, ``workers``, ``kernel`` (``fused`` or ``numpy``), ``max_abs_error`` (against mpmath on
         ``error_rows`` rows, ``None`` when too large) and ``abs_error_bound``.
 
     Examples
@@ -218,7 +226,7 @@ def bench_exact(
     >>> bench_exact(oracles=["fast"])
     Traceback (most recent call last):
     ...
-    ValueError: unknown oracle 'fast'; valid names: exact, exact-float32
+    ValueError: unknown oracle 'fast'; valid names: exact, exact-float32, exact-float32-numpy, exact-numpy
     >>> bench_exact((10**9,), (4,), sample_rows=1)
     Traceback (most recent call last):
     ...
@@ -242,6 +250,7 @@ def bench_exact(
     largest = max(n for n, _ in sizes)
     what = f"bench exact: {len(sizes) * len(oracles) * repeats} timed calls with n up to {largest} (at the least)"
     check_seconds(what, floor, max_seconds)
+    warm_up()  # numba's one-time load of the fused kernel is not part of any timing
     results = []
     for name in oracles:
         oracle: ExactAttention = EXACT_ORACLES[name]()
@@ -299,6 +308,7 @@ def _measure(
     error = reference_error(oracle, instance, check) if error_rows else None
     return {
         "oracle": name,
+        "kernel": oracle.kernel_for(d),
         "n": n,
         "m": instance.m,
         "d": d,

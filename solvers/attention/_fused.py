@@ -1,0 +1,467 @@
+"""The fused tile kernel of :class:`~solvers.attention.exact.ExactAttention` (numba).
+
+Imported only when the exact oracle computes and numba is installed (the
+``fast`` extra); the numpy tile kernel in :mod:`solvers.attention.exact` is the
+fallback and the reference. One call handles one block of query rows against
+all keys: for each key tile and each row, the scores (a contiguous loop per
+feature), the row-maximum shift where a row could pass ``theta``, the base-2
+exponential of the tile (:func:`exp2_tile`, a polynomial evaluated branch-free
+so that LLVM vectorises it) and the row's numerator and normaliser sums, all
+while the tile is in cache. The kernel releases the GIL, so threads over query
+blocks run in parallel; its scratch is two key tiles.
+
+Exponential (float64): ``x`` is clamped to ``[-1022, 1023]``, ``n = round(x)``
+(by adding and subtracting ``1.5 * 2^52``), ``f = x - n`` (exact) in
+``[-1/2, 1/2]``, ``2^f`` by the degree-13 Taylor polynomial of ``e^(f ln 2)``
+with coefficients rounded to float64 (Horner), and ``2^n`` added to the
+exponent bits (a bit reinterpretation, in the same vectorised loop). float32: the same with
+degree 7, ``1.5 * 2^23`` and ``[-126, 127]``. :data:`EXP2_ERROR` gives the
+certified relative error of each in units of the unit roundoff; see
+:func:`exp2_error_bound` for its derivation.
+
+Examples
+--------
+>>> import numpy as np
+>>> from solvers.attention._fused import EXP2_ERROR
+>>> EXP2_ERROR
+{'float64': 2.3, 'float32': 2.3}
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EXP2_DEGREE", "EXP2_ERROR", "exp2_coefficients", "exp2_error_bound"]
+
+EXP2_DEGREE = {"float64": 13, "float32": 7}
+"""Degree of the polynomial for ``2^f`` on ``[-1/2, 1/2]`` per working precision."""
+
+_UNIT = {"float64": Fraction(1, 2**53), "float32": Fraction(1, 2**24)}
+
+
+def exp2_coefficients(dtype: str) -> tuple[float, ...]:
+    """Taylor coefficients ``ln(2)^k / k!`` of ``2^f``, ``k = 0..degree``, rounded to ``dtype``.
+
+    >>> from solvers.attention._fused import exp2_coefficients
+    >>> exp2_coefficients("float64")[:2] == (1.0, 0.6931471805599453)
+    True
+    """
+    import mpmath
+
+    with mpmath.workdps(60):
+        exact = [mpmath.log(2) ** k / mpmath.factorial(k) for k in range(EXP2_DEGREE[dtype] + 1)]
+        return tuple(float(np.dtype(dtype).type(float(c))) if dtype == "float32" else float(c) for c in exact)
+
+
+def exp2_error_bound(dtype: str) -> float:
+    """Certified bound on the relative error of the kernel's ``2^x``, in units of ``u``.
+
+    For ``x`` in ``[-1022, 1023]`` (float64; ``[-126, 127]`` float32) the computed
+    ``2^x`` is ``2^x (1 + e)`` with ``|e| <= exp2_error_bound(dtype) * u``. Inputs
+    below the range give ``2^-1022`` (``2^-126``): an absolute error below the
+    smallest normal, which the oracle counts with underflow. The terms, evaluated
+    with mpmath at 60 digits and rounded up to 0.001 u:
+
+    * reduction: ``n = round(x)`` (adding and subtracting ``1.5 * 2^52``, exact for
+      ``|x| < 2^51``) and ``f = x - n`` (Sterbenz) are exact, ``|f| <= 1/2``;
+    * truncation ``T``: the Taylor remainder of ``e^(f ln 2)`` after degree ``N`` is
+      at most ``(ln2 / 2)^(N+1) / (N+1)! * sqrt 2``;
+    * coefficients ``C``: ``sum_k |fl(c_k) - c_k| 2^-k``;
+    * Horner ``H``: step ``q_k = fl(fl(q_(k+1) f) + c_k)`` rounds at most twice (once
+      with an fma), so ``|p^ - p| <= u sum_k |f|^k (|q_k| + |q_(k+1) f|)``; on each of
+      64 pieces ``[a, b]`` of ``[-1/2, 1/2]`` the tails ``q_k`` are positive and
+      increasing (alternating series with decreasing terms where ``f < 0``), so
+      ``|q_k| <= q_k(b)``; a factor 1.01 covers the computed tails' own error;
+    * scaling by ``2^n`` through the exponent bits is exact (no result is
+      subnormal: ``n >= -1022``, and ``f >= 0`` when ``n = -1022``).
+
+    On each piece ``(T + C + H) / 2^a`` bounds the relative error; the bound is the
+    largest over the pieces.
+
+    >>> from solvers.attention._fused import exp2_error_bound
+    >>> 1 < exp2_error_bound("float64") < 4
+    True
+    """
+    import mpmath
+
+    with mpmath.workdps(60):
+        u = mpmath.mpf(_UNIT[dtype].numerator) / _UNIT[dtype].denominator
+        coefficients = [mpmath.mpf(c) for c in exp2_coefficients(dtype)]  # exact binary values
+        degree = EXP2_DEGREE[dtype]
+        half, ln2 = mpmath.mpf(0.5), mpmath.log(2)
+        truncation = (ln2 / 2) ** (degree + 1) / mpmath.factorial(degree + 1) * mpmath.sqrt(2)
+        rounding = sum(abs(c - ln2**k / mpmath.factorial(k)) * half**k for k, c in enumerate(coefficients))
+        worst = mpmath.mpf(0)
+        for piece in range(_PIECES):
+            a = -half + mpmath.mpf(piece) / _PIECES
+            b = a + mpmath.mpf(1) / _PIECES
+            top = max(abs(a), abs(b))
+            # |q_k| on [a, b]: q_k is positive and increasing on [-1/2, 1/2] (an alternating
+            # tail with decreasing terms where f < 0), so its largest value is at b
+            tails = [sum(coefficients[j] * b ** (j - k) for j in range(k, degree + 1)) for k in range(degree + 2)]
+            horner = sum((tails[k] + tails[k + 1] * top) * top**k for k in range(degree + 1)) * u * mpmath.mpf(1.01)
+            worst = max(worst, (truncation + rounding + horner) / mpmath.power(2, a))
+        return float(mpmath.ceil(worst / u * 1000) / 1000)
+
+
+_PIECES = 64
+
+
+EXP2_ERROR = {"float64": 2.3, "float32": 2.3}
+"""Certified relative error of the kernel's ``2^x`` in units of ``u`` (rounded up from
+:func:`exp2_error_bound`; ``tests/solvers/test_fused_kernel.py`` recomputes it and
+checks the kernel against mpmath)."""
+
+
+CHUNK = 512
+"""Keys per inner chunk: a chunk's scores, and the key and value rows it reads, stay in L1/L2."""
+
+
+def _wide_vectors() -> None:
+    """Let LLVM use 512-bit vectors where the CPU has AVX-512 (it prefers 256 bits by default;
+    the exponential runs about 1.5 times faster with 512). Only when numba is not imported yet
+    and ``NUMBA_CPU_FEATURES`` is not set: the user's own setting wins."""
+    import os
+    import sys
+
+    if "numba" in sys.modules or "NUMBA_CPU_FEATURES" in os.environ:
+        return
+    try:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features().flatten()
+    except Exception:  # pragma: no cover - llvmlite without host introspection
+        return
+    if "+avx512f" in features.split(","):
+        os.environ["NUMBA_CPU_FEATURES"] = features + ",-prefer-256-bit"
+
+
+try:  # numba is optional (the ``fast`` extra)
+    import llvmlite  # noqa: F401  (numba's compiler; checked before touching the environment)
+
+    _wide_vectors()
+    import numba
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic, overload
+except ImportError:  # pragma: no cover - exercised by the fallback tests through FUSED_AVAILABLE
+    numba = None  # type: ignore[assignment]
+
+FUSED_AVAILABLE = numba is not None
+
+if numba is not None:
+    _C64 = exp2_coefficients("float64")
+    _C32 = tuple(np.float32(c) for c in exp2_coefficients("float32"))
+    _M64 = 1.5 * 2.0**52
+    _M32 = np.float32(1.5 * 2.0**23)
+    _MB64 = int(np.array(_M64).view(np.int64))
+    _MB32 = np.int32(np.array(_M32, dtype=np.float32).view(np.int32))
+    _LO32, _HI32 = np.float32(-126.0), np.float32(127.0)
+    _MATH = {"contract"}  # no reassociation here: the rounding trick and Horner's order must stay
+    _SUMS = {"contract", "reassoc", "nsz"}  # sums and products: any order is within the bound
+
+    def _bitcast(source: Any, target: Any, width: Any) -> Any:
+        """A numba intrinsic reinterpreting the bits of a ``source`` scalar as ``target``."""
+
+        @intrinsic
+        def cast(typingctx, x):  # pragma: no cover - compiled
+            def codegen(context, builder, signature, args):
+                return builder.bitcast(args[0], width)
+
+            return target(source), codegen
+
+        return cast
+
+    _f64_bits = _bitcast(types.float64, types.int64, ir.IntType(64))
+    _bits_f64 = _bitcast(types.int64, types.float64, ir.DoubleType())
+    _f32_bits = _bitcast(types.float32, types.int32, ir.IntType(32))
+    _bits_f32 = _bitcast(types.int32, types.float32, ir.FloatType())
+
+    @numba.njit(cache=True, nogil=True, fastmath=_MATH)
+    def _exp2_64(w, n):  # pragma: no cover - compiled
+        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13 = _C64
+        for k in range(n):
+            x = min(max(w[k], -1022.0), 1023.0)
+            t = x + _M64
+            f = x - (t - _M64)
+            p = c13
+            p = p * f + c12
+            p = p * f + c11
+            p = p * f + c10
+            p = p * f + c9
+            p = p * f + c8
+            p = p * f + c7
+            p = p * f + c6
+            p = p * f + c5
+            p = p * f + c4
+            p = p * f + c3
+            p = p * f + c2
+            p = p * f + c1
+            p = p * f + c0
+            w[k] = _bits_f64(_f64_bits(p) + ((_f64_bits(t) - _MB64) << 52))
+
+    @numba.njit(cache=True, nogil=True, fastmath=_MATH)
+    def _exp2_32(w, n):  # pragma: no cover - compiled
+        c0, c1, c2, c3, c4, c5, c6, c7 = _C32
+        for k in range(n):
+            x = min(max(w[k], _LO32), _HI32)
+            t = x + _M32
+            f = x - (t - _M32)
+            p = c7
+            p = p * f + c6
+            p = p * f + c5
+            p = p * f + c4
+            p = p * f + c3
+            p = p * f + c2
+            p = p * f + c1
+            p = p * f + c0
+            w[k] = _bits_f32(_f32_bits(p) + ((_f32_bits(t) - _MB32) << 23))
+
+    def exp2_tile(w: np.ndarray, n: int) -> None:
+        """``w[:n] = 2^w[:n]`` in place, float64 or float32 (the compiled overload runs)."""
+        raise NotImplementedError  # pragma: no cover - only the compiled overload runs
+
+    @overload(exp2_tile, jit_options={"cache": True, "nogil": True})  # type: ignore[typeddict-unknown-key]
+    def _exp2_tile_overload(w, n):  # pragma: no cover - compiled
+        return (lambda w, n: _exp2_64(w, n)) if w.dtype == types.float64 else (lambda w, n: _exp2_32(w, n))
+
+    def _as(like: Any, value: Any) -> Any:
+        raise NotImplementedError  # pragma: no cover - only the compiled overload runs
+
+    @overload(_as, jit_options={"cache": True})  # type: ignore[typeddict-unknown-key]
+    def _as_overload(like, value):  # pragma: no cover - compiled
+        target = like.dtype
+        return lambda like, value: target(value)
+
+    @numba.njit(cache=True, nogil=True)
+    def exp2_array(x):  # pragma: no cover - compiled
+        """The kernel's ``2^x`` of a 1-d float64 or float32 array (a copy), for tests."""
+        w = x.copy()
+        exp2_tile(w, w.shape[0])
+        return w
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _scores(w, q, base, kt, k0, n):  # pragma: no cover - compiled
+        """``w[:n] = base + q . kt[:, k0:k0+n]`` four features per pass over ``w``."""
+        width = kt.shape[0]
+        j = 0
+        while j < width:
+            r0 = kt[j, k0 : k0 + n]
+            q0 = q[j]
+            if j + 4 <= width:
+                r1, r2, r3 = kt[j + 1, k0 : k0 + n], kt[j + 2, k0 : k0 + n], kt[j + 3, k0 : k0 + n]
+                q1, q2, q3 = q[j + 1], q[j + 2], q[j + 3]
+                if j == 0:
+                    for k in range(n):
+                        w[k] = base + (q0 * r0[k] + q1 * r1[k] + q2 * r2[k] + q3 * r3[k])
+                else:
+                    for k in range(n):
+                        w[k] += q0 * r0[k] + q1 * r1[k] + q2 * r2[k] + q3 * r3[k]
+                j += 4
+            else:
+                if j == 0:
+                    for k in range(n):
+                        w[k] = base + q0 * r0[k]
+                else:
+                    for k in range(n):
+                        w[k] += q0 * r0[k]
+                j += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _sums(out, vat, k0, w, n):  # pragma: no cover - compiled
+        """``out[col] += sum_k vat[col, k0 + k] w[k]`` (sums in the working precision), four columns a pass."""
+        c = vat.shape[0]
+        col = 0
+        while col + 4 <= c:
+            r0, r1, r2, r3 = (
+                vat[col, k0 : k0 + n],
+                vat[col + 1, k0 : k0 + n],
+                vat[col + 2, k0 : k0 + n],
+                vat[col + 3, k0 : k0 + n],
+            )
+            a0 = a1 = a2 = a3 = _as(w, 0.0)
+            for k in range(n):
+                x = w[k]
+                a0 += r0[k] * x
+                a1 += r1[k] * x
+                a2 += r2[k] * x
+                a3 += r3[k] * x
+            out[col] += a0
+            out[col + 1] += a1
+            out[col + 2] += a2
+            out[col + 3] += a3
+            col += 4
+        while col < c:
+            r0 = vat[col, k0 : k0 + n]
+            a0 = _as(w, 0.0)
+            for k in range(n):
+                a0 += r0[k] * w[k]
+            out[col] += a0
+            col += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _scores2(wa, wb, qa, qb, basea, baseb, kt, k0, n):  # pragma: no cover - compiled
+        """:func:`_scores` for two query rows at once: each key row is loaded once for both."""
+        width = kt.shape[0]
+        j = 0
+        while j < width:
+            r0 = kt[j, k0 : k0 + n]
+            if j + 4 <= width:
+                r1, r2, r3 = kt[j + 1, k0 : k0 + n], kt[j + 2, k0 : k0 + n], kt[j + 3, k0 : k0 + n]
+                a0, a1, a2, a3 = qa[j], qa[j + 1], qa[j + 2], qa[j + 3]
+                b0, b1, b2, b3 = qb[j], qb[j + 1], qb[j + 2], qb[j + 3]
+                if j == 0:
+                    for k in range(n):
+                        x0 = r0[k]
+                        x1 = r1[k]
+                        x2 = r2[k]
+                        x3 = r3[k]
+                        wa[k] = basea + (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3)
+                        wb[k] = baseb + (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3)
+                else:
+                    for k in range(n):
+                        x0 = r0[k]
+                        x1 = r1[k]
+                        x2 = r2[k]
+                        x3 = r3[k]
+                        wa[k] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                        wb[k] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                j += 4
+            else:
+                a0 = qa[j]
+                b0 = qb[j]
+                if j == 0:
+                    for k in range(n):
+                        wa[k] = basea + a0 * r0[k]
+                        wb[k] = baseb + b0 * r0[k]
+                else:
+                    for k in range(n):
+                        wa[k] += a0 * r0[k]
+                        wb[k] += b0 * r0[k]
+                j += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _sums2(oa, ob, vat, k0, wa, wb, n):  # pragma: no cover - compiled
+        """:func:`_sums` for two query rows at once: each value row is loaded once for both."""
+        c = vat.shape[0]
+        col = 0
+        while col + 4 <= c:
+            r0, r1, r2, r3 = (
+                vat[col, k0 : k0 + n],
+                vat[col + 1, k0 : k0 + n],
+                vat[col + 2, k0 : k0 + n],
+                vat[col + 3, k0 : k0 + n],
+            )
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = _as(wa, 0.0)
+            for k in range(n):
+                x = wa[k]
+                y = wb[k]
+                v0 = r0[k]
+                v1 = r1[k]
+                v2 = r2[k]
+                v3 = r3[k]
+                a0 += v0 * x
+                a1 += v1 * x
+                a2 += v2 * x
+                a3 += v3 * x
+                b0 += v0 * y
+                b1 += v1 * y
+                b2 += v2 * y
+                b3 += v3 * y
+            oa[col] += a0
+            oa[col + 1] += a1
+            oa[col + 2] += a2
+            oa[col + 3] += a3
+            ob[col] += b0
+            ob[col + 1] += b1
+            ob[col + 2] += b2
+            ob[col + 3] += b3
+            col += 4
+        while col < c:
+            r0 = vat[col, k0 : k0 + n]
+            a0 = b0 = _as(wa, 0.0)
+            for k in range(n):
+                v = r0[k]
+                a0 += v * wa[k]
+                b0 += v * wb[k]
+            oa[col] += a0
+            ob[col] += b0
+            col += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _top(w, n):  # pragma: no cover - compiled
+        top = w[0]
+        for k in range(1, n):
+            top = max(top, w[k])
+        return top
+
+    @numba.njit(cache=True, nogil=True)
+    def fused_block(qa, kt, vat, upper, theta, kb, probe, acc, shift):  # pragma: no cover - compiled
+        """One block of query rows against all keys, like :func:`~solvers.attention.exact._tile_kernel`.
+
+        ``qa`` (rows x width) holds the base-2 query side without the shift column, and
+        ``kt`` (width x m) the matching key side without its row of ones: a row's score
+        starts from ``-shift`` and adds the products (the same dot product as the numpy
+        kernel's, the shift term first). ``kt`` and ``vat`` (c x m) are feature-major
+        and C-contiguous; ``upper`` bounds each row's base-2 scores; ``acc`` (rows x c)
+        and ``shift`` (rows) are float64 outputs. Key tiles of ``kb`` keys (a row's
+        maximum is checked once per tile, as in the numpy kernel) are walked in chunks
+        of :data:`CHUNK` keys, all rows of the block per chunk, two rows at a time; the
+        sums of a tile are kept in the working precision (``part``), then added to
+        ``acc`` in float64.
+        """
+        rows = qa.shape[0]
+        m = kt.shape[1]
+        c = vat.shape[0]
+        chunk = min(kb, CHUNK)
+        w = np.empty((rows, max(chunk, probe)), dtype=qa.dtype)
+        part = np.zeros((rows, c), dtype=qa.dtype)
+        base = np.empty(rows, dtype=qa.dtype)
+        need = np.empty(rows, dtype=np.bool_)
+        zero = _as(qa, 0.0)
+        for i in range(rows):
+            _scores(w[i], qa[i], zero, kt, 0, probe)
+            best = _top(w[i], probe)
+            base[i] = -best
+            shift[i] = best
+            need[i] = upper[i] - shift[i] > theta
+            for col in range(c):
+                acc[i, col] = 0.0
+        for t0 in range(0, m, kb):
+            t1 = min(m, t0 + kb)
+            if need.any():  # rows that could pass theta: their maximum over the tile first
+                for i in range(rows):
+                    if not need[i]:
+                        continue
+                    top = -np.inf
+                    for k0 in range(t0, t1, chunk):
+                        n = min(t1, k0 + chunk) - k0
+                        _scores(w[i], qa[i], base[i], kt, k0, n)
+                        top = max(top, _top(w[i], n))
+                    if top > theta:
+                        new_shift = _as(qa, shift[i] + top)
+                        factor = np.exp2(-np.float64(_as(qa, new_shift - _as(qa, shift[i]))))
+                        for col in range(c):
+                            acc[i, col] *= factor
+                        shift[i] = new_shift
+                        base[i] = -new_shift
+                        need[i] = upper[i] - shift[i] > theta
+            for k0 in range(t0, t1, chunk):
+                n = min(t1, k0 + chunk) - k0
+                for i in range(0, rows - 1, 2):  # two rows at a time share the key and value loads
+                    _scores2(w[i], w[i + 1], qa[i], qa[i + 1], base[i], base[i + 1], kt, k0, n)
+                    exp2_tile(w[i], n)
+                    exp2_tile(w[i + 1], n)
+                    _sums2(part[i], part[i + 1], vat, k0, w[i], w[i + 1], n)
+                if rows % 2:
+                    last = rows - 1
+                    _scores(w[last], qa[last], base[last], kt, k0, n)
+                    exp2_tile(w[last], n)
+                    _sums(part[last], vat, k0, w[last], n)
+            for i in range(rows):
+                for col in range(c):
+                    acc[i, col] += part[i, col]
+                    part[i, col] = 0
