@@ -174,11 +174,9 @@ def registry_figure() -> Figure:
         span = max(1, round(abs(x1 - x0) / x_step))
         t = min(0.5, 0.75 / span)
         control = ((x0 + x1) / 2 + base * (y1 - y0), (y0 + y1) / 2 - base * (x1 - x0))
-        at = tuple(
-            (1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b
-            for a, c, b in zip((x0, y0), control, (x1, y1), strict=True)
-        )
-        ax.text(*at, label, ha="center", va="center", fontsize=8, zorder=3, bbox=label_box)
+        x_at = (1 - t) ** 2 * x0 + 2 * t * (1 - t) * control[0] + t**2 * x1
+        y_at = (1 - t) ** 2 * y0 + 2 * t * (1 - t) * control[1] + t**2 * y1
+        ax.text(x_at, y_at, label, ha="center", va="center", fontsize=8, zorder=3, bbox=label_box)
     xs = [x for x, _ in position.values()]
     ys = [y for _, y in position.values()]
     ax.set_xlim(min(xs) - width / 2 - 0.4, max(xs) + width / 2 + 0.4)
