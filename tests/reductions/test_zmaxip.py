@@ -4,7 +4,9 @@ and the chain sat-aattc-lowdim, against brute force and PySAT."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from instances import CNF
-from instances.errors import InvalidInstanceError, OracleContradiction, SolverBudgetExceeded
+from instances.errors import InvalidInstanceError, OracleContradiction, OracleRefusal, SolverBudgetExceeded
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
 from instances.zmaxip import ZMaxIPInstance
@@ -228,8 +230,68 @@ def test_zmaxip_aattc_agrees_with_brute_force(drawn: ZMaxIPInstance, offset: int
 
 
 def test_zmaxip_aattc_refuses_entries_float64_cannot_hold() -> None:
-    with pytest.raises(SolverBudgetExceeded, match="d W\\^2 <= 2\\^53"):
-        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**27, 1]], [[1, 1]], 0))
+    with pytest.raises(SolverBudgetExceeded, match="R = about 10\\^15$"):
+        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**26, 1]], [[2**26, 1]], 0, bound=2**26))
+    ZMaxIPToAttention().forward(ZMaxIPInstance([[2**26 - 1, 1]], [[2**26 - 1, 1]], 0))  # R just below 2^52
+    with pytest.raises(SolverBudgetExceeded, match="W = about 10\\^301$"):
+        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**1000]], [[1]], 0))
+
+
+def _exact_logits(reduced: Any) -> list[list[Fraction]]:
+    """The target's logits ``<q_i, k_j>/D`` in exact rational arithmetic on its stored float64 entries."""
+    query, key = reduced.target.query, reduced.target.key
+    columns = query.shape[1]
+    return [
+        [
+            sum((Fraction(float(x)) * Fraction(float(y)) for x, y in zip(q, k, strict=True)), Fraction(0)) / columns
+            for k in key
+        ]
+        for q in query
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2**25, 2**26 - 1),
+    st.integers(-3, 3),
+    st.integers(1, 3),
+    st.sampled_from([0, 1, 2**60, -(2**60), 10**400, -(10**400)]),
+)
+def test_zmaxip_aattc_logits_are_exact_at_the_float64_boundary(w: int, shift: int, d: int, far: int) -> None:
+    # R = d W^2 just below 2^52, tau at the largest product (+-3), or far outside every product: the stored
+    # entries give logits of the right sign with half gap >= beta/2, checked in exact arithmetic
+    w = min(w, math.isqrt((2**52 - 1) // d))
+    a = [[w] * d, [w - 1] + [-w] * (d - 1)]
+    b = [[w] * d, [-w] * d]
+    best = d * w * w
+    threshold = far if far not in (0, 1) else best + shift + far
+    instance = ZMaxIPInstance(a, b, threshold, bound=w)
+    reduced = ZMaxIPToAttention().forward(instance)
+    half_gap = Fraction(reduced.info["beta"]) / 2
+    products = _python_products(instance)
+    for i, row in enumerate(_exact_logits(reduced)):
+        assert row[-1] == 0  # the dummy key
+        for j, logit in enumerate(row[:-1]):
+            assert (logit >= half_gap) if products[i][j] >= threshold else (logit <= -half_gap)
+    try:
+        pair = reduced.backward(ExactAttention()(reduced.target, log_space=True))
+    except OracleRefusal:  # the float64 oracle's own rounding is too coarse here; it says so
+        return
+    assert (pair is None) == (brute_force_zmaxip(instance) is None)
+
+
+def test_zmaxip_aattc_decides_far_thresholds() -> None:
+    # thresholds beyond every product are clamped before encoding: no overflow, no refusal
+    for threshold, expected in (
+        (10**400, None),
+        (2**60, None),
+        (-(2**60), InnerProductPair(0, 0)),
+        (-(10**400), InnerProductPair(0, 0)),
+    ):
+        instance = ZMaxIPInstance([[3, -1]], [[5, 2]], threshold)
+        reduced = ZMaxIPToAttention().forward(instance)
+        assert reduced.backward(ExactAttention()(reduced.target, log_space=True)) == expected
+        assert brute_force_zmaxip(instance) == expected
 
 
 def _random_formula(rng: np.random.Generator) -> CNF:
