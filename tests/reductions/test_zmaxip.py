@@ -364,3 +364,19 @@ def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFix
 
     assert main(["chain", "ov", "zmaxip"]) == 1
     assert "only through many instances: ov-zmaxip; add --symbolic" in capsys.readouterr().err
+
+
+def test_family_chains_claim_no_seth_consequence(capsys: pytest.CaptureFixture[str]) -> None:
+    from reductions.app.cli import main
+
+    assert main(["chain", "sat", "aattc", "--symbolic"]) == 0
+    out = capsys.readouterr().out
+    blocks = out.split("\n\n")
+    path = next(block for block in blocks if block.startswith("sat -> aattc: "))
+    assert "against SETH for every q > 0" in path  # the single-instance path: one call of size n
+    for name in ("sat-aattc-pcp", "sat-aattc-lowdim"):
+        block = next(block for block in blocks if f"through many instances: {name} " in block)
+        members = get_reduction(name).family_size()
+        assert "against SETH" not in block
+        assert "no SETH consequence by itself" in block
+        assert f"times {members} members" in block
