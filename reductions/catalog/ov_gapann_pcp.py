@@ -29,7 +29,7 @@ proof that Arthur does not accept everywhere (soundness). With
 ``t = k(3p - 2(T - 1))/(1 + eps)`` the member is Gap-ANN(n, 4kp, t, eps) and
 every query is in case 1 or case 2. The prime is the smallest with ``p > T``
 and ``(1 - 2 eps) p > 2(T - 1)`` (soundness error ``2(T - 1)/p`` below
-``1/2 - eps``): the soundness the gap needs comes from a large enough field,
+``1 - 2 eps``): the soundness the gap needs comes from a large enough field,
 not from independent repetition (``k`` repetitions would index the vectors by
 ``F_p^k``, ``p^k`` blocks, for the same effect). ``eps`` is a constant
 (``1/5`` by default): it depends on neither ``d`` nor ``n``.
