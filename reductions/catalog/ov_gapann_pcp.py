@@ -86,6 +86,7 @@ import sympy
 
 from instances.answers import NeighborDecisions, OrthogonalPair
 from instances.errors import NotAWitnessError, SolverBudgetExceeded
+from instances.formatting import format_count
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.catalog.ma_protocol import DisjointnessProtocol, smallest_prime_above
 from reductions.catalog.ov_gapann import find_partner
@@ -323,12 +324,12 @@ class OVToGapANNPCP(FamilyReduction):
         if sizes.members > self.max_members:
             raise SolverBudgetExceeded(
                 f"ov-gapann-pcp at d = {instance.dimension} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
-                f"{_compact(sizes.members)} instances, above max_members = {self.max_members}"
+                f"{format_count(sizes.members)} instances, above max_members = {self.max_members}"
             )
         if sizes.entries > self.max_entries:
             raise SolverBudgetExceeded(
-                f"ov-gapann-pcp makes {sizes.members} instances of dimension {sizes.dimension}: "
-                f"{sizes.entries} vector entries, above max_entries = {self.max_entries}"
+                f"ov-gapann-pcp makes {format_count(sizes.members)} instances of dimension {sizes.dimension}: "
+                f"{format_count(sizes.entries)} vector entries, above max_entries = {format_count(self.max_entries)}"
             )
         protocol = self.protocol(instance.dimension)
         alice = self.alice_vectors(instance)
@@ -378,13 +379,3 @@ class OVToGapANNPCP(FamilyReduction):
     def family_size(self) -> sympy.Expr:
         p = sympy.Symbol("p", positive=True)
         return p ** (2 * sympy.Max(problem_symbols("ov")["d"], 1) - 2)
-
-
-def _compact(count: int) -> str:
-    """An exact count, or ``about 10^k`` past 15 digits (no float conversion of a huge int).
-
-    >>> _compact(4096), _compact(7**100)
-    ('4,096', 'about 10^84')
-    """
-    digits = len(str(count))
-    return f"{count:,}" if digits <= 15 else f"about 10^{digits - 1}"

@@ -59,6 +59,7 @@ import sympy
 
 from instances.answers import OrthogonalPair
 from instances.errors import NotAWitnessError, OracleContradiction, SolverBudgetExceeded
+from instances.formatting import format_count
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
 from instances.zmaxip import ZMaxIPInstance
@@ -106,18 +107,28 @@ class CRTSizes:
         return self.dimension * self.bound**2
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
+        """JSON-friendly form: exact ints, except ``about 10^k`` strings for ints past 3000 digits (which
+        Python will not write out in decimal), and the primes only while there are at most 64 of them."""
         return {
             "ell": self.blocks,
             "b": self.width,
-            "primes": list(self.primes),
-            "Q": self.modulus,
-            "M": self.largest,
+            "primes": list(self.primes) if len(self.primes) <= 64 else f"{len(self.primes)} primes",
+            "Q": _json_int(self.modulus),
+            "M": _json_int(self.largest),
             "D": self.dimension,
-            "W": self.bound,
-            "members": self.members,
-            "entries": self.entries,
+            "W": _json_int(self.bound),
+            "members": _json_int(self.members),
+            "entries": _json_int(self.entries),
         }
+
+
+def _json_int(value: int) -> int | str:
+    """``value`` itself, or ``about 10^k`` when it has more than about 3000 digits.
+
+    >>> _json_int(10**20), _json_int(7**5000)
+    (100000000000000000000, 'about 10^4225')
+    """
+    return value if value.bit_length() <= 10_000 else format_count(value)
 
 
 def _check_blocks(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -277,16 +288,19 @@ class OVToZMaxIP(FamilyReduction):
     def refusal(self, sizes: CRTSizes, d: int) -> str | None:
         """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
         head = (
-            f"ov-zmaxip at d = {d} packs l = {sizes.blocks} integers modulo Q = {sizes.modulus} "
-            f"({sizes.width} primes): {sizes.members} members of dimension {sizes.dimension}, entries up to "
-            f"W = {sizes.bound}"
+            f"ov-zmaxip at d = {d} packs l = {sizes.blocks} integers modulo Q = {format_count(sizes.modulus)} "
+            f"({sizes.width} primes): {format_count(sizes.members)} members of dimension {sizes.dimension}, "
+            f"entries up to W = {format_count(sizes.bound)}"
         )
         if sizes.members > self.max_members:
-            return f"{head}: above max_members = {self.max_members}"
+            return f"{head}: above max_members = {format_count(self.max_members)}"
         if sizes.entries > self.max_entries:
-            return f"{head}: {sizes.entries} vector entries, above max_entries = {self.max_entries}"
+            return f"{head}: {format_count(sizes.entries)} vector entries, above max_entries = {format_count(self.max_entries)}"
         if self.max_product is not None and sizes.product > self.max_product:
-            return f"{head}: D W^2 = {sizes.product:.3e} is above {self.max_product:.3e} (float64-exact inner products)"
+            return (
+                f"{head}: D W^2 = {format_count(sizes.product)} is above {format_count(self.max_product)} "
+                "(float64-exact inner products)"
+            )
         return None
 
     def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
@@ -294,7 +308,7 @@ class OVToZMaxIP(FamilyReduction):
 
         >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 18)
         >>> reason.split(": ")[-1], sizes["members"]
-        ('above max_members = 4096', 19433)
+        ('above max_members = 4,096', 19433)
         """
         sizes = self._sizes(d, n_a, n_b)
         return self.refusal(sizes, d), sizes.as_dict()

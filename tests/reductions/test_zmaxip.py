@@ -151,7 +151,9 @@ def test_wrong_member_answers_are_caught() -> None:
 
 def test_sizes_are_refused_with_the_numbers_before_building() -> None:
     ov = OVInstance(np.ones((2, 18), dtype=np.uint8), np.zeros((2, 18), dtype=np.uint8))
-    with pytest.raises(SolverBudgetExceeded, match="Q = 2431 .3 primes.: 19433 members of dimension 45.*max_members"):
+    with pytest.raises(
+        SolverBudgetExceeded, match="Q = 2,431 .3 primes.: 19,433 members of dimension 45.*max_members = 4,096"
+    ):
         OVToZMaxIP().forward(ov)
     with pytest.raises(SolverBudgetExceeded, match="D W\\^2 = .* is above"):
         OVToZMaxIP(max_product=2**53).forward(
@@ -344,7 +346,7 @@ def test_cli_refuses_larger_files_with_the_predicted_sizes(capsys: pytest.Captur
     captured = capsys.readouterr()
     assert "s UNKNOWN" in captured.out
     reason = [line for line in captured.err.splitlines() if "ov-zmaxip" in line]
-    assert len(reason) == 1 and "19433 members of dimension 45" in reason[0]
+    assert len(reason) == 1 and "19,433 members of dimension 45" in reason[0]
 
 
 def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
@@ -380,3 +382,30 @@ def test_family_chains_claim_no_seth_consequence(capsys: pytest.CaptureFixture[s
         assert "against SETH" not in block
         assert "no SETH consequence by itself" in block
         assert f"times {members} members" in block
+
+
+def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # d = 4260: Q has 1650 digits and W 6600, past what Python writes in decimal; D W^2 is no float
+    reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(2**10, 2**10, 4260)
+    assert reason is not None and "W = about 10^6599" in reason and "about 10^1650 members" in reason
+    assert sizes["W"] == "about 10^6599"
+    reason, _ = OVToZMaxIP(max_members=10**2000, max_entries=10**9000, max_product=2**53).predict_members(2, 2, 4260)
+    assert reason is not None and reason.endswith(
+        "D W^2 = about 10^13201 is above about 10^15 (float64-exact inner products)"
+    )
+    from reductions.app.cli import main
+
+    rng = np.random.default_rng(1)
+    clauses = [
+        " ".join(
+            str(int(v) * int(s))
+            for v, s in zip(rng.choice(np.arange(1, 1001), 3, replace=False), rng.choice([-1, 1], 3), strict=True)
+        )
+        + " 0"
+        for _ in range(4260)
+    ]
+    path = tmp_path / "big.cnf"
+    path.write_text("p cnf 1000 4260\n" + "\n".join(clauses) + "\n")
+    for extra in ([], ["--json"]):
+        assert main(["inspect", str(path), "--cost", "--chain", "sat-aattc-lowdim", *extra]) == 0
+        assert "about 10^1650 members" in capsys.readouterr().out
