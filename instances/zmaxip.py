@@ -48,7 +48,19 @@ _ARRAY_EQ = attrs.cmp_using(eq=_object_eq)
 
 
 def _integer_matrix(name: str, value: Any) -> np.ndarray:
-    """A 2-D ``object`` array of Python ints; one :class:`InvalidInstanceError` names a bad entry."""
+    """A 2-D ``object`` array of Python ints; one :class:`InvalidInstanceError` names a bad entry.
+
+    A read-only 2-D ``object`` array of Python ints is kept as it is (no copy), so instances
+    built from one matrix (a family's members) share it.
+    """
+    if (
+        isinstance(value, np.ndarray)
+        and value.dtype == object
+        and value.ndim == 2
+        and not value.flags.writeable
+        and all(type(entry) is int for entry in value.flat)
+    ):
+        return value
     try:
         array = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
     except (TypeError, ValueError) as err:

@@ -242,7 +242,7 @@ class OVToGapANNPCP(FamilyReduction):
         dimension = 4 * k * p
         threshold = Fraction(k * (3 * p - 2 * (blocks - 1))) / (1 + self.epsilon)
         n_a, n_b = int(instance.a.shape[0]), int(instance.b.shape[0])
-        entries = (n_a + members * n_b) * dimension
+        entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
         return PCPSizes(p, blocks, k, dimension, members, threshold, entries)
 
     def random_source(self, rng: np.random.Generator, size: int) -> OVInstance:
@@ -333,6 +333,7 @@ class OVToGapANNPCP(FamilyReduction):
             )
         protocol = self.protocol(instance.dimension)
         alice = self.alice_vectors(instance)
+        alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
         targets: list[GapANNInstance] = []
         for proofs in protocol.merlin_messages(batch=256):
             for bob in self.bob_vectors(instance, proofs):

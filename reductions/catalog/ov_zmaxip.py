@@ -212,7 +212,7 @@ class OVToZMaxIP(FamilyReduction):
         value = top * modulus
         bound = max(2 * largest**2, 2 * largest * value, value**2)
         members = top + 1
-        entries = (n_a + members * n_b) * dimension
+        entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
         return CRTSizes(ell, width, primes, modulus, largest, top, dimension, bound, members, entries)
 
     def random_source(self, rng: np.random.Generator, size: int) -> OVInstance:
@@ -319,6 +319,7 @@ class OVToZMaxIP(FamilyReduction):
         if reason is not None:
             raise SolverBudgetExceeded(reason)
         alice = self.alice_vectors(instance, sizes)
+        alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
         targets = tuple(
             ZMaxIPInstance(alice, self.bob_vectors(instance, sizes, t * sizes.modulus), 0, bound=sizes.bound)
             for t in range(sizes.members)

@@ -282,3 +282,15 @@ def test_solve_cli_with_the_pcp_chain_agrees_with_pysat_on_every_formula_it_acce
         accepted[status] += 1
         three_clauses += len(formula.clauses) == 3
     assert accepted[10] >= 10 and accepted[20] >= 5 and refused >= 3 and three_clauses >= 3
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2**16))
+def test_members_share_one_alice_matrix_as_max_entries_counts(n_a: int, n_b: int, d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ov = OVInstance(rng.random((n_a, d)) < 0.5, rng.random((n_b, d)) < 0.5)
+    family = OVToGapANNPCP().forward(ov)
+    first = family.targets[0]
+    assert all(np.shares_memory(member.a, first.a) for member in family.targets[1:]) or first.a.size == 0
+    sizes = OVToGapANNPCP().sizes(ov)
+    assert sizes.entries == first.a.size + sum(member.b.size for member in family.targets)

@@ -409,3 +409,24 @@ def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: py
     for extra in ([], ["--json"]):
         assert main(["inspect", str(path), "--cost", "--chain", "sat-aattc-lowdim", *extra]) == 0
         assert "about 10^1650 members" in capsys.readouterr().out
+
+
+@settings(max_examples=20, deadline=None)
+@given(ov_instances(max_rows=3, max_dimension=5))
+def test_members_share_one_alice_matrix_as_max_entries_counts(ov: OVInstance) -> None:
+    family = OVToZMaxIP().forward(ov)
+    first = family.targets[0]
+    assert all(np.shares_memory(member.a, first.a) for member in family.targets[1:]) or first.a.size == 0
+    assert not first.a.flags.writeable
+    sizes = OVToZMaxIP().sizes(ov)
+    assert sizes.entries == first.a.size + sum(member.b.size for member in family.targets)
+
+
+def test_a_writeable_matrix_is_still_copied() -> None:
+    a = np.array([[1, 2]], dtype=object)
+    instance = ZMaxIPInstance(a, [[3, 4]], 0)
+    a[0, 0] = 99
+    assert instance.a[0, 0] == 1 and not np.shares_memory(instance.a, a)
+    frozen = np.array([[1, True]], dtype=object)
+    frozen.flags.writeable = False
+    assert type(ZMaxIPInstance(frozen, [[3, 4]], 0).a[0, 1]) is int  # a bool entry is not kept as it is
