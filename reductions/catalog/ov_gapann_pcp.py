@@ -309,12 +309,30 @@ class OVToGapANNPCP(FamilyReduction):
         >>> g = reduction.member(ov, honest)
         >>> g, g.nearest_distances().tolist()
         (GapANNInstance(n_a=1, n_b=1, d=704, t=360, eps=1/5), [352])
+
+        Refused (:class:`SolverBudgetExceeded`) before anything is built when the member's
+        ``(n_a + n_b) 4kp`` entries, or the ``p T^2`` steps of the protocol's interpolation, pass
+        ``max_entries``.
+
+        >>> reduction.member(OVInstance(np.zeros((1, 200)), np.zeros((1, 200))), [0] * 399)
+        Traceback (most recent call last):
+        ...
+        instances.errors.SolverBudgetExceeded: ov-gapann-pcp member at d = 200: p = 673, 5,513,216 vector entries and p T^2 = 26,920,000 interpolation steps, above max_entries = 16,000,000
         """
+        sizes = self.sizes(instance)
+        entries = sizes.dimension * (int(instance.a.shape[0]) + int(instance.b.shape[0]))
+        steps = sizes.prime * sizes.blocks**2
+        if max(entries, steps) > self.max_entries:
+            raise SolverBudgetExceeded(
+                f"ov-gapann-pcp member at d = {instance.dimension}: p = {sizes.prime}, {format_count(entries)} vector "
+                f"entries and p T^2 = {format_count(steps)} interpolation steps, above max_entries = "
+                f"{format_count(self.max_entries)}"
+            )
         protocol = self.protocol(instance.dimension)
         proof_row = np.asarray(proof, dtype=np.int64).reshape(1, protocol.merlin_length) % protocol.prime
         if not bool(protocol.passes_sum_test(proof_row)[0]):
             raise NotAWitnessError(f"proof {tuple(proof_row[0].tolist())} fails the sum test: it is no member")
-        threshold = self.sizes(instance).threshold
+        threshold = sizes.threshold
         return GapANNInstance(
             self.alice_vectors(instance), self.bob_vectors(instance, proof_row)[0], threshold, self.epsilon
         )

@@ -294,3 +294,15 @@ def test_members_share_one_alice_matrix_as_max_entries_counts(n_a: int, n_b: int
     assert all(np.shares_memory(member.a, first.a) for member in family.targets[1:]) or first.a.size == 0
     sizes = OVToGapANNPCP().sizes(ov)
     assert sizes.entries == first.a.size + sum(member.b.size for member in family.targets)
+
+
+def test_member_alone_is_refused_with_its_numbers_before_building() -> None:
+    reduction = OVToGapANNPCP()
+    ov = OVInstance(np.zeros((1, 1000), dtype=np.uint8), np.zeros((1, 1000), dtype=np.uint8))
+    sizes = reduction.sizes(ov)
+    with pytest.raises(SolverBudgetExceeded, match=f"p = {sizes.prime}, .* vector entries and p T\\^2 = .*max_entries"):
+        reduction.member(ov, [0] * (2 * 1000 - 1))
+    small = OVToGapANNPCP(max_entries=3 * 160 - 1)  # d = 2: D = 160, three vectors
+    with pytest.raises(SolverBudgetExceeded, match="480 vector entries"):
+        small.member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0])
+    assert OVToGapANNPCP(max_entries=480).member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0]).a.shape == (2, 160)
