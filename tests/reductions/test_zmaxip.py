@@ -18,7 +18,7 @@ from instances import CNF
 from instances.errors import InvalidInstanceError, OracleContradiction, OracleRefusal, SolverBudgetExceeded
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
-from instances.zmaxip import ZMaxIPInstance
+from instances.zmaxip import ZMaxIPInstance, random_zmaxip
 from reductions.catalog.chains import lowdim_attention_chain
 from reductions.catalog.ov_zmaxip import OVToZMaxIP
 from reductions.catalog.zmaxip_aattc import ZMaxIPToAttention
@@ -430,3 +430,15 @@ def test_a_writeable_matrix_is_still_copied() -> None:
     frozen = np.array([[1, True]], dtype=object)
     frozen.flags.writeable = False
     assert type(ZMaxIPInstance(frozen, [[3, 4]], 0).a[0, 1]) is int  # a bool entry is not kept as it is
+
+
+def test_random_entries_are_uniform() -> None:
+    # bits = 1: the five integers -2..2, each 1/5; 4000 draws put each count within 5 standard deviations
+    # of 800 (the former modulo-and-sign draw gave 0 about a third of the time)
+    instance = random_zmaxip(1, 1, 2000, 0, bits=1, seed=3)
+    values = [int(x) for x in (*instance.a.flat, *instance.b.flat)]
+    counts = {v: values.count(v) for v in range(-2, 3)}
+    assert sum(counts.values()) == 4000
+    assert all(abs(count - 800) < 5 * math.sqrt(4000 * 0.2 * 0.8) for count in counts.values()), counts
+    wide = random_zmaxip(3, 3, 3, 0, bits=200, seed=1)
+    assert max(abs(int(x)) for x in (*wide.a.flat, *wide.b.flat)) <= 2**200
