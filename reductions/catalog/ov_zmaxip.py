@@ -50,6 +50,7 @@ before anything is built.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -131,9 +132,17 @@ def _json_int(value: int) -> int | str:
     return value if value.bit_length() <= 10_000 else format_count(value)
 
 
-def _check_blocks(_instance: Any, _attribute: Any, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+def _as_blocks(value: Any) -> int | None:
+    """``blocks`` as a Python int (any integral type but bool, numpy's included), or ``None``.
+
+    >>> _as_blocks(np.int64(4)), _as_blocks(None)
+    (4, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"'blocks' must be a positive int or None (got {value!r})")
+    return int(value)
 
 
 @attrs.frozen
@@ -180,7 +189,7 @@ class OVToZMaxIP(FamilyReduction):
     target: ClassVar[str] = "zmaxip"
     verify_max_size: ClassVar[int] = 5
 
-    blocks: int | None = attrs.field(default=None, validator=_check_blocks)
+    blocks: int | None = attrs.field(default=None, converter=_as_blocks)
     max_members: int = 4096
     max_entries: int = 16_000_000
     max_product: int | None = None

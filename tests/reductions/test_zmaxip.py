@@ -159,8 +159,12 @@ def test_sizes_are_refused_with_the_numbers_before_building() -> None:
         OVToZMaxIP(max_product=2**53).forward(
             OVInstance(np.ones((1, 9), dtype=np.uint8), np.ones((1, 9), dtype=np.uint8))
         )
-    with pytest.raises(ValueError, match="'blocks' must be a positive int"):
-        OVToZMaxIP(blocks=0)
+    for bad in (0, True, 2.0, np.bool_(True), np.int64(0)):
+        with pytest.raises(ValueError, match="'blocks' must be a positive int"):
+            OVToZMaxIP(blocks=bad)
+    for integral in (np.int64(2), np.uint8(2), 2):  # numpy integers are integers
+        reduction = OVToZMaxIP(blocks=integral)
+        assert reduction.blocks == 2 and type(reduction.blocks) is int and reduction == OVToZMaxIP(blocks=2)
 
 
 def test_reductions_pass_their_contracts() -> None:
