@@ -6,7 +6,7 @@ is imported; every package's messages go through it.
 
 from __future__ import annotations
 
-__all__ = ["plural", "format_bytes", "format_count"]
+__all__ = ["plural", "format_bytes", "format_count", "json_count"]
 
 
 def plural(count: int, noun: str) -> str:
@@ -59,3 +59,14 @@ def format_count(count: int) -> str:
     while 10**exponent > count:
         exponent -= 1
     return f"about 10^{exponent}"
+
+
+def json_count(count: int) -> int | str:
+    """``count`` itself for JSON, or :func:`format_count`'s ``about 10^k`` past 3000 digits (which Python
+    will not write out in decimal).
+
+    >>> json_count(10**20), json_count(7**5000)
+    (100000000000000000000, 'about 10^4225')
+    """
+    count = int(count)
+    return count if count.bit_length() <= 10_000 else format_count(count)

@@ -86,7 +86,7 @@ import sympy
 
 from instances.answers import NeighborDecisions, OrthogonalPair
 from instances.errors import NotAWitnessError, SolverBudgetExceeded
-from instances.formatting import format_count
+from instances.formatting import format_count, json_count
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.catalog.ma_protocol import DisjointnessProtocol, smallest_prime_above
 from reductions.catalog.ov_gapann import find_partner
@@ -126,9 +126,9 @@ class PCPSizes:
             "T": self.blocks,
             "k": self.code_length,
             "D": self.dimension,
-            "members": self.members,
+            "members": json_count(self.members),
             "t": str(self.threshold),
-            "entries": self.entries,
+            "entries": json_count(self.entries),
         }
 
 
@@ -234,14 +234,15 @@ class OVToGapANNPCP(FamilyReduction):
 
     def sizes(self, instance: OVInstance) -> PCPSizes:
         """The predicted sizes (Python ints), before anything is allocated."""
-        d = instance.dimension
+        return self._sizes(instance.dimension, int(instance.a.shape[0]), int(instance.b.shape[0]))
+
+    def _sizes(self, d: int, n_a: int, n_b: int) -> PCPSizes:
         blocks = max(d, 1)
         p = self.prime_for(d)
         k = self.code_length_for(d)
         members = p ** (2 * blocks - 2)
         dimension = 4 * k * p
         threshold = Fraction(k * (3 * p - 2 * (blocks - 1))) / (1 + self.epsilon)
-        n_a, n_b = int(instance.a.shape[0]), int(instance.b.shape[0])
         entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
         return PCPSizes(p, blocks, k, dimension, members, threshold, entries)
 
@@ -337,18 +338,37 @@ class OVToGapANNPCP(FamilyReduction):
             self.alice_vectors(instance), self.bob_vectors(instance, proof_row)[0], threshold, self.epsilon
         )
 
-    def _forward(self, instance: OVInstance) -> tuple[tuple[GapANNInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
-        sizes = self.sizes(instance)
+    def refusal(self, sizes: PCPSizes, d: int) -> str | None:
+        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
         if sizes.members > self.max_members:
-            raise SolverBudgetExceeded(
-                f"ov-gapann-pcp at d = {instance.dimension} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
+            return (
+                f"ov-gapann-pcp at d = {d} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
                 f"{format_count(sizes.members)} instances, above max_members = {self.max_members}"
             )
         if sizes.entries > self.max_entries:
-            raise SolverBudgetExceeded(
+            return (
                 f"ov-gapann-pcp makes {format_count(sizes.members)} instances of dimension {sizes.dimension}: "
                 f"{format_count(sizes.entries)} vector entries, above max_entries = {format_count(self.max_entries)}"
             )
+        return None
+
+    def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
+        """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
+
+        >>> reason, sizes = OVToGapANNPCP().predict_members(8, 8, 2)
+        >>> reason, sizes["members"], sizes["D"]
+        (None, 25, 160)
+        >>> OVToGapANNPCP().predict_members(8, 8, 4)[0]
+        'ov-gapann-pcp at d = 4 makes p^(2T-2) = 11^6 = 1,771,561 instances, above max_members = 4096'
+        """
+        sizes = self._sizes(d, n_a, n_b)
+        return self.refusal(sizes, d), sizes.as_dict()
+
+    def _forward(self, instance: OVInstance) -> tuple[tuple[GapANNInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
+        sizes = self.sizes(instance)
+        reason = self.refusal(sizes, instance.dimension)
+        if reason is not None:
+            raise SolverBudgetExceeded(reason)
         protocol = self.protocol(instance.dimension)
         alice = self.alice_vectors(instance)
         alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it

@@ -60,7 +60,7 @@ import sympy
 
 from instances.answers import OrthogonalPair
 from instances.errors import NotAWitnessError, OracleContradiction, SolverBudgetExceeded
-from instances.formatting import format_count
+from instances.formatting import format_count, json_count
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
 from instances.zmaxip import ZMaxIPInstance
@@ -114,22 +114,13 @@ class CRTSizes:
             "ell": self.blocks,
             "b": self.width,
             "primes": list(self.primes) if len(self.primes) <= 64 else f"{len(self.primes)} primes",
-            "Q": _json_int(self.modulus),
-            "M": _json_int(self.largest),
+            "Q": json_count(self.modulus),
+            "M": json_count(self.largest),
             "D": self.dimension,
-            "W": _json_int(self.bound),
-            "members": _json_int(self.members),
-            "entries": _json_int(self.entries),
+            "W": json_count(self.bound),
+            "members": json_count(self.members),
+            "entries": json_count(self.entries),
         }
-
-
-def _json_int(value: int) -> int | str:
-    """``value`` itself, or ``about 10^k`` when it has more than about 3000 digits.
-
-    >>> _json_int(10**20), _json_int(7**5000)
-    (100000000000000000000, 'about 10^4225')
-    """
-    return value if value.bit_length() <= 10_000 else format_count(value)
 
 
 def _as_blocks(value: Any) -> int | None:

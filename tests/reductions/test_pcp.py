@@ -309,3 +309,19 @@ def test_member_alone_is_refused_with_its_numbers_before_building() -> None:
     with pytest.raises(SolverBudgetExceeded, match="480 vector entries"):
         small.member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0])
     assert OVToGapANNPCP(max_entries=480).member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0]).a.shape == (2, 160)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.integers(0, 2**16))
+def test_predict_members_says_what_forward_does(n_a: int, n_b: int, d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ov = OVInstance(rng.random((n_a, d)) < 0.5, rng.random((n_b, d)) < 0.5)
+    reduction = OVToGapANNPCP(max_entries=200_000)
+    reason, predicted = reduction.predict_members(n_a, n_b, d)
+    assert predicted == reduction.sizes(ov).as_dict()
+    if reason is not None:
+        with pytest.raises(SolverBudgetExceeded) as refused:
+            reduction.forward(ov)
+        assert str(refused.value) == reason
+    else:
+        assert reduction.forward(ov).count == predicted["members"]

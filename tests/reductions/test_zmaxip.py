@@ -364,9 +364,17 @@ def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.Capture
     assert "accepts: 6 variables and 2 clauses need 5 instances" in capsys.readouterr().out
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
     assert "refuses: 16 variables and 18 clauses: ov-zmaxip at d = 18" in capsys.readouterr().out
-    # a family step without a prediction is reported, not a crash
+    # the constant-gap family chain predicts its members too
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
-    assert "sizes not predictable before building" in capsys.readouterr().out
+    assert "refuses: 16 variables and 18 clauses: ov-gapann-pcp at d = 18 makes p^(2T-2) = 59^34" in (
+        capsys.readouterr().out
+    )
+    assert main(["inspect", str(DATA / "parser_quirks/multiline.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
+    out = capsys.readouterr().out
+    members = get_reduction("sat-aattc-pcp").forward(
+        CNF.from_dimacs((DATA / "parser_quirks/multiline.cnf").read_text())
+    )
+    assert f"accepts: 6 variables and 2 clauses need {members.count} instances" in out
 
 
 def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFixture[str]) -> None:
