@@ -191,9 +191,9 @@ class ZMaxIPToAttention(Reduction):
         renamed = {sympy.Symbol(k, positive=True): v for k, v in s.items()}
         outputs = {name: sympy.sympify(expr).subs(renamed) for name, expr in inner.outputs.items()}
         d, W, tau = s["d"], s["W"], s["tau"]
-        clamped = sympy.Min(sympy.Max(tau, -d * W**2), d * W**2 + 1)
+        # |t' - 1/2| for t' clamped to [-d W^2, d W^2 + 1], written without Max(tau, ...): the symbols are
+        # declared positive, which would drop the lower clamp as soon as d is substituted
+        offset = sympy.Min(sympy.Abs(tau - sympy.Rational(1, 2)), d * W**2 + sympy.Rational(1, 2))
         beta = 2 * sympy.log(sympy.Max(s["n_b"], 1) / sympy_number(self.delta))
-        outputs["B"] = (
-            4 * sympy.sqrt(beta * (d + 1)) * sympy.Max(W, sympy.sqrt(sympy.Abs(clamped - sympy.Rational(1, 2))))
-        )
+        outputs["B"] = 4 * sympy.sqrt(beta * (d + 1)) * sympy.Max(W, sympy.sqrt(offset))
         return ParameterMap("zmaxip", "aattc", outputs, inner.free)

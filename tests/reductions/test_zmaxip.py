@@ -25,6 +25,7 @@ from reductions.catalog.zmaxip_aattc import ZMaxIPToAttention
 from reductions.family import answer_members
 from reductions.registry import get_reduction
 from reductions.symbolic import iterated_log, log_star
+from reductions.testing import assert_parameters_match
 from reductions.verify import verify_reduction
 from solvers.attention.exact import ExactAttention
 from solvers.ov import brute_force_ov
@@ -458,3 +459,20 @@ def test_random_entries_are_uniform() -> None:
     assert all(abs(count - 800) < 5 * math.sqrt(4000 * 0.2 * 0.8) for count in counts.values()), counts
     wide = random_zmaxip(3, 3, 3, 0, bits=200, seed=1)
     assert max(abs(int(x)) for x in (*wide.a.flat, *wide.b.flat)) <= 2**200
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        ZMaxIPInstance([[]], [[], []], -1),  # d = 0: the threshold clamps to 0
+        ZMaxIPInstance([[3, -1]], [[5, 2]], 10**400),
+        ZMaxIPInstance([[3, -1]], [[5, 2]], -(10**400)),
+        ZMaxIPInstance([[3, -1]], [[5, 2]], 7),
+    ],
+)
+def test_zmaxip_aattc_declared_bound_follows_the_clamped_threshold(instance: ZMaxIPInstance) -> None:
+    reduction = ZMaxIPToAttention()
+    reduced = reduction.forward(instance)
+    assert_parameters_match(reduction, instance, reduced)
+    largest = max(float(np.max(np.abs(reduced.target.query))), float(np.max(np.abs(reduced.target.key))))
+    assert largest <= reduced.target.bound
