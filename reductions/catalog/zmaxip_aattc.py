@@ -27,14 +27,14 @@ import numpy as np
 import sympy
 
 from instances.attention import AttentionInstance, AttentionOutput
-from instances.errors import SolverBudgetExceeded
+from instances.errors import OracleContradiction, SolverBudgetExceeded
 from instances.formatting import format_count
-from instances.maxip import InnerProductPair, MaxIPInstance
+from instances.maxip import InnerProductPair
 from instances.zmaxip import ZMaxIPInstance
 from reductions.catalog.maxip_aattc import MaxIPToAttention
 from reductions.core import ParameterMap, Reduced, Reduction
 from reductions.problems import problem_symbols
-from reductions.readout import DEFAULT_DELTA, as_delta, check_delta, dummy_margin, sympy_number
+from reductions.readout import DEFAULT_DELTA, MarginReadout, as_delta, check_delta, dummy_margin, sympy_number
 
 __all__ = ["ZMaxIPToAttention"]
 
@@ -147,19 +147,18 @@ class ZMaxIPToAttention(Reduction):
                 + (f", R = {format_count(reach)}" if reach is not None else "")
             )
         threshold = clamped_threshold(instance.threshold, reach)
-        maxip = MaxIPInstance(instance.a.astype(np.int64), instance.b.astype(np.int64), threshold)
         inner = self._inner()
-        n_a, n_b, D = maxip.a.shape[0], maxip.b.shape[0], d + 1
+        n_a, n_b, D = instance.a.shape[0], instance.b.shape[0], d + 1
         beta = inner.beta(n_b)
         scale_power = _least_power_of_two_square_above(beta * D)
         odd = abs(2 * threshold - 1)  # m = |2t - 1| >= 1, odd, below 2^53
         balance_power = (odd.bit_length() - 1) // 2  # s^2 = 4^e in (m/4, m]
         scale, balance = math.ldexp(1.0, scale_power), math.ldexp(1.0, balance_power)
         query = np.zeros((n_a, D))
-        query[:, :d] = scale * maxip.a
+        query[:, :d] = scale * instance.a.astype(np.float64)  # integers of at most 53 bits: exact
         query[:, d] = scale * balance
         key = np.zeros((n_b + 1, D))
-        key[:n_b, :d] = scale * maxip.b
+        key[:n_b, :d] = scale * instance.b.astype(np.float64)
         key[:n_b, d] = math.ldexp(float(1 - 2 * threshold), scale_power - balance_power - 1)
         value = np.zeros((n_b + 1, 1))
         value[:n_b] = 1.0
@@ -173,17 +172,29 @@ class ZMaxIPToAttention(Reduction):
             "no_at_most": readout.upper,
             "tolerated_abs_error": readout.tolerated_abs_error,
         }
-        record = Reduced(inner, maxip, target, {"readout": readout}, info)
-        return target, {"inner": record}, info
+        return target, {"readout": readout}, info
 
     @staticmethod
     def _declared_bound(beta: float, columns: int, bound: int, threshold: int) -> float:
         return 4 * math.sqrt(beta * columns) * max(bound, math.sqrt(abs(threshold - 0.5)))
 
     def backward(self, reduced: Reduced, answer: AttentionOutput) -> InnerProductPair | None:
-        """``maxip-aattc``'s read-back: the first query with output above 1/2 and its checked partner, or ``None``."""
-        inner: Reduced = reduced.decoding["inner"]
-        return self._inner().backward(inner, answer)
+        """``maxip-aattc``'s read-back: the first query with output above 1/2 and its partner (found with exact
+        integer products and checked), or ``None``."""
+        readout: MarginReadout = reduced.decoding["readout"]
+        source: ZMaxIPInstance = reduced.source
+        for i, has_pair in enumerate(readout.decide(answer)):
+            if not has_pair:
+                continue
+            for j in range(source.b.shape[0]):
+                pair = InnerProductPair(i, j)
+                if source.is_witness(pair):
+                    return pair
+            raise OracleContradiction(
+                f"{answer.oracle or 'the attention oracle'!r} gave query {i} an output above 1/2, "
+                f"but no b_j has <a_{i}, b_j> >= {format_count(source.threshold)}: the answer is wrong"
+            )
+        return None
 
     def parameters(self) -> ParameterMap:
         inner = self._inner().parameters()

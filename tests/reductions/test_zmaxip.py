@@ -291,6 +291,18 @@ def test_zmaxip_aattc_logits_are_exact_at_the_float64_boundary(w: int, shift: in
     assert (pair is None) == (brute_force_zmaxip(instance) is None)
 
 
+def test_zmaxip_aattc_takes_entries_whose_d_w_squared_passes_2_to_the_53() -> None:
+    # W = 2^40 in two columns (d W^2 = 2^81) but R = 2^41: exact entries, exact products in backward
+    for threshold in (2**40, 2**40 + 1, 2**41):
+        instance = ZMaxIPInstance([[2**40, 0], [0, 1]], [[1, 2**40], [1, 1]], threshold)
+        reduced = ZMaxIPToAttention().forward(instance)
+        try:
+            pair = reduced.backward(ExactAttention()(reduced.target, log_space=True))
+        except OracleRefusal:
+            continue
+        assert pair == brute_force_zmaxip(instance)
+
+
 def test_zmaxip_aattc_decides_far_thresholds() -> None:
     # thresholds beyond every product are clamped before encoding: no overflow, no refusal
     for threshold, expected in (
