@@ -48,7 +48,19 @@ _ARRAY_EQ = attrs.cmp_using(eq=_object_eq)
 
 
 def _integer_matrix(name: str, value: Any) -> np.ndarray:
-    """A 2-D ``object`` array of Python ints; one :class:`InvalidInstanceError` names a bad entry."""
+    """A 2-D ``object`` array of Python ints; one :class:`InvalidInstanceError` names a bad entry.
+
+    A read-only 2-D ``object`` array of Python ints is kept as it is (no copy), so instances
+    built from one matrix (a family's members) share it.
+    """
+    if (
+        isinstance(value, np.ndarray)
+        and value.dtype == object
+        and value.ndim == 2
+        and not value.flags.writeable
+        and all(type(entry) is int for entry in value.flat)
+    ):
+        return value
     try:
         array = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
     except (TypeError, ValueError) as err:
@@ -227,6 +239,9 @@ def random_zmaxip(
 ) -> ZMaxIPInstance:
     """Random Z-Max-IP instance with entries uniform in ``[-2^bits, 2^bits]`` (exact for any ``bits``).
 
+    Each entry is drawn by rejection from ``bits + 2`` random bits, so every integer of the
+    range is equally likely; ``seed`` may be a ``numpy.random.Generator``, whose stream it uses.
+
     >>> random_zmaxip(2, 3, 4, 0, bits=80, seed=1) == random_zmaxip(2, 3, 4, 0, bits=80, seed=1)
     True
     >>> random_zmaxip(2, 3, 4, 0, bits=80, seed=1).parameters()["W"] <= 2**80
@@ -238,11 +253,19 @@ def random_zmaxip(
     bits = check_int("bits", bits, minimum=0)
     rng = as_generator(seed)
 
+    span = 2 ** (bits + 1) + 1  # the integers in [-2^bits, 2^bits]
+    width = span.bit_length()
+
+    def entry() -> int:
+        while True:  # rejection: uniform on [0, span), fewer than 2 draws on average (span > 2^(width - 1))
+            candidate = int.from_bytes(rng.bytes((width + 7) // 8), "little") & ((1 << width) - 1)
+            if candidate < span:
+                return candidate - 2**bits
+
     def draw(rows: int) -> np.ndarray:
         out = np.empty((rows, dimension), dtype=object)
         for position in np.ndindex(rows, dimension):
-            magnitude = int.from_bytes(rng.bytes(bits // 8 + 1), "little") % (2**bits + 1)
-            out[position] = -magnitude if rng.random() < 0.5 else magnitude
+            out[position] = entry()
         return out
 
     return ZMaxIPInstance(draw(num_a), draw(num_b), threshold)

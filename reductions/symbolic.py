@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 
 from reductions.core import Chain
@@ -12,6 +14,7 @@ __all__ = [
     "shared_names",
     "attention_size_exponent",
     "fine_grained_implication",
+    "family_implication",
     "log_star",
     "iterated_log",
 ]
@@ -133,9 +136,33 @@ def fine_grained_implication(chain: Chain) -> str:
     n grows like 2^(1/2 v): an O(n^(2-q)) algorithm for aattc would decide CNF-SAT in O(2^((1 - q/2)v) poly(m)) time, against SETH for every q > 0.
     """
     c = attention_size_exponent(chain)
-    # (n)^(2-q) = 2^(c (2 - q) v) = 2^((2c - c q) v); written out for humans.
-    exponent = f"({sympy.sstr(2 * c)} - q{'' if c == 1 else '/' + sympy.sstr(1 / c) if (1 / c).is_Integer else '*' + sympy.sstr(c)})v"
     return (
         f"n grows like 2^({sympy.sstr(c)} v): an O(n^(2-q)) algorithm for {chain.target} would decide CNF-SAT "
-        f"in O(2^({exponent}) poly(m)) time, against SETH for every q > 0."
+        f"in O(2^({_subquadratic_exponent(c)}) poly(m)) time, against SETH for every q > 0."
+    )
+
+
+def _subquadratic_exponent(c: sympy.Expr) -> str:
+    """``(2c - c q)v`` written for humans: ``n^(2-q) = 2^(c (2 - q) v)``."""
+    return f"({sympy.sstr(2 * c)} - q{'' if c == 1 else '/' + sympy.sstr(1 / c) if (1 / c).is_Integer else '*' + sympy.sstr(c)})v"
+
+
+def family_implication(chain: Chain, members: Any) -> str:
+    """What an ``O(n^(2-q))`` algorithm gives for SAT through a chain to ``members`` instances: by itself, nothing.
+
+    Each member is one oracle call, so the time is the per-member time times the
+    member count; a SETH consequence needs a count of ``2^o(v)``, which neither
+    family chain shows (``p^(2m - 2) = 2^Theta(m log m)`` for ``sat-aattc-pcp``;
+    ``2^O(m log m / l)`` for ``sat-aattc-lowdim``).
+
+    >>> from reductions.registry import get_reduction
+    >>> chain = get_reduction("sat-aattc-pcp")
+    >>> print(family_implication(chain, chain.family_size()))
+    no SETH consequence by itself: an O(n^(2-q)) algorithm for aattc takes O(2^((1 - q/2)v) poly(m)) time per member (n grows like 2^(1/2 v)), times p**(2*Max(1, m) - 2) members, one oracle call each; a SETH consequence needs 2^o(v) members, not shown for this chain.
+    """
+    c = attention_size_exponent(chain)
+    return (
+        f"no SETH consequence by itself: an O(n^(2-q)) algorithm for {chain.target} takes "
+        f"O(2^({_subquadratic_exponent(c)}) poly(m)) time per member (n grows like 2^({sympy.sstr(c)} v)), "
+        f"times {members} members, one oracle call each; a SETH consequence needs 2^o(v) members, not shown for this chain."
     )

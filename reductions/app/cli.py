@@ -484,10 +484,9 @@ def _print_family_chains(source: str, target: str, *, first: bool = False) -> in
                 label = f"{head.target}'s d" if symbol == "d" else symbol
                 print(f"    {label} = {sympy.sstr(explicit)}")
         if chain.source == "sat" and "n" in chain.parameters().outputs:
-            from reductions.symbolic import fine_grained_implication
+            from reductions.symbolic import family_implication
 
-            print(fine_grained_implication(chain))  # type: ignore[arg-type]
-            print(f"  (times the number of members, {chain.family_size()}, each one oracle call)")
+            print(family_implication(chain, chain.family_size()))  # type: ignore[arg-type]
         printed += 1
     if (source, target) == ("sat", "aattc"):
         print()

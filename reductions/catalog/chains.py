@@ -100,16 +100,20 @@ def pcp_attention_chain(
     )
 
 
-def lowdim_attention_chain(*, delta: float = 0.25) -> FamilyChain:
+def lowdim_attention_chain(*, delta: Fraction | float = Fraction(1, 4)) -> FamilyChain:
     """SAT -> OV -> Z-Max-IP in dimension ``2^O(log* n)`` (one instance per admissible value) -> AAttC.
 
     The OV -> Z-Max-IP step refuses, before building, members whose ``D W^2``
-    exceeds ``2^53`` (the attention step needs float64-exact logits): this
-    chain runs formulas of at most 8 clauses.
+    exceeds ``2^53`` (the attention step stores its logits exactly in float64
+    entries, which needs ``W <= 2^53`` and a reach ``R <= D W^2`` below ``2^52``):
+    this chain runs formulas of at most 8 clauses. ``delta`` is exact by default,
+    so the symbolic sizes read ``log(4 ...)``, not ``log(4.0 ...)``.
 
     >>> chain = lowdim_attention_chain()
     >>> chain.name, chain.head.max_product == 2**53
     ('sat-ov >> ov-zmaxip >> zmaxip-aattc', True)
+    >>> "4.0" in str(chain.parameters().outputs["B"])
+    False
     """
     return FamilyChain.of(
         SatToOV(),

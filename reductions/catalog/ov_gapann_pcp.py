@@ -29,7 +29,7 @@ proof that Arthur does not accept everywhere (soundness). With
 ``t = k(3p - 2(T - 1))/(1 + eps)`` the member is Gap-ANN(n, 4kp, t, eps) and
 every query is in case 1 or case 2. The prime is the smallest with ``p > T``
 and ``(1 - 2 eps) p > 2(T - 1)`` (soundness error ``2(T - 1)/p`` below
-``1/2 - eps``): the soundness the gap needs comes from a large enough field,
+``1 - 2 eps``): the soundness the gap needs comes from a large enough field,
 not from independent repetition (``k`` repetitions would index the vectors by
 ``F_p^k``, ``p^k`` blocks, for the same effect). ``eps`` is a constant
 (``1/5`` by default): it depends on neither ``d`` nor ``n``.
@@ -86,6 +86,7 @@ import sympy
 
 from instances.answers import NeighborDecisions, OrthogonalPair
 from instances.errors import NotAWitnessError, SolverBudgetExceeded
+from instances.formatting import format_count, json_count
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.catalog.ma_protocol import DisjointnessProtocol, smallest_prime_above
 from reductions.catalog.ov_gapann import find_partner
@@ -125,9 +126,9 @@ class PCPSizes:
             "T": self.blocks,
             "k": self.code_length,
             "D": self.dimension,
-            "members": self.members,
+            "members": json_count(self.members),
             "t": str(self.threshold),
-            "entries": self.entries,
+            "entries": json_count(self.entries),
         }
 
 
@@ -233,15 +234,16 @@ class OVToGapANNPCP(FamilyReduction):
 
     def sizes(self, instance: OVInstance) -> PCPSizes:
         """The predicted sizes (Python ints), before anything is allocated."""
-        d = instance.dimension
+        return self._sizes(instance.dimension, int(instance.a.shape[0]), int(instance.b.shape[0]))
+
+    def _sizes(self, d: int, n_a: int, n_b: int) -> PCPSizes:
         blocks = max(d, 1)
         p = self.prime_for(d)
         k = self.code_length_for(d)
         members = p ** (2 * blocks - 2)
         dimension = 4 * k * p
         threshold = Fraction(k * (3 * p - 2 * (blocks - 1))) / (1 + self.epsilon)
-        n_a, n_b = int(instance.a.shape[0]), int(instance.b.shape[0])
-        entries = (n_a + members * n_b) * dimension
+        entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
         return PCPSizes(p, blocks, k, dimension, members, threshold, entries)
 
     def random_source(self, rng: np.random.Generator, size: int) -> OVInstance:
@@ -308,30 +310,68 @@ class OVToGapANNPCP(FamilyReduction):
         >>> g = reduction.member(ov, honest)
         >>> g, g.nearest_distances().tolist()
         (GapANNInstance(n_a=1, n_b=1, d=704, t=360, eps=1/5), [352])
+
+        Refused (:class:`SolverBudgetExceeded`) before anything is built when the member's
+        ``(n_a + n_b) 4kp`` entries, or the ``p T^2`` steps of the protocol's interpolation, pass
+        ``max_entries``.
+
+        >>> reduction.member(OVInstance(np.zeros((1, 200)), np.zeros((1, 200))), [0] * 399)
+        Traceback (most recent call last):
+        ...
+        instances.errors.SolverBudgetExceeded: ov-gapann-pcp member at d = 200: p = 673, 5,513,216 vector entries and p T^2 = 26,920,000 interpolation steps, above max_entries = 16,000,000
         """
+        sizes = self.sizes(instance)
+        entries = sizes.dimension * (int(instance.a.shape[0]) + int(instance.b.shape[0]))
+        steps = sizes.prime * sizes.blocks**2
+        if max(entries, steps) > self.max_entries:
+            raise SolverBudgetExceeded(
+                f"ov-gapann-pcp member at d = {instance.dimension}: p = {sizes.prime}, {format_count(entries)} vector "
+                f"entries and p T^2 = {format_count(steps)} interpolation steps, above max_entries = "
+                f"{format_count(self.max_entries)}"
+            )
         protocol = self.protocol(instance.dimension)
         proof_row = np.asarray(proof, dtype=np.int64).reshape(1, protocol.merlin_length) % protocol.prime
         if not bool(protocol.passes_sum_test(proof_row)[0]):
             raise NotAWitnessError(f"proof {tuple(proof_row[0].tolist())} fails the sum test: it is no member")
-        threshold = self.sizes(instance).threshold
+        threshold = sizes.threshold
         return GapANNInstance(
             self.alice_vectors(instance), self.bob_vectors(instance, proof_row)[0], threshold, self.epsilon
         )
 
-    def _forward(self, instance: OVInstance) -> tuple[tuple[GapANNInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
-        sizes = self.sizes(instance)
+    def refusal(self, sizes: PCPSizes, d: int) -> str | None:
+        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
         if sizes.members > self.max_members:
-            raise SolverBudgetExceeded(
-                f"ov-gapann-pcp at d = {instance.dimension} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
-                f"{_compact(sizes.members)} instances, above max_members = {self.max_members}"
+            return (
+                f"ov-gapann-pcp at d = {d} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
+                f"{format_count(sizes.members)} instances, above max_members = {self.max_members}"
             )
         if sizes.entries > self.max_entries:
-            raise SolverBudgetExceeded(
-                f"ov-gapann-pcp makes {sizes.members} instances of dimension {sizes.dimension}: "
-                f"{sizes.entries} vector entries, above max_entries = {self.max_entries}"
+            return (
+                f"ov-gapann-pcp makes {format_count(sizes.members)} instances of dimension {sizes.dimension}: "
+                f"{format_count(sizes.entries)} vector entries, above max_entries = {format_count(self.max_entries)}"
             )
+        return None
+
+    def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
+        """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
+
+        >>> reason, sizes = OVToGapANNPCP().predict_members(8, 8, 2)
+        >>> reason, sizes["members"], sizes["D"]
+        (None, 25, 160)
+        >>> OVToGapANNPCP().predict_members(8, 8, 4)[0]
+        'ov-gapann-pcp at d = 4 makes p^(2T-2) = 11^6 = 1,771,561 instances, above max_members = 4096'
+        """
+        sizes = self._sizes(d, n_a, n_b)
+        return self.refusal(sizes, d), sizes.as_dict()
+
+    def _forward(self, instance: OVInstance) -> tuple[tuple[GapANNInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
+        sizes = self.sizes(instance)
+        reason = self.refusal(sizes, instance.dimension)
+        if reason is not None:
+            raise SolverBudgetExceeded(reason)
         protocol = self.protocol(instance.dimension)
         alice = self.alice_vectors(instance)
+        alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
         targets: list[GapANNInstance] = []
         for proofs in protocol.merlin_messages(batch=256):
             for bob in self.bob_vectors(instance, proofs):
@@ -378,13 +418,3 @@ class OVToGapANNPCP(FamilyReduction):
     def family_size(self) -> sympy.Expr:
         p = sympy.Symbol("p", positive=True)
         return p ** (2 * sympy.Max(problem_symbols("ov")["d"], 1) - 2)
-
-
-def _compact(count: int) -> str:
-    """An exact count, or ``about 10^k`` past 15 digits (no float conversion of a huge int).
-
-    >>> _compact(4096), _compact(7**100)
-    ('4,096', 'about 10^84')
-    """
-    digits = len(str(count))
-    return f"{count:,}" if digits <= 15 else f"about 10^{digits - 1}"

@@ -50,6 +50,7 @@ before anything is built.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -59,6 +60,7 @@ import sympy
 
 from instances.answers import OrthogonalPair
 from instances.errors import NotAWitnessError, OracleContradiction, SolverBudgetExceeded
+from instances.formatting import format_count, json_count
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
 from instances.zmaxip import ZMaxIPInstance
@@ -106,23 +108,32 @@ class CRTSizes:
         return self.dimension * self.bound**2
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
+        """JSON-friendly form: exact ints, except ``about 10^k`` strings for ints past 3000 digits (which
+        Python will not write out in decimal), and the primes only while there are at most 64 of them."""
         return {
             "ell": self.blocks,
             "b": self.width,
-            "primes": list(self.primes),
-            "Q": self.modulus,
-            "M": self.largest,
+            "primes": list(self.primes) if len(self.primes) <= 64 else f"{len(self.primes)} primes",
+            "Q": json_count(self.modulus),
+            "M": json_count(self.largest),
             "D": self.dimension,
-            "W": self.bound,
-            "members": self.members,
-            "entries": self.entries,
+            "W": json_count(self.bound),
+            "members": json_count(self.members),
+            "entries": json_count(self.entries),
         }
 
 
-def _check_blocks(_instance: Any, _attribute: Any, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+def _as_blocks(value: Any) -> int | None:
+    """``blocks`` as a Python int (any integral type but bool, numpy's included), or ``None``.
+
+    >>> _as_blocks(np.int64(4)), _as_blocks(None)
+    (4, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"'blocks' must be a positive int or None (got {value!r})")
+    return int(value)
 
 
 @attrs.frozen
@@ -169,7 +180,7 @@ class OVToZMaxIP(FamilyReduction):
     target: ClassVar[str] = "zmaxip"
     verify_max_size: ClassVar[int] = 5
 
-    blocks: int | None = attrs.field(default=None, validator=_check_blocks)
+    blocks: int | None = attrs.field(default=None, converter=_as_blocks)
     max_members: int = 4096
     max_entries: int = 16_000_000
     max_product: int | None = None
@@ -201,7 +212,7 @@ class OVToZMaxIP(FamilyReduction):
         value = top * modulus
         bound = max(2 * largest**2, 2 * largest * value, value**2)
         members = top + 1
-        entries = (n_a + members * n_b) * dimension
+        entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
         return CRTSizes(ell, width, primes, modulus, largest, top, dimension, bound, members, entries)
 
     def random_source(self, rng: np.random.Generator, size: int) -> OVInstance:
@@ -277,16 +288,19 @@ class OVToZMaxIP(FamilyReduction):
     def refusal(self, sizes: CRTSizes, d: int) -> str | None:
         """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
         head = (
-            f"ov-zmaxip at d = {d} packs l = {sizes.blocks} integers modulo Q = {sizes.modulus} "
-            f"({sizes.width} primes): {sizes.members} members of dimension {sizes.dimension}, entries up to "
-            f"W = {sizes.bound}"
+            f"ov-zmaxip at d = {d} packs l = {sizes.blocks} integers modulo Q = {format_count(sizes.modulus)} "
+            f"({sizes.width} primes): {format_count(sizes.members)} members of dimension {sizes.dimension}, "
+            f"entries up to W = {format_count(sizes.bound)}"
         )
         if sizes.members > self.max_members:
-            return f"{head}: above max_members = {self.max_members}"
+            return f"{head}: above max_members = {format_count(self.max_members)}"
         if sizes.entries > self.max_entries:
-            return f"{head}: {sizes.entries} vector entries, above max_entries = {self.max_entries}"
+            return f"{head}: {format_count(sizes.entries)} vector entries, above max_entries = {format_count(self.max_entries)}"
         if self.max_product is not None and sizes.product > self.max_product:
-            return f"{head}: D W^2 = {sizes.product:.3e} is above {self.max_product:.3e} (float64-exact inner products)"
+            return (
+                f"{head}: D W^2 = {format_count(sizes.product)} is above {format_count(self.max_product)} "
+                "(float64-exact inner products)"
+            )
         return None
 
     def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
@@ -294,7 +308,7 @@ class OVToZMaxIP(FamilyReduction):
 
         >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 18)
         >>> reason.split(": ")[-1], sizes["members"]
-        ('above max_members = 4096', 19433)
+        ('above max_members = 4,096', 19433)
         """
         sizes = self._sizes(d, n_a, n_b)
         return self.refusal(sizes, d), sizes.as_dict()
@@ -305,6 +319,7 @@ class OVToZMaxIP(FamilyReduction):
         if reason is not None:
             raise SolverBudgetExceeded(reason)
         alice = self.alice_vectors(instance, sizes)
+        alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
         targets = tuple(
             ZMaxIPInstance(alice, self.bob_vectors(instance, sizes, t * sizes.modulus), 0, bound=sizes.bound)
             for t in range(sizes.members)

@@ -20,7 +20,7 @@ from instances.matmul import MatMulInstance, MatrixProduct
 from instances.maxip import InnerProductPair, MaxIPInstance
 from instances.self_attention import SelfAttentionInstance, random_self_attention
 from instances.vectors import GapANNInstance, OVInstance
-from instances.zmaxip import ZMaxIPInstance
+from instances.zmaxip import ZMaxIPInstance, random_zmaxip
 from reductions.problems import Problem
 
 __all__ = ["builtin_problems", "random_test_formula", "ATTENTION_ORACLES"]
@@ -249,16 +249,8 @@ def _random_zmaxip(rng: np.random.Generator, size: int) -> Any:
     true maximum (both answers occur)."""
     n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
     d = int(rng.integers(0, size + 3))
-    bits = 20 * size
-
-    def draw() -> int:
-        magnitude = int.from_bytes(rng.bytes(bits // 8 + 1), "little") % (2**bits + 1)
-        return -magnitude if rng.random() < 0.5 else magnitude
-
-    a, b = np.empty((n_a, d), dtype=object), np.empty((n_b, d), dtype=object)
-    for array in (a, b):
-        for position in np.ndindex(array.shape):
-            array[position] = draw()
+    drawn = random_zmaxip(n_a, n_b, d, 0, bits=20 * size, seed=rng)
+    a, b = drawn.a, drawn.b
     best = max((int(a[i].dot(b[j])) for i in range(n_a) for j in range(n_b)), default=0) if d else 0
     return ZMaxIPInstance(a, b, best + int(rng.integers(-1, 2)))
 

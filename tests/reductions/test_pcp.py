@@ -177,7 +177,10 @@ def test_sizes_are_refused_with_the_numbers_before_building() -> None:
     ov = OVInstance(np.ones((2, 4), dtype=np.uint8), np.zeros((2, 4), dtype=np.uint8))
     with pytest.raises(SolverBudgetExceeded, match=r"11\^6 = 1,771,561 instances, above max_members = 4096"):
         OVToGapANNPCP().forward(ov)
-    with pytest.raises(SolverBudgetExceeded, match="3 vector entries|above max_entries = 100"):
+    with pytest.raises(
+        SolverBudgetExceeded,
+        match="^ov-gapann-pcp makes 25 instances of dimension 160: 4,160 vector entries, above max_entries = 100$",
+    ):
         OVToGapANNPCP(max_entries=100).forward(OVInstance([[1, 0]], [[0, 1]]))
     with pytest.raises(ValueError, match="'epsilon' must be a fraction in .0, 1/2."):
         OVToGapANNPCP(epsilon=Fraction(1, 2))
@@ -282,3 +285,43 @@ def test_solve_cli_with_the_pcp_chain_agrees_with_pysat_on_every_formula_it_acce
         accepted[status] += 1
         three_clauses += len(formula.clauses) == 3
     assert accepted[10] >= 10 and accepted[20] >= 5 and refused >= 3 and three_clauses >= 3
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(0, 2**16))
+def test_members_share_one_alice_matrix_as_max_entries_counts(n_a: int, n_b: int, d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ov = OVInstance(rng.random((n_a, d)) < 0.5, rng.random((n_b, d)) < 0.5)
+    family = OVToGapANNPCP().forward(ov)
+    first = family.targets[0]
+    assert all(np.shares_memory(member.a, first.a) for member in family.targets[1:]) or first.a.size == 0
+    sizes = OVToGapANNPCP().sizes(ov)
+    assert sizes.entries == first.a.size + sum(member.b.size for member in family.targets)
+
+
+def test_member_alone_is_refused_with_its_numbers_before_building() -> None:
+    reduction = OVToGapANNPCP()
+    ov = OVInstance(np.zeros((1, 1000), dtype=np.uint8), np.zeros((1, 1000), dtype=np.uint8))
+    sizes = reduction.sizes(ov)
+    with pytest.raises(SolverBudgetExceeded, match=f"p = {sizes.prime}, .* vector entries and p T\\^2 = .*max_entries"):
+        reduction.member(ov, [0] * (2 * 1000 - 1))
+    small = OVToGapANNPCP(max_entries=3 * 160 - 1)  # d = 2: D = 160, three vectors
+    with pytest.raises(SolverBudgetExceeded, match="480 vector entries"):
+        small.member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0])
+    assert OVToGapANNPCP(max_entries=480).member(OVInstance([[1, 0], [0, 1]], [[1, 1]]), [0, 0, 0]).a.shape == (2, 160)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 6), st.integers(0, 2**16))
+def test_predict_members_says_what_forward_does(n_a: int, n_b: int, d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ov = OVInstance(rng.random((n_a, d)) < 0.5, rng.random((n_b, d)) < 0.5)
+    reduction = OVToGapANNPCP(max_entries=200_000)
+    reason, predicted = reduction.predict_members(n_a, n_b, d)
+    assert predicted == reduction.sizes(ov).as_dict()
+    if reason is not None:
+        with pytest.raises(SolverBudgetExceeded) as refused:
+            reduction.forward(ov)
+        assert str(refused.value) == reason
+    else:
+        assert reduction.forward(ov).count == predicted["members"]

@@ -4,25 +4,28 @@ and the chain sat-aattc-lowdim, against brute force and PySAT."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import sympy
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from instances import CNF
-from instances.errors import InvalidInstanceError, OracleContradiction, SolverBudgetExceeded
+from instances.errors import InvalidInstanceError, OracleContradiction, OracleRefusal, SolverBudgetExceeded
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
-from instances.zmaxip import ZMaxIPInstance
+from instances.zmaxip import ZMaxIPInstance, random_zmaxip
 from reductions.catalog.chains import lowdim_attention_chain
 from reductions.catalog.ov_zmaxip import OVToZMaxIP
 from reductions.catalog.zmaxip_aattc import ZMaxIPToAttention
 from reductions.family import answer_members
 from reductions.registry import get_reduction
 from reductions.symbolic import iterated_log, log_star
+from reductions.testing import assert_parameters_match
 from reductions.verify import verify_reduction
 from solvers.attention.exact import ExactAttention
 from solvers.ov import brute_force_ov
@@ -149,14 +152,20 @@ def test_wrong_member_answers_are_caught() -> None:
 
 def test_sizes_are_refused_with_the_numbers_before_building() -> None:
     ov = OVInstance(np.ones((2, 18), dtype=np.uint8), np.zeros((2, 18), dtype=np.uint8))
-    with pytest.raises(SolverBudgetExceeded, match="Q = 2431 .3 primes.: 19433 members of dimension 45.*max_members"):
+    with pytest.raises(
+        SolverBudgetExceeded, match="Q = 2,431 .3 primes.: 19,433 members of dimension 45.*max_members = 4,096"
+    ):
         OVToZMaxIP().forward(ov)
     with pytest.raises(SolverBudgetExceeded, match="D W\\^2 = .* is above"):
         OVToZMaxIP(max_product=2**53).forward(
             OVInstance(np.ones((1, 9), dtype=np.uint8), np.ones((1, 9), dtype=np.uint8))
         )
-    with pytest.raises(ValueError, match="'blocks' must be a positive int"):
-        OVToZMaxIP(blocks=0)
+    for bad in (0, True, 2.0, np.bool_(True), np.int64(0)):
+        with pytest.raises(ValueError, match="'blocks' must be a positive int"):
+            OVToZMaxIP(blocks=bad)
+    for integral in (np.int64(2), np.uint8(2), 2):  # numpy integers are integers
+        reduction = OVToZMaxIP(blocks=integral)
+        assert reduction.blocks == 2 and type(reduction.blocks) is int and reduction == OVToZMaxIP(blocks=2)
 
 
 def test_reductions_pass_their_contracts() -> None:
@@ -177,9 +186,13 @@ def _float_log_star(x: float) -> int:
 
 
 @given(st.integers(0, 10**7))
+@example(2)
+@example(4)
+@example(16)
+@example(65536)
 def test_iterated_log_matches_repeated_log2(x: int) -> None:
-    # away from the tower values 2, 4, 16, 65536 the float iteration is exact enough
-    assert iterated_log(x) == _float_log_star(x) or x in (2, 4, 16, 65536)
+    # log2 is exact on the powers of two, the tower values 2, 4, 16, 65536 included
+    assert iterated_log(x) == _float_log_star(x)
     assert log_star(sympy.Integer(x)) == iterated_log(x)
 
 
@@ -228,8 +241,80 @@ def test_zmaxip_aattc_agrees_with_brute_force(drawn: ZMaxIPInstance, offset: int
 
 
 def test_zmaxip_aattc_refuses_entries_float64_cannot_hold() -> None:
-    with pytest.raises(SolverBudgetExceeded, match="d W\\^2 <= 2\\^53"):
-        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**27, 1]], [[1, 1]], 0))
+    with pytest.raises(SolverBudgetExceeded, match="R = about 10\\^15$"):
+        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**26, 1]], [[2**26, 1]], 0, bound=2**26))
+    ZMaxIPToAttention().forward(ZMaxIPInstance([[2**26 - 1, 1]], [[2**26 - 1, 1]], 0))  # R just below 2^52
+    with pytest.raises(SolverBudgetExceeded, match="W = about 10\\^301$"):
+        ZMaxIPToAttention().forward(ZMaxIPInstance([[2**1000]], [[1]], 0))
+
+
+def _exact_logits(reduced: Any) -> list[list[Fraction]]:
+    """The target's logits ``<q_i, k_j>/D`` in exact rational arithmetic on its stored float64 entries."""
+    query, key = reduced.target.query, reduced.target.key
+    columns = query.shape[1]
+    return [
+        [
+            sum((Fraction(float(x)) * Fraction(float(y)) for x, y in zip(q, k, strict=True)), Fraction(0)) / columns
+            for k in key
+        ]
+        for q in query
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(2**25, 2**26 - 1),
+    st.integers(-3, 3),
+    st.integers(1, 3),
+    st.sampled_from([0, 1, 2**60, -(2**60), 10**400, -(10**400)]),
+)
+def test_zmaxip_aattc_logits_are_exact_at_the_float64_boundary(w: int, shift: int, d: int, far: int) -> None:
+    # R = d W^2 just below 2^52, tau at the largest product (+-3), or far outside every product: the stored
+    # entries give logits of the right sign with half gap >= beta/2, checked in exact arithmetic
+    w = min(w, math.isqrt((2**52 - 1) // d))
+    a = [[w] * d, [w - 1] + [-w] * (d - 1)]
+    b = [[w] * d, [-w] * d]
+    best = d * w * w
+    threshold = far if far not in (0, 1) else best + shift + far
+    instance = ZMaxIPInstance(a, b, threshold, bound=w)
+    reduced = ZMaxIPToAttention().forward(instance)
+    half_gap = Fraction(reduced.info["beta"]) / 2
+    products = _python_products(instance)
+    for i, row in enumerate(_exact_logits(reduced)):
+        assert row[-1] == 0  # the dummy key
+        for j, logit in enumerate(row[:-1]):
+            assert (logit >= half_gap) if products[i][j] >= threshold else (logit <= -half_gap)
+    try:
+        pair = reduced.backward(ExactAttention()(reduced.target, log_space=True))
+    except OracleRefusal:  # the float64 oracle's own rounding is too coarse here; it says so
+        return
+    assert (pair is None) == (brute_force_zmaxip(instance) is None)
+
+
+def test_zmaxip_aattc_takes_entries_whose_d_w_squared_passes_2_to_the_53() -> None:
+    # W = 2^40 in two columns (d W^2 = 2^81) but R = 2^41: exact entries, exact products in backward
+    for threshold in (2**40, 2**40 + 1, 2**41):
+        instance = ZMaxIPInstance([[2**40, 0], [0, 1]], [[1, 2**40], [1, 1]], threshold)
+        reduced = ZMaxIPToAttention().forward(instance)
+        try:
+            pair = reduced.backward(ExactAttention()(reduced.target, log_space=True))
+        except OracleRefusal:
+            continue
+        assert pair == brute_force_zmaxip(instance)
+
+
+def test_zmaxip_aattc_decides_far_thresholds() -> None:
+    # thresholds beyond every product are clamped before encoding: no overflow, no refusal
+    for threshold, expected in (
+        (10**400, None),
+        (2**60, None),
+        (-(2**60), InnerProductPair(0, 0)),
+        (-(10**400), InnerProductPair(0, 0)),
+    ):
+        instance = ZMaxIPInstance([[3, -1]], [[5, 2]], threshold)
+        reduced = ZMaxIPToAttention().forward(instance)
+        assert reduced.backward(ExactAttention()(reduced.target, log_space=True)) == expected
+        assert brute_force_zmaxip(instance) == expected
 
 
 def _random_formula(rng: np.random.Generator) -> CNF:
@@ -282,7 +367,7 @@ def test_cli_refuses_larger_files_with_the_predicted_sizes(capsys: pytest.Captur
     captured = capsys.readouterr()
     assert "s UNKNOWN" in captured.out
     reason = [line for line in captured.err.splitlines() if "ov-zmaxip" in line]
-    assert len(reason) == 1 and "19433 members of dimension 45" in reason[0]
+    assert len(reason) == 1 and "19,433 members of dimension 45" in reason[0]
 
 
 def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
@@ -292,9 +377,17 @@ def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.Capture
     assert "accepts: 6 variables and 2 clauses need 5 instances" in capsys.readouterr().out
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
     assert "refuses: 16 variables and 18 clauses: ov-zmaxip at d = 18" in capsys.readouterr().out
-    # a family step without a prediction is reported, not a crash
+    # the constant-gap family chain predicts its members too
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
-    assert "sizes not predictable before building" in capsys.readouterr().out
+    assert "refuses: 16 variables and 18 clauses: ov-gapann-pcp at d = 18 makes p^(2T-2) = 59^34" in (
+        capsys.readouterr().out
+    )
+    assert main(["inspect", str(DATA / "parser_quirks/multiline.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
+    out = capsys.readouterr().out
+    members = get_reduction("sat-aattc-pcp").forward(
+        CNF.from_dimacs((DATA / "parser_quirks/multiline.cnf").read_text())
+    )
+    assert f"accepts: 6 variables and 2 clauses need {members.count} instances" in out
 
 
 def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFixture[str]) -> None:
@@ -302,3 +395,96 @@ def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFix
 
     assert main(["chain", "ov", "zmaxip"]) == 1
     assert "only through many instances: ov-zmaxip; add --symbolic" in capsys.readouterr().err
+
+
+def test_family_chains_claim_no_seth_consequence(capsys: pytest.CaptureFixture[str]) -> None:
+    from reductions.app.cli import main
+
+    assert main(["chain", "sat", "aattc", "--symbolic"]) == 0
+    out = capsys.readouterr().out
+    blocks = out.split("\n\n")
+    path = next(block for block in blocks if block.startswith("sat -> aattc: "))
+    assert "against SETH for every q > 0" in path  # the single-instance path: one call of size n
+    for name in ("sat-aattc-pcp", "sat-aattc-lowdim"):
+        block = next(block for block in blocks if f"through many instances: {name} " in block)
+        members = get_reduction(name).family_size()
+        assert "against SETH" not in block
+        assert "no SETH consequence by itself" in block
+        assert f"times {members} members" in block
+
+
+def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # d = 4260: Q has 1650 digits and W 6600, past what Python writes in decimal; D W^2 is no float
+    reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(2**10, 2**10, 4260)
+    assert reason is not None and "W = about 10^6599" in reason and "about 10^1650 members" in reason
+    assert sizes["W"] == "about 10^6599"
+    reason, _ = OVToZMaxIP(max_members=10**2000, max_entries=10**9000, max_product=2**53).predict_members(2, 2, 4260)
+    assert reason is not None and reason.endswith(
+        "D W^2 = about 10^13201 is above about 10^15 (float64-exact inner products)"
+    )
+    from reductions.app.cli import main
+
+    rng = np.random.default_rng(1)
+    clauses = [
+        " ".join(
+            str(int(v) * int(s))
+            for v, s in zip(rng.choice(np.arange(1, 1001), 3, replace=False), rng.choice([-1, 1], 3), strict=True)
+        )
+        + " 0"
+        for _ in range(4260)
+    ]
+    path = tmp_path / "big.cnf"
+    path.write_text("p cnf 1000 4260\n" + "\n".join(clauses) + "\n")
+    for extra in ([], ["--json"]):
+        assert main(["inspect", str(path), "--cost", "--chain", "sat-aattc-lowdim", *extra]) == 0
+        assert "about 10^1650 members" in capsys.readouterr().out
+
+
+@settings(max_examples=20, deadline=None)
+@given(ov_instances(max_rows=3, max_dimension=5))
+def test_members_share_one_alice_matrix_as_max_entries_counts(ov: OVInstance) -> None:
+    family = OVToZMaxIP().forward(ov)
+    first = family.targets[0]
+    assert all(np.shares_memory(member.a, first.a) for member in family.targets[1:]) or first.a.size == 0
+    assert not first.a.flags.writeable
+    sizes = OVToZMaxIP().sizes(ov)
+    assert sizes.entries == first.a.size + sum(member.b.size for member in family.targets)
+
+
+def test_a_writeable_matrix_is_still_copied() -> None:
+    a = np.array([[1, 2]], dtype=object)
+    instance = ZMaxIPInstance(a, [[3, 4]], 0)
+    a[0, 0] = 99
+    assert instance.a[0, 0] == 1 and not np.shares_memory(instance.a, a)
+    frozen = np.array([[1, True]], dtype=object)
+    frozen.flags.writeable = False
+    assert type(ZMaxIPInstance(frozen, [[3, 4]], 0).a[0, 1]) is int  # a bool entry is not kept as it is
+
+
+def test_random_entries_are_uniform() -> None:
+    # bits = 1: the five integers -2..2, each 1/5; 4000 draws put each count within 5 standard deviations
+    # of 800 (the former modulo-and-sign draw gave 0 about a third of the time)
+    instance = random_zmaxip(1, 1, 2000, 0, bits=1, seed=3)
+    values = [int(x) for x in (*instance.a.flat, *instance.b.flat)]
+    counts = {v: values.count(v) for v in range(-2, 3)}
+    assert sum(counts.values()) == 4000
+    assert all(abs(count - 800) < 5 * math.sqrt(4000 * 0.2 * 0.8) for count in counts.values()), counts
+    wide = random_zmaxip(3, 3, 3, 0, bits=200, seed=1)
+    assert max(abs(int(x)) for x in (*wide.a.flat, *wide.b.flat)) <= 2**200
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        ZMaxIPInstance([[]], [[], []], -1),  # d = 0: the threshold clamps to 0
+        ZMaxIPInstance([[3, -1]], [[5, 2]], 10**400),
+        ZMaxIPInstance([[3, -1]], [[5, 2]], -(10**400)),
+        ZMaxIPInstance([[3, -1]], [[5, 2]], 7),
+    ],
+)
+def test_zmaxip_aattc_declared_bound_follows_the_clamped_threshold(instance: ZMaxIPInstance) -> None:
+    reduction = ZMaxIPToAttention()
+    reduced = reduction.forward(instance)
+    assert_parameters_match(reduction, instance, reduced)
+    largest = max(float(np.max(np.abs(reduced.target.query))), float(np.max(np.abs(reduced.target.key))))
+    assert largest <= reduced.target.bound
