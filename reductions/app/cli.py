@@ -323,8 +323,10 @@ class _TrialProgress:
                 flush=True,
             )
         left = max(expected - elapsed, 0.0)
+        rate = f"{done / elapsed:,.0f}/s, " if elapsed > 0 else ""
         print(
-            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {elapsed:.1f} s, about {_duration(left)} left",
+            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {rate}{elapsed:.1f} s, "
+            f"about {_duration(left)} left",
             end="\n" if done == self.trials else "",
             file=self.stream,
             flush=True,
@@ -332,23 +334,43 @@ class _TrialProgress:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from reductions.parallel import Engine
     from reductions.registry import get_reduction, reduction_names
-    from reductions.verify import verify_reduction
+    from reductions.verify import VerificationInterrupted, verify_reduction
 
     names = args.names or reduction_names()
     reductions = [(name, get_reduction(name)) for name in names]
     on_terminal = sys.stderr.isatty() and not args.quiet
-    reports = []
-    for name, reduction in reductions:
-        progress = _TrialProgress(name, args.trials, on_terminal)
-        report = verify_reduction(reduction, trials=args.trials, seed=args.seed, progress=progress)
-        reports.append((name, report))
+    reports: list[tuple[str, Any]] = []
+
+    def show(name: str, report: Any) -> None:
         if not args.json:
             print(report.summary().replace(report.name, name, 1), flush=True)
+
+    def print_json(**extra: Any) -> None:
+        passed = all(r.passed for _, r in reports) and not extra
+        _print_json({"passed": passed, "reductions": [dict(r.as_dict(), name=n) for n, r in reports]} | extra)
+
+    with Engine(args.workers, args.scheduler) as engine:
+        for name, reduction in reductions:
+            progress = _TrialProgress(name, args.trials, on_terminal)
+            try:
+                report = verify_reduction(
+                    reduction, trials=args.trials, seed=args.seed, progress=progress, engine=engine
+                )
+            except VerificationInterrupted as interrupt:
+                # what finished before Ctrl-C, then the usual 'interrupted' and status 130
+                if on_terminal:
+                    print(file=sys.stderr)
+                reports.append((name, interrupt.report))
+                show(name, interrupt.report)
+                if args.json:
+                    print_json(interrupted=True)
+                raise KeyboardInterrupt from None
+            reports.append((name, report))
+            show(name, report)
     if args.json:
-        _print_json(
-            {"passed": all(r.passed for _, r in reports), "reductions": [dict(r.as_dict(), name=n) for n, r in reports]}
-        )
+        print_json()
     return 0 if all(r.passed for _, r in reports) else 1
 
 
@@ -518,6 +540,22 @@ def _add_solve_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Where the work runs (``verify``, ``solve`` of many files): see :mod:`reductions.parallel`."""
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="K",
+        help="worker processes of a local Dask cluster started for this run; 1 runs in this process "
+        "(default: one per core, and in this process when the work is small or Dask is not installed)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the existing Dask cluster at ADDRESS (tcp://host:8786) instead of a local one",
+    )
+
+
 def _add_demo_stub(commands: Any) -> None:
     """``demo`` as listed by ``reductions --help``, without importing the figure module."""
     commands.add_parser("demo", help="draw the teaching figures (needs the demo extra: matplotlib)")
@@ -587,6 +625,7 @@ def build_parser(*, with_demo: bool = True) -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_engine_options(verify)
     verify.set_defaults(run=_cmd_verify)
 
     chain = commands.add_parser("chain", help="show the reduction path between two problems")
