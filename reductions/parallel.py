@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from typing import Any, TextIO
@@ -42,7 +43,21 @@ import attrs
 
 from instances._validation import check_int
 
-__all__ = ["Engine", "TaskFailure", "dask_available", "core_count", "machine_memory"]
+__all__ = [
+    "Engine",
+    "TaskFailure",
+    "dask_available",
+    "core_count",
+    "machine_memory",
+    "PROBE_SECONDS",
+    "CLUSTER_WORTH_SECONDS",
+]
+
+PROBE_SECONDS = 1.0
+"""With the number of workers left to the engine, work runs in this process this long first ..."""
+
+CLUSTER_WORTH_SECONDS = 8.0
+"""... and a cluster is started only when the rest is then predicted to take longer than this."""
 
 
 def dask_available() -> bool:
@@ -198,7 +213,11 @@ class Engine:
     ) -> list[TaskFailure]:
         """Call ``function(*task)`` for every task; ``on_result(index, value)`` as each finishes.
 
-        Serially the tasks run in order and an exception propagates. On a
+        Serially the tasks run in order and an exception propagates. With
+        the number of workers left to the engine (``workers=None``) and no
+        cluster open yet, tasks run in this process for :data:`PROBE_SECONDS`
+        first, and a cluster starts only if the rest is predicted to take
+        longer than :data:`CLUSTER_WORTH_SECONDS`. On a
         cluster results arrive in any order; a task that fails (its worker
         died, or it raised) is submitted once more, and a second failure is
         returned as a :class:`TaskFailure` instead of stopping the others;
@@ -209,10 +228,21 @@ class Engine:
             for index, task in enumerate(tasks):
                 on_result(index, function(*task))
             return []
+        first = 0
+        if self.auto and not self.started:
+            start = time.perf_counter()
+            while first < len(tasks) and time.perf_counter() - start < PROBE_SECONDS:
+                on_result(first, function(*tasks[first]))
+                first += 1
+            elapsed = time.perf_counter() - start
+            if first == len(tasks) or elapsed / first * (len(tasks) - first) < CLUSTER_WORTH_SECONDS:
+                for index in range(first, len(tasks)):
+                    on_result(index, function(*tasks[index]))
+                return []
         client = self.client()
         futures: dict[Any, tuple[int, int]] = {}
-        for index, task in enumerate(tasks):
-            futures[client.submit(function, *task, pure=False)] = (index, 0)
+        for index in range(first, len(tasks)):
+            futures[client.submit(function, *tasks[index], pure=False)] = (index, 0)
         failures: list[TaskFailure] = []
         pending = _distributed().as_completed(list(futures), loop=client.loop)
         try:

@@ -31,8 +31,6 @@ __all__ = [
     "VerificationInterrupted",
     "verify_reduction",
     "trial_instance",
-    "PROBE_SECONDS",
-    "CLUSTER_WORTH_SECONDS",
 ]
 
 
@@ -228,13 +226,6 @@ def _chunk_size(trials: int, workers: int) -> int:
     return max(1, min(500, -(-trials // (16 * workers))))
 
 
-PROBE_SECONDS = 1.0
-"""With the engine left to choose (``workers=None``), trials run in this process this long first."""
-
-CLUSTER_WORTH_SECONDS = 8.0
-"""... and a cluster is started only when the rest is then predicted to take longer than this."""
-
-
 class VerificationInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`verify_reduction`; ``report`` holds the trials that finished."""
 
@@ -302,6 +293,8 @@ def verify_reduction(
                 engine.note_if_serial_by_necessity()
             tally = _run_trials(reduction, seed, range(trials), max_size, progress)
             return report()
+        from reductions.parallel import CLUSTER_WORTH_SECONDS, PROBE_SECONDS
+
         first = 0
         if engine.auto and not engine.started:
             # small work is not worth a cluster: run here for a moment and extrapolate

@@ -142,3 +142,20 @@ def test_a_small_run_left_to_the_engine_stays_in_this_process():
     with Engine() as engine:
         verify_reduction(SatToOV(), trials=20, seed=1, engine=engine)
         assert not engine.started
+
+
+def test_solving_files_on_the_cluster_prints_what_the_serial_run_prints(cluster, capsys):
+    from tests.conftest import DATA
+
+    files = [str(DATA / "cnf" / name) for name in ("sat/quinn.cnf", "unsat/hole1.cnf", "sat/uf20-01.cnf")]
+    files.append(str(DATA / "cnf" / "parser_quirks"))
+    command = ["solve", *files, "--check", "--max-seconds", "5", "--quiet"]
+    assert main([*command, "--workers", "1"]) == 0
+    serial = capsys.readouterr().out.splitlines()
+    assert main([*command, "--scheduler", cluster.scheduler_address]) == 0
+    clustered = capsys.readouterr().out.splitlines()
+    body = next(i for i, line in enumerate(serial) if line.startswith("c summary:"))
+    assert clustered[:body] == serial[:body]  # every file's lines, in the same order
+    assert sum(line.startswith("c file ") for line in serial) == 3 + 9
+    assert clustered[body].startswith("c summary: 12 files in ") and "Dask cluster at tcp://" in clustered[body]
+    assert clustered[body + 1 : body + 3] == serial[body + 1 : body + 3]  # solved and agreed counts
