@@ -128,7 +128,9 @@ def solve_files(
     >>> settings = SolveSettings(default_chain(), "exact", 2**30, 60.0)
     >>> files = cnf_files(["tests/data/cnf/unsat"])
     >>> [r["status"] for r in solve_files(files, settings, Engine(workers=1), lambda record: None)]
-    ['UNSAT', 'UNSAT', 'UNSAT']
+    ['UNSAT', 'UNKNOWN', 'UNSAT']
+
+    (``hole5.cnf`` needs about 2.1 GiB, above the 1 GiB given: refused, and the batch goes on.)
     """
     records: dict[int, dict[str, Any]] = {}
     shown = 0
