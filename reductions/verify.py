@@ -222,8 +222,9 @@ def _chunk_trials(trials: range, chunk_size: int) -> list[range]:
 
 
 def _chunk_size(trials: int, workers: int) -> int:
-    """About sixteen chunks per worker (progress and balance), at most 500 trials each."""
-    return max(1, min(500, -(-trials // (16 * workers))))
+    """About 32 chunks per worker, at most 250 trials each: frequent progress, and little time left at the
+    end where one worker still runs its last chunk while the others wait."""
+    return max(1, min(250, -(-trials // (32 * workers))))
 
 
 class VerificationInterrupted(KeyboardInterrupt):
