@@ -187,6 +187,14 @@ class _Tally:
         return _Tally(self.done + other.done, self.failures + other.failures, keep.smallest, keep.weight)
 
 
+class _PartialRun(KeyboardInterrupt):
+    """Ctrl-C inside :func:`_run_trials`, with the tally of the trials that finished."""
+
+    def __init__(self, tally: _Tally) -> None:
+        super().__init__()
+        self.tally = tally
+
+
 def _run_trials(
     reduction: Reduction,
     seed: int,
@@ -196,23 +204,25 @@ def _run_trials(
     done_before: int = 0,
 ) -> _Tally:
     """Run the given trials in this process (a chunk, or the whole run when serial)."""
-    tally = _Tally()
-    failures = 0
+    done = failures = 0
     smallest: Counterexample | None = None
     weight = math.inf
-    for count, trial in enumerate(trials, start=1):
-        size = 1 + trial % max_size
-        instance = trial_instance(reduction, seed, trial, size)
-        failure = _first_failure(reduction, instance)
-        if progress is not None:
-            progress(done_before + count)
-        if failure is None:
-            continue
-        failures += 1
-        this_weight = sum(float(v) for v in instance.parameters().values())
-        if smallest is None or this_weight < weight:
-            smallest, weight = Counterexample(seed, trial, size, failure[0], failure[1], instance), this_weight
-    return attrs.evolve(tally, done=len(trials), failures=failures, smallest=smallest, weight=weight)
+    try:
+        for trial in trials:
+            size = 1 + trial % max_size
+            instance = trial_instance(reduction, seed, trial, size)
+            failure = _first_failure(reduction, instance)
+            if failure is not None:
+                failures += 1
+                this_weight = sum(float(v) for v in instance.parameters().values())
+                if smallest is None or this_weight < weight:
+                    smallest, weight = Counterexample(seed, trial, size, failure[0], failure[1], instance), this_weight
+            done += 1
+            if progress is not None:
+                progress(done_before + done)
+    except KeyboardInterrupt as interrupt:
+        raise _PartialRun(_Tally(done, failures, smallest, weight)) from interrupt
+    return _Tally(done, failures, smallest, weight)
 
 
 def _chunk_trials(trials: range, chunk_size: int) -> list[range]:
@@ -325,6 +335,8 @@ def verify_reduction(
         lost.extend(chunks[failure.index] for failure in failures)
         return report()
     except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, _PartialRun):
+            tally = tally.add(interrupt.tally)
         raise VerificationInterrupted(report()) from interrupt
 
 

@@ -159,3 +159,63 @@ def test_solving_files_on_the_cluster_prints_what_the_serial_run_prints(cluster,
     assert sum(line.startswith("c file ") for line in serial) == 3 + 9
     assert clustered[body].startswith("c summary: 12 files in ") and "Dask cluster at tcp://" in clustered[body]
     assert clustered[body + 1 : body + 3] == serial[body + 1 : body + 3]  # solved and agreed counts
+
+
+def test_left_to_itself_the_engine_starts_a_cluster_for_the_rest_after_its_probe(monkeypatch):
+    from reductions import parallel
+
+    monkeypatch.setattr(parallel, "PROBE_SECONDS", 0.05)
+    monkeypatch.setattr(parallel, "CLUSTER_WORTH_SECONDS", 0.0)
+    reduction = DropsLastClause()
+    done: list[int] = []
+    with Engine() as engine:
+        report = verify_reduction(reduction, trials=240, seed=5, engine=engine, progress=done.append)
+        assert engine.started == (parallel.core_count() > 1)
+    assert _without_seconds(report) == _without_seconds(verify_reduction(reduction, trials=240, seed=5))
+    assert done == sorted(done) and done[-1] == 240  # progress only grows, up to every trial
+
+
+def test_ctrl_c_prints_the_trials_that_finished(monkeypatch, capsys):
+    from reductions.app import cli
+
+    class StopAt25(cli._TrialProgress):
+        def __call__(self, done: int) -> None:
+            if done == 25:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_TrialProgress", StopAt25)
+    assert main(["verify", "sat-ov", "--trials", "100", "--workers", "1"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out.startswith("sat-ov: ok (25 trials, ") and "interrupted" in captured.err
+    assert main(["verify", "sat-ov", "--trials", "100", "--workers", "1", "--json"]) == 130
+    data = json.loads(capsys.readouterr().out)
+    assert data["interrupted"] is True and data["passed"] is False and data["reductions"][0]["trials"] == 25
+
+
+def test_without_dask_more_workers_run_serially_and_a_scheduler_is_an_error(monkeypatch, capsys):
+    from reductions import parallel
+
+    monkeypatch.setattr(parallel, "dask_available", lambda: False)
+    assert main(["verify", "sat-ov", "--trials", "20", "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("sat-ov: ok (20 trials")
+    assert (
+        captured.err
+        == "reductions: note: --workers 2 needs Dask (pip install 'dask[distributed]'); running in one process\n"
+    )
+    assert main(["verify", "sat-ov", "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert "--scheduler tcp://127.0.0.1:1 needs Dask" in capsys.readouterr().err
+
+
+def test_the_progress_line_shows_the_rate(monkeypatch):
+    import io
+
+    from reductions.app import cli
+
+    clock = iter(float(second) for second in range(10**6))
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    stream = io.StringIO()
+    progress = cli._TrialProgress("sat-ov", 10, enabled=True, stream=stream)
+    for done in (2, 4, 10):
+        progress(done)
+    assert "10/10 trials, 3/s, 3.0 s" in stream.getvalue()
