@@ -89,7 +89,7 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         description="Benchmarks, measured side by side in one process; each prints one JSON object with the keys "
         "benchmark, machine (CPU, cores, numpy, BLAS), parameters, summary (where it has headline numbers) and "
         "results. With no NAME, runs 'bench reductions'. 'reductions bench NAME --help' shows NAME's options "
-        "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve or verify), --seed S "
+        "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve; verify: default 1), --seed S "
         "(default 0), --max-memory SIZE (refuse sizes predicted above it, default 4GiB), --out FILE; solve, exact, verify "
         "and oracles also --max-seconds S (refuse runs predicted longer, default 1800).",
     )
@@ -177,6 +177,9 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     verify.add_argument(
         "--workers", type=positive_int, action="append", help="worker counts to compare; repeat (default: 1 and 2)"
     )
+    verify.add_argument(
+        "--repeat", type=positive_int, default=1, help="best of this many rounds, taking turns (default: %(default)s)"
+    )
     _common(verify, repeat=False, seconds=True)
 
     startup = names.add_parser("startup", help=BENCHMARKS["startup"], description=BENCHMARKS["startup"])
@@ -205,7 +208,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         from reductions.app.bench.verify import bench_verify
 
         return bench_verify(
-            args.name, trials=args.trials, seed=args.seed, workers=args.workers or [1, 2], max_seconds=args.max_seconds
+            args.name,
+            trials=args.trials,
+            seed=args.seed,
+            workers=args.workers or [1, 2],
+            repeat=args.repeat,
+            max_seconds=args.max_seconds,
         )
     if args.bench == "memory":
         from reductions.app.bench.memory import bench_memory
