@@ -142,11 +142,11 @@ class Engine:
 
     @property
     def workers(self) -> int:
-        """Worker processes the work is spread over (1 when serial)."""
+        """Worker processes the work is spread over (1 when serial; an existing cluster's threads are counted)."""
         if self.serial:
             return 1
-        if self._client is not None and self.scheduler is not None:
-            return max(len(self._client.scheduler_info().get("workers", {})), 1)
+        if self.scheduler is not None:  # the cluster's own workers (connecting if need be)
+            return max(sum(self.client().nthreads().values()), 1)
         return self.requested or core_count()
 
     @property
