@@ -198,7 +198,7 @@ class Engine:
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # a free port: 8787 may be taken by another cluster
                     silence_logs=logging.CRITICAL,
                 )
                 self._client = distributed.Client(self._cluster, set_as_default=False)

@@ -84,7 +84,7 @@ def cluster():
     # as for the engine's own cluster: a worker that dies fails its task at once, and the engine retries it
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         ) as local:
             yield local
 
