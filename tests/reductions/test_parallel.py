@@ -219,3 +219,19 @@ def test_the_progress_line_shows_the_rate(monkeypatch):
     for done in (2, 4, 10):
         progress(done)
     assert "10/10 trials, 3/s, 3.0 s" in stream.getvalue()
+
+
+def test_dask_is_imported_only_when_a_cluster_starts():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from reductions.app.cli import main\n"
+        "main(['verify', 'sat-ov', '--trials', '5', '--workers', '1'])\n"
+        "main(['verify', 'sat-ov', '--trials', '5'])\n"  # small: the engine stays in this process
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
