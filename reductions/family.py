@@ -373,7 +373,7 @@ def answer_members(reduced: ReducedFamily, oracle: Callable[[Any], Any]) -> list
     >>> family = chain.forward(CNF(3, [[1, -2], [2, 3]]))
     >>> answers = answer_members(family, lambda target: ExactAttention()(target, log_space=True))
     >>> len(answers), chain.backward(family, answers).to_literals()
-    (9, (1, 2, -3))
+    (25, (1, 2, -3))
     """
     records: Sequence[Reduced | None] = reduced.members or [None] * reduced.count
     answers: list[Any] = []

@@ -7,9 +7,49 @@ import sympy
 from reductions.core import Chain
 from reductions.problems import get_problem, problem_symbols
 
-__all__ = ["describe_chain", "shared_names", "attention_size_exponent", "fine_grained_implication"]
+__all__ = [
+    "describe_chain",
+    "shared_names",
+    "attention_size_exponent",
+    "fine_grained_implication",
+    "log_star",
+    "iterated_log",
+]
 
 _BALL = sympy.Symbol("hamming_ball", positive=True)
+
+
+def iterated_log(x: int | float) -> int:
+    """``log* x``: how many times ``log2`` must be applied before the value is ``<= 1`` (exact on ints).
+
+    Computed against the tower ``1, 2, 4, 16, 65536, 2^65536``: ``log* x = k``
+    for ``T(k-1) < x <= T(k)``, with no float rounding for integer ``x``.
+
+    >>> [iterated_log(x) for x in (0, 1, 2, 3, 4, 5, 16, 17, 65536, 65537)]
+    [0, 0, 1, 2, 2, 3, 3, 4, 4, 5]
+    """
+    count, tower = 0, 1
+    while x > tower:
+        count += 1
+        if tower >= 65536:  # the next tower value, 2^65536, exceeds any size this project handles
+            return count + (1 if x > 2**65536 else 0)
+        tower = 2**tower
+    return count
+
+
+class log_star(sympy.Function):  # type: ignore[misc]  # sympy ships no stubs
+    """The iterated logarithm ``log* x`` as a sympy function (evaluated on numbers by :func:`iterated_log`).
+
+    >>> x = sympy.Symbol("x", positive=True)
+    >>> log_star(x).subs(x, 16), log_star(sympy.Integer(17)), log_star(sympy.Rational(9, 2))
+    (3, 4, 3)
+    """
+
+    @classmethod
+    def eval(cls, x: sympy.Expr) -> sympy.Integer | None:
+        if x.is_Number:
+            return sympy.Integer(iterated_log(int(x) if x.is_Integer else float(x)))
+        return None
 
 
 def _attention_branch(expression: sympy.Expr) -> sympy.Expr:

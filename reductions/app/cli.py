@@ -175,10 +175,13 @@ def _solve_chain(args: argparse.Namespace) -> Chain:
 
 def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> dict[str, Any]:
     """What ``solve`` would need and whether it accepts: ``accepts``, ``reason`` and the sizes."""
+    from reductions.family import is_family
     from reductions.pipeline import predict_chain
 
     what = f"{plural(formula.num_vars, 'variable')} and {plural(formula.num_clauses, 'clause')}"
     report: dict[str, Any] = {"chain": chain.name, "max_memory": max_bytes, "max_seconds": max_seconds}
+    if is_family(chain):
+        return _predict_family(formula, chain, report, what)
     try:
         prediction = predict_chain(formula, chain)
     except SolverBudgetExceeded as refusal:  # sizes beyond any machine, refused by the predictor itself
@@ -199,6 +202,28 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
     if prediction.seconds > max_seconds:
         return dict(report, accepts=False, reason=f"{need}, above the limit of {max_seconds:g} s")
     return dict(report, accepts=True, reason=f"{need}, within the limits")
+
+
+def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str) -> dict[str, Any]:
+    """What ``solve`` would meet on a chain through a reduction to many instances: the family step's own
+    prediction (``predict_members(n_a, n_b, d)`` on the OV sizes after split and list) where it has one."""
+    predict = getattr(chain.head, "predict_members", None)
+    count = chain.family_size()
+    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
+        return dict(
+            report,
+            accepts=True,
+            reason=f"{what}: {count} instances, one oracle call each; sizes not predictable before building",
+        )
+    sizes = chain.before[0].parameters().evaluate({"v": formula.num_vars, "m": formula.num_clauses})
+    refusal, predicted = predict(sizes["n_a"], sizes["n_b"], sizes["d"])
+    report.update(predicted)
+    if refusal is not None:
+        return dict(report, accepts=False, reason=f"{what}: {refusal}")
+    members = predicted.get("members")
+    return dict(
+        report, accepts=True, reason=f"{what} need {members} instances, one oracle call each, within the limits"
+    )
 
 
 # -- inspect -----------------------------------------------------------------------------
@@ -402,9 +427,20 @@ def _registered_chain_names() -> dict[tuple[Any, ...], list[str]]:
 def _cmd_chain(args: argparse.Namespace) -> int:
     from reductions.registry import all_paths, path
 
-    chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
+    try:
+        chains = all_paths(args.source, args.target) if args.all else [path(args.source, args.target)]
+    except ValueError as error:  # an unknown problem, or no path: the registry says which
+        chains, reason = [], str(error)
+    else:
+        reason = f"no registered reduction path from {args.source!r} to {args.target!r}"
     if not chains:
-        raise ValueError(f"no registered reduction path from {args.source!r} to {args.target!r}")
+        # path and all_paths do not follow a reduction to many instances; name those instead
+        if args.symbolic and _print_family_chains(args.source, args.target, first=True):
+            args.exit_status = 0
+            return 0
+        families = _family_names(args.source, args.target)
+        hint = f" (only through many instances: {', '.join(families)}; add --symbolic)" if families else ""
+        raise ValueError(f"{reason}{hint}")
     named = _registered_chain_names() if args.all else {}
     args.exit_status = 0
     for index, chain in enumerate(chains):
@@ -426,22 +462,91 @@ def _cmd_chain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_family_chains(source: str, target: str) -> None:
+def _family_names(source: str, target: str) -> list[str]:
+    """The registered reductions to many instances (steps and chains) from ``source`` to ``target``."""
+    from reductions.family import is_family
+    from reductions.registry import get_reduction, reduction_names
+
+    return [
+        name
+        for name in reduction_names()
+        if is_family(reduction := get_reduction(name)) and reduction.source == source and reduction.target == target
+    ]
+
+
+def _print_family_chains(source: str, target: str, *, first: bool = False) -> int:
     """The registered chains to many instances between the two problems, beside the paths above
-    (``path`` and ``all_paths`` do not follow a reduction to many instances)."""
+    (``path`` and ``all_paths`` do not follow a reduction to many instances); how many were printed.
+
+    A family step with a ``growth()`` method (``ov-zmaxip``) also gets its choices written out as
+    explicit functions of the source's sizes."""
+    import sympy
+
     from reductions.family import FamilyChain, FamilyReduction, is_family
     from reductions.registry import get_reduction, reduction_names
     from reductions.symbolic import describe_chain
 
+    printed = 0
     for name in reduction_names():
         chain = get_reduction(name)
         if not (is_family(chain) and chain.source == source and chain.target == target):
             continue
         assert isinstance(chain, FamilyChain | FamilyReduction)
-        steps = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in chain.steps)
-        print(f"\n{source} -> {target} through many instances: {name} = {steps}")
+        steps = chain.steps if isinstance(chain, FamilyChain) else (chain,)
+        description = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in steps)
+        print(
+            f"{'' if first and not printed else chr(10)}{source} -> {target} through many instances: {name} = {description}"
+        )
         print(f"  members (one {target} instance each) = {chain.family_size()}")
         print(describe_chain(chain))  # type: ignore[arg-type]  # it reads only name, steps and parameters()
+        head = chain.head if isinstance(chain, FamilyChain) else chain
+        growth = getattr(head, "growth", None)
+        if growth is not None:
+            before = chain.before if isinstance(chain, FamilyChain) else ()
+            substitutions: dict[Any, Any] = {}
+            if before:
+                composed = before[0].parameters()
+                for step in before[1:]:
+                    composed = composed.then(step.parameters())
+                substitutions = {sympy.Symbol(k, positive=True): v for k, v in composed.outputs.items()}
+            print(f"  growth in {source}'s sizes (log_star: the iterated base-2 logarithm):")
+            for symbol, expression in growth().items():
+                explicit = sympy.sympify(expression).subs(substitutions, simultaneous=True)
+                label = f"{head.target}'s d" if symbol == "d" else symbol
+                print(f"    {label} = {sympy.sstr(explicit)}")
+        if chain.source == "sat" and "n" in chain.parameters().outputs:
+            from reductions.symbolic import fine_grained_implication
+
+            print(fine_grained_implication(chain))  # type: ignore[arg-type]
+            print(f"  (times the number of members, {chain.family_size()}, each one oracle call)")
+        printed += 1
+    if (source, target) == ("sat", "aattc"):
+        print()
+        print(_entry_bounds_table())
+    return printed
+
+
+def _entry_bounds_table() -> str:
+    """``B`` of sat-aattc and sat-aattc-pcp in numbers, at the smallest formula the chains solve and at SATLIB's sizes."""
+    from reductions.catalog.chains import SATLIB_SIZES, entry_bounds
+
+    lines = [
+        "B = sqrt(beta) in numbers (attention branch; n = 2^ceil(v/2) points; sat-aattc: exact gap, "
+        "sat-aattc-pcp: constant gap):",
+        f"  {'v':>5}  {'m':>5}  {'log2 n':>6}  {'exact, certified':>16}  {'exact, paper':>12}"
+        f"  {'constant, certified':>19}  {'constant, paper':>15}  {'sqrt(ln n)':>10}",
+    ]
+    for v, m in ((6, 3), *SATLIB_SIZES, (1000, 4260)):
+        b = entry_bounds(v, m)
+        lines.append(
+            f"  {v:5d}  {m:5d}  {(v + 1) // 2:6d}  {b.exact_certified:16.2f}  {b.exact_paper:12.2f}"
+            f"  {b.constant_certified:19.2f}  {b.constant_paper:15.2f}  {b.limit:10.2f}"
+        )
+    lines.append(
+        "exact gap: B^2 = Theta(m log n); constant gap (eps = 1/5): B^2 <= 40 ln(4 n_b N/n_k) certified, "
+        "<= 400 ln n paper, whatever m is"
+    )
+    return "\n".join(lines)
 
 
 # -- solve -------------------------------------------------------------------------------

@@ -13,6 +13,8 @@
 | ``maxip_aattc`` | ``maxip-aattc`` | Max-IP -> AAttC with large entries |
 | ``ov_selfattn`` | ``ov-selfattn``, ``ov-selfattn-l2`` | OV -> self-attention |
 | ``matmul_aattc`` | ``matmul-aattc`` | integer matrix multiplication -> AAttC at ``d = poly(n)`` |
+| ``ov_zmaxip`` | ``ov-zmaxip`` | OV -> many Z-Max-IP instances in dimension ``2^O(log* n)`` (Chinese remainders) |
+| ``zmaxip_aattc`` | ``zmaxip-aattc`` | Z-Max-IP -> AAttC with large entries |
 
 Importing a module registers nothing. :func:`register_builtins` registers the
 problems, the single steps and the chains in one explicit order; the registry
@@ -37,8 +39,10 @@ from reductions.catalog.ov_gapann import OVToGapANN
 from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
 from reductions.catalog.ov_maxip import OVToMaxIP
 from reductions.catalog.ov_selfattn import OVToL2SelfAttention, OVToSelfAttention
+from reductions.catalog.ov_zmaxip import OVToZMaxIP
 from reductions.catalog.problems import builtin_problems
 from reductions.catalog.sat_ov import SatToOV
+from reductions.catalog.zmaxip_aattc import ZMaxIPToAttention
 from reductions.core import Reduction
 from reductions.problems import register_problem
 from reductions.registry import register
@@ -65,6 +69,8 @@ def builtin_reductions() -> dict[str, Reduction]:
         "ov-selfattn-l2": OVToL2SelfAttention(),
         "matmul-aattc": MatMulToAttention(),
         "ov-gapann-pcp": OVToGapANNPCP(),
+        "ov-zmaxip": OVToZMaxIP(),
+        "zmaxip-aattc": ZMaxIPToAttention(),
     }
 
 

@@ -66,7 +66,7 @@ from reductions.pipeline import (
 from reductions.problems import get_problem, problem_symbols
 from solvers.ann import DEFAULT_BALL_BUDGET, hamming_ball_cost, hamming_ball_gap_ann
 
-__all__ = ["GapANNToAttention", "BlockParameters", "block_parameters"]
+__all__ = ["GapANNToAttention", "BlockParameters", "block_parameters", "block_beta", "block_distances"]
 
 _LOG_SMALLEST_NORMAL = math.log(np.finfo(np.float64).tiny)
 
@@ -115,6 +115,51 @@ class BlockParameters:
         return self.log_lower - self.log_upper
 
 
+def block_distances(dimension: int, threshold: Fraction, epsilon: Fraction) -> tuple[int, int]:
+    """``(close, far)``: the largest distance below ``t`` and the smallest at least ``(1 + eps) t``, both with the
+    parity of ``D`` (equal-weight vectors have distances ``D - 2<a, b>``); ``far`` is at most ``D + 2``.
+
+    >>> block_distances(12, Fraction(5), Fraction(1, 5))  # t = 5, (1 + eps) t = 6
+    (4, 6)
+    """
+    parity = dimension % 2
+    far_distance = (1 + Fraction(epsilon)) * Fraction(threshold)
+    return _largest_below(Fraction(threshold), parity), min(_smallest_at_least(far_distance, parity), dimension + 2)
+
+
+def block_beta(
+    dimension: int,
+    num_queries: int,
+    num_points: int,
+    threshold: Fraction,
+    epsilon: Fraction,
+    *,
+    mode: str = "certified",
+    margin: float = 4.0,
+) -> float:
+    """``beta = B^2`` of the block construction, from the sizes alone (no vectors needed).
+
+    Certified: the smallest ``beta >= 1`` with ``L/U >= margin``, that is
+    ``4 D ln(margin n_b N / n_k) / (far - close)``; paper: ``40 D ln n / (t eps)``.
+    Python ints are welcome for the counts (``ln`` of a huge count is exact enough).
+
+    >>> round(block_beta(12, 4, 4, Fraction(5), Fraction(1, 5)), 3)  # 4 * 12 * ln(4 * 4 * 8 / 4) / (6 - 4)
+    83.178
+    >>> round(block_beta(12, 4, 4, Fraction(5), Fraction(1, 5), mode="paper"), 3)  # 40 * 12 * ln 4 / 1
+    665.421
+    """
+    n_k = max(num_points, num_queries - num_points, 1)
+    if mode == "certified":
+        close, far = block_distances(dimension, threshold, epsilon)
+        need = math.log(margin) + math.log(max(num_points, 1)) + math.log(num_points + n_k) - math.log(n_k)
+        return max(4 * dimension * need / (far - close), 1.0)  # beta >= 1 keeps V (entries 1) within B = sqrt(beta)
+    if mode == "paper":
+        log_n = math.log(max(num_queries, num_points, 2))
+        # C = D / ln n, C_0 = t / ln n, so C_b^2 ln n = 40 C ln n / (C_0 eps) = 40 D ln n / (t eps).
+        return 40 * dimension * log_n / float(Fraction(threshold) * Fraction(epsilon))
+    raise ValueError(f"'mode' must be 'certified' or 'paper' (got {mode!r})")
+
+
 def block_parameters(
     instance: GapANNInstance, *, mode: str = "certified", balance: str = "paper", margin: float = 4.0
 ) -> BlockParameters:
@@ -134,20 +179,9 @@ def block_parameters(
     n_a, n_b = instance.a.shape[0], instance.b.shape[0]
     n_k = max(n_b, n_a - n_b, 1)
     N = n_b + n_k
-    parity = D % 2
-    close = _largest_below(instance.threshold, parity)
-    far = min(_smallest_at_least(instance.far_distance, parity), D + 2)
-    gap = far - close
+    close, far = block_distances(D, instance.threshold, instance.epsilon)
     log_nb = math.log(max(n_b, 1))
-    if mode == "certified":
-        need = math.log(margin) + log_nb + math.log(N) - math.log(n_k)
-        beta = max(4 * D * need / gap, 1.0)  # beta >= 1 keeps V (entries 1) within B = sqrt(beta)
-    elif mode == "paper":
-        log_n = math.log(max(n_a, n_b, 2))
-        # C = D / ln n, C_0 = t / ln n, so C_b^2 ln n = 40 C ln n / (C_0 eps) = 40 D ln n / (t eps).
-        beta = 40 * D * log_n / float(instance.threshold * instance.epsilon)
-    else:
-        raise ValueError(f"'mode' must be 'certified' or 'paper' (got {mode!r})")
+    beta = block_beta(D, n_a, n_b, instance.threshold, instance.epsilon, mode=mode, margin=margin)
     if balance == "paper":
         log_tau = beta / 2
     elif balance == "tight":

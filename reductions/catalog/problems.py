@@ -20,6 +20,7 @@ from instances.matmul import MatMulInstance, MatrixProduct
 from instances.maxip import InnerProductPair, MaxIPInstance
 from instances.self_attention import SelfAttentionInstance, random_self_attention
 from instances.vectors import GapANNInstance, OVInstance
+from instances.zmaxip import ZMaxIPInstance
 from reductions.problems import Problem
 
 __all__ = ["builtin_problems", "random_test_formula", "ATTENTION_ORACLES"]
@@ -240,6 +241,40 @@ def _maxip_witnesses(instance: Any, limit: int) -> list[Any]:
     return maxip_pairs(instance, limit=limit)
 
 
+# -- Z-Max-IP ----------------------------------------------------------------------------------
+
+
+def _random_zmaxip(rng: np.random.Generator, size: int) -> Any:
+    """Integer Z-Max-IP with entries up to ``2^(20 size)`` (beyond int64 from size 4) and the threshold near the
+    true maximum (both answers occur)."""
+    n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
+    d = int(rng.integers(0, size + 3))
+    bits = 20 * size
+
+    def draw() -> int:
+        magnitude = int.from_bytes(rng.bytes(bits // 8 + 1), "little") % (2**bits + 1)
+        return -magnitude if rng.random() < 0.5 else magnitude
+
+    a, b = np.empty((n_a, d), dtype=object), np.empty((n_b, d), dtype=object)
+    for array in (a, b):
+        for position in np.ndindex(array.shape):
+            array[position] = draw()
+    best = max((int(a[i].dot(b[j])) for i in range(n_a) for j in range(n_b)), default=0) if d else 0
+    return ZMaxIPInstance(a, b, best + int(rng.integers(-1, 2)))
+
+
+def _solve_zmaxip(instance: Any) -> Any:
+    from solvers.zmaxip import brute_force_zmaxip
+
+    return brute_force_zmaxip(instance)
+
+
+def _zmaxip_witnesses(instance: Any, limit: int) -> list[Any]:
+    from solvers.zmaxip import zmaxip_pairs
+
+    return zmaxip_pairs(instance, limit=limit)
+
+
 # -- Self-attention ---------------------------------------------------------------------------
 
 
@@ -362,7 +397,7 @@ def builtin_problems() -> list[Problem]:
     """The problems of the built-in catalogue, in registration order.
 
     >>> [problem.name for problem in builtin_problems()]
-    ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn', 'matmul']
+    ['sat', 'ov', 'gapann', 'aattc', 'maxip', 'selfattn', 'matmul', 'zmaxip']
     """
     return [
         Problem(
@@ -438,5 +473,15 @@ def builtin_problems() -> list[Problem]:
             _check_matmul,
             lambda instance, limit: [_solve_matmul(instance)][:limit],
             parameters=("n_a", "n_b", "d", "W"),
+        ),
+        Problem(
+            "zmaxip",
+            "Integer Max-IP, exact integers of any size (decision)",
+            ZMaxIPInstance,
+            _random_zmaxip,
+            _solve_zmaxip,
+            _check_maxip,
+            _zmaxip_witnesses,
+            parameters=("n_a", "n_b", "d", "tau", "W"),
         ),
     ]

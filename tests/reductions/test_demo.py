@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -280,3 +281,31 @@ def test_every_demo_names_a_function_of_the_figures_package():
     for entry in DEMOS.values():
         assert entry.function.__module__.startswith("reductions.app.figures.")
         assert entry.function.__name__.endswith("_figure")
+
+
+def test_entry_bounds_figure_dots_lie_on_the_lines_from_the_sizes(figures):
+    """Each dot (beta a chain chose on a concrete formula) equals the line's value at its size (entry_bounds)."""
+    from reductions.app.figures.gap import CLAUSE_RATIO
+    from reductions.catalog.chains import entry_bounds
+
+    figure = figures["entry-bounds"]
+    for ax, mode in zip(figure.axes[:2], ("certified", "paper"), strict=True):
+        exact_dots, constant_dots = (collection.get_offsets() for collection in ax.collections[:2])
+        assert len(exact_dots) == 10 and len(constant_dots) == 4  # constant-gap members drawn up to v = 8
+        for dots, attribute in ((exact_dots, "exact"), (constant_dots, "constant")):
+            for log2_n, bound in dots:
+                v = 2 * int(log2_n)  # the figure's concrete formulas have even v
+                expected = getattr(entry_bounds(v, math.ceil(CLAUSE_RATIO * v)), f"{attribute}_{mode}")
+                assert bound == pytest.approx(expected, rel=1e-9)
+        lines = {line.get_label().split(" (")[0].split(":")[0]: line for line in ax.get_lines()}
+        exact_line, constant_line = lines["exact gap"], lines["constant gap"]
+        ratio_exact = exact_line.get_ydata()[-1] / exact_line.get_ydata()[0]
+        ratio_constant = constant_line.get_ydata()[-1] / constant_line.get_ydata()[0]
+        assert ratio_exact > 5 * ratio_constant  # exact gap grows much faster in n
+
+
+def test_entry_bounds_figure_checks_its_arguments():
+    with pytest.raises(ValueError, match="'max_vars' must be in 20..100000"):
+        demo.entry_bound_figure(max_vars=5)
+    with pytest.raises(ValueError, match="'concrete_vars' must lie in 2..20"):
+        demo.entry_bound_figure(concrete_vars=(40,))

@@ -11,13 +11,13 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from instances import CNF
+from instances import CNF, Assignment
 from instances.answers import NeighborDecisions
 from instances.errors import IncompatibleReductionError, NotAWitnessError, SolverBudgetExceeded
 from instances.vectors import OVInstance, hamming_distances
 from reductions.catalog.chains import pcp_attention_chain, random_small_formula
 from reductions.catalog.half_ones import HalfOnesPadding
-from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP
+from reductions.catalog.ov_gapann_pcp import OVToGapANNPCP, hadamard_codewords
 from reductions.catalog.problems import random_test_formula
 from reductions.catalog.sat_ov import SatToOV
 from reductions.core import Chain
@@ -81,13 +81,13 @@ def test_contract_checks_catch_a_family_reduction_that_ignores_answers() -> None
     assert_answer_preserved(OVToGapANNPCP(), ov)
     with pytest.raises(ContractViolation, match="answer not preserved"):
         assert_answer_preserved(_FirstAnswerOnly(), ov)
-    with pytest.raises(ContractViolation, match="family size declared 10, the forward map made 9"):
+    with pytest.raises(ContractViolation, match="family size declared 26, the forward map made 25"):
         assert_parameters_match(_WrongCount(), ov)
 
 
 def test_backward_needs_one_answer_per_member() -> None:
     family = OVToGapANNPCP().forward(OVInstance([[1, 0]], [[0, 1]]))
-    with pytest.raises(NotAWitnessError, match="1 answers for a family of 9 instances"):
+    with pytest.raises(NotAWitnessError, match="1 answers for a family of 25 instances"):
         family.backward([NeighborDecisions((False,))])
 
 
@@ -104,18 +104,38 @@ def test_every_pair_is_at_the_honest_distance_or_beyond_the_gap(
     ov = OVInstance(a.reshape(n_a, d), b.reshape(n_b, d))
     reduction = OVToGapANNPCP()
     family = reduction.forward(ov)
-    p = reduction.prime_for(d)
+    p, k, blocks = reduction.prime_for(d), reduction.code_length_for(d), max(d, 1)
+    protocol = reduction.protocol(d)
+    proofs = np.vstack(list(protocol.merlin_messages()))
     honest_hits = np.zeros((n_a, n_b), dtype=np.int64)
-    for member in family.targets:
+    padded_a = ov.a if d else np.zeros((n_a, 1), dtype=np.uint8)
+    padded_b = ov.b if d else np.zeros((n_b, 1), dtype=np.uint8)
+    for member, proof in zip(family.targets, proofs, strict=True):
+        assert member.has_equal_weights() and member.dimension == 4 * k * p
         distances = hamming_distances(member.a, member.b)
-        assert ((distances == p) | (distances >= member.far_distance)).all()
-        assert member.far_distance == 3 * p - 4 * (max(d, 1) - 1)
-        honest_hits += distances == p
+        assert ((distances == 2 * k * p) | (distances >= member.far_distance)).all()
+        assert member.far_distance == k * (3 * p - 2 * (blocks - 1))
+        # the distance is k (3p - acc), acc = the points where Arthur accepts (the protocol, run directly)
+        i, j = int(data.draw(st.integers(0, n_a - 1))), int(data.draw(st.integers(0, n_b - 1)))
+        accepted = sum(protocol.run(padded_a[i], padded_b[j], proof, r) for r in range(p))
+        assert distances[i, j] == k * (3 * p - accepted)
+        honest_hits += distances == 2 * k * p
     orthogonal = (ov.a.astype(int) @ ov.b.T.astype(int)) == 0
     # each orthogonal pair is close in exactly one member (its honest proof), every other pair in none
     assert (honest_hits == orthogonal.astype(int)).all()
     decisions = [brute_force_gap_ann(member) for member in family.targets]
     assert (family.backward(decisions) is None) == (brute_force_ov(ov) is None)
+
+
+def test_hadamard_codewords_are_balanced_and_pairwise_at_half_the_length() -> None:
+    for symbols in (1, 2, 3, 7, 8, 29, 211):
+        code = hadamard_codewords(symbols).astype(int)
+        length = code.shape[1]
+        assert code.shape == (symbols, length) and length > symbols and length & (length - 1) == 0
+        assert length < 2 * symbols + 2  # the least power of two above
+        assert (code.sum(axis=1) == length // 2).all()
+        differences = (code[:, None, :] != code[None, :, :]).sum(axis=2)
+        assert (differences == (length // 2) * (1 - np.eye(symbols, dtype=int))).all()
 
 
 @pytest.mark.parametrize("d", [4, 5, 6, 8, 12, 16, 24, 32, 48, 64])
@@ -135,9 +155,11 @@ def test_gap_is_the_same_constant_for_d_4_to_64(d: int) -> None:
     random_proof = protocol.merlin_message(int(rng.integers(0, min(protocol.merlin_messages_count, 2**62))))
     other = reduction.member(ov, random_proof)
     mapping = reduction.parameters()
-    declared = mapping.evaluate(ov.parameters(), {"p": reduction.prime_for(d)})
+    p, k = reduction.prime_for(d), reduction.code_length_for(d)
+    declared = mapping.evaluate(ov.parameters(), {"p": p, "k": k})
     for member in (honest, other):
-        assert member.epsilon == Fraction(1, 2) == declared["eps"]
+        assert member.epsilon == Fraction(1, 5) == declared["eps"]
+        assert member.has_equal_weights()
         assert (member.dimension, member.threshold) == (declared["d"], declared["t"])
         distances = hamming_distances(member.a, member.b)
         near = distances < member.threshold
@@ -145,8 +167,10 @@ def test_gap_is_the_same_constant_for_d_4_to_64(d: int) -> None:
         # a pair is near only if it is orthogonal and the member is its honest proof
         orthogonal = (a.astype(int) @ b.T.astype(int)) == 0
         assert not (near & ~orthogonal).any()
-    assert hamming_distances(honest.a[:1], honest.b[:1])[0, 0] == protocol.prime < honest.threshold
-    assert not mapping.outputs["eps"].free_symbols and mapping.outputs["eps"] == sympy.Rational(1, 2)
+    assert hamming_distances(honest.a[:1], honest.b[:1])[0, 0] == 2 * k * p < honest.threshold
+    assert not mapping.outputs["eps"].free_symbols and mapping.outputs["eps"] == sympy.Rational(1, 5)
+    # the relative gap (far - close)/D that Lemma 4.7's beta pays for is a constant too: above eps/2
+    assert Fraction(honest.far_distance - 2 * k * p, honest.dimension) > Fraction(1, 10)
 
 
 def test_sizes_are_refused_with_the_numbers_before_building() -> None:
@@ -155,8 +179,8 @@ def test_sizes_are_refused_with_the_numbers_before_building() -> None:
         OVToGapANNPCP().forward(ov)
     with pytest.raises(SolverBudgetExceeded, match="3 vector entries|above max_entries = 100"):
         OVToGapANNPCP(max_entries=100).forward(OVInstance([[1, 0]], [[0, 1]]))
-    with pytest.raises(ValueError, match="'epsilon' must be a fraction in"):
-        OVToGapANNPCP(epsilon=Fraction(3, 2))
+    with pytest.raises(ValueError, match="'epsilon' must be a fraction in .0, 1/2."):
+        OVToGapANNPCP(epsilon=Fraction(1, 2))
 
 
 def test_reduction_passes_its_contract() -> None:
@@ -202,7 +226,7 @@ def test_chain_parameter_map_has_constant_eps_and_states_the_family_size() -> No
     m, p = sympy.Symbol("m", positive=True), sympy.Symbol("p", positive=True)
     assert sympy.simplify(chain.family_size() - p ** (2 * sympy.Max(m, 1) - 2)) == 0
     gap_map = FamilyChain.of(SatToOV(), OVToGapANNPCP()).parameters()
-    assert gap_map.outputs["eps"] == sympy.Rational(1, 2)
+    assert gap_map.outputs["eps"] == sympy.Rational(1, 5)
 
 
 def test_chain_passes_its_contract() -> None:
@@ -223,3 +247,38 @@ def test_chain_symbolic_shows_the_constant_gap_chain_beside_the_paths(capsys) ->
     assert f"members (one aattc instance each) = {size}" in family
     p, m = sympy.Symbol("p", positive=True), sympy.Symbol("m", positive=True)
     assert size.subs({p: 7, m: 3}) == 7**4
+
+
+def test_solve_cli_with_the_pcp_chain_agrees_with_pysat_on_every_formula_it_accepts(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``reductions solve FILE.cnf --chain sat-aattc-pcp`` on random DIMACS files of 2-6 variables: every
+    formula it accepts is answered as PySAT answers it (assignments checked); the others are refused
+    with the instance count."""
+    from reductions.app.cli import EXIT_UNKNOWN, main
+
+    accepted = {10: 0, 20: 0}
+    refused = three_clauses = 0
+    for k in range(36):
+        rng = np.random.default_rng([13, k])
+        num_vars = 2 + k % 5
+        formula = random_test_formula(rng, num_vars) if k % 3 == 0 else random_small_formula(rng, k + 1)
+        if k % 9 == 4:  # some with four clauses: 11^6 members, beyond max_members
+            formula = CNF(num_vars, [*formula.clauses, (1, 2), (-1,), (2,), (-2, 1)][:4])
+        elif k % 6 == 5:  # three clauses: 7^4 = 2401 members, the largest family it builds
+            formula = CNF(num_vars, random_test_formula(rng, num_vars).clauses[:3])
+        path = tmp_path / f"f{k}.cnf"
+        path.write_text(formula.to_dimacs())
+        status = main(["solve", str(path), "--chain", "sat-aattc-pcp"])
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        if status == EXIT_UNKNOWN:
+            assert lines[-1] == "s UNKNOWN" and "above max_members" in captured.err, captured.err
+            refused += 1
+            continue
+        reference = solve_sat(formula)
+        assert status == (10 if reference is not None else 20), formula.to_dimacs()
+        if status == 10:
+            literals = [int(x) for line in lines if line.startswith("v ") for x in line[2:].split()]
+            assert literals[-1] == 0 and formula.is_satisfied_by(Assignment(tuple(x > 0 for x in literals[:-1])))
+        accepted[status] += 1
+        three_clauses += len(formula.clauses) == 3
+    assert accepted[10] >= 10 and accepted[20] >= 5 and refused >= 3 and three_clauses >= 3

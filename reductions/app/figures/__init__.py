@@ -8,7 +8,7 @@ theme: :mod:`~reductions.app.figures.registry` (the registry graph),
 :mod:`~reductions.app.figures.vectors` (split and list, the OV gadget),
 :mod:`~reductions.app.figures.attention` (attention blocks, the margin),
 :mod:`~reductions.app.figures.polynomial` (the polynomial method, the phase
-transition), :mod:`~reductions.app.figures.style` (what they share) and
+transition), :mod:`~reductions.app.figures.gap` (the entry bound each chain needs), :mod:`~reductions.app.figures.style` (what they share) and
 :mod:`~reductions.app.figures.gallery` (:data:`DEMOS` and ``reductions demo``).
 The figure functions are imported here on first use, so importing this package
 is cheap.
@@ -39,6 +39,8 @@ __all__ = [
     "margin_curves",
     "polynomial_figure",
     "phase_transition_figure",
+    "entry_bound_figure",
+    "concrete_entry_bounds",
     "save_demo",
     "save_all",
     "add_demo_command",
@@ -55,6 +57,8 @@ _LAZY = {
     "margin_curves": "attention",
     "polynomial_figure": "polynomial",
     "phase_transition_figure": "polynomial",
+    "entry_bound_figure": "gap",
+    "concrete_entry_bounds": "gap",
 }
 
 

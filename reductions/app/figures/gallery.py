@@ -15,6 +15,7 @@ name                          what it shows
 ``margin``                    log L, log U and the threshold against beta (uf20-01)
 ``polynomial``                polynomials for e^x: error against degree, degree against R
 ``phase-transition``          rank and time of the polynomial method against B
+``entry-bounds``              B each SAT chain needs against n: exact vs constant gap
 ============================  =========================================================
 
 Examples
@@ -23,7 +24,7 @@ Examples
 >>> from reductions.app.figures import DEMOS
 >>> list(DEMOS)  # doctest: +NORMALIZE_WHITESPACE
 ['registry', 'split-and-list', 'gadget', 'attention-blocks', 'margin', 'polynomial',
- 'phase-transition']
+ 'phase-transition', 'entry-bounds']
 >>> print(DEMOS["gadget"].description)
 OV -> Gap-ANN: the coordinate gadget and the half-ones padding on a tiny OV instance
 >>> fig = DEMOS["gadget"]()
@@ -34,7 +35,7 @@ OV -> Gap-ANN: the coordinate gadget and the half-ones padding on a tiny OV inst
 >>> save_demo("cubism", ".")
 Traceback (most recent call last):
 ...
-ValueError: unknown demo 'cubism'; choose one of: registry, split-and-list, gadget, attention-blocks, margin, polynomial, phase-transition
+ValueError: unknown demo 'cubism'; choose one of: registry, split-and-list, gadget, attention-blocks, margin, polynomial, phase-transition, entry-bounds
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ DEMOS: dict[str, Demo] = {
             "phase-transition",
             "degree, rank and time of the polynomial method against B, with sqrt(ln n) marked",
             "polynomial:phase_transition_figure",
+        ),
+        Demo(
+            "entry-bounds",
+            "B each SAT -> AAttC chain needs against n: exact gap, constant gap (Merlin-Arthur) and sqrt(ln n)",
+            "gap:entry_bound_figure",
         ),
     )
 }

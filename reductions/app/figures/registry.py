@@ -168,9 +168,17 @@ def registry_figure() -> Figure:
                 )
             )
         (x0, y0), (x1, y1) = position[u], position[v]
-        # the middle of the arc3 curve: its control point is the midpoint moved by rad * (dy, -dx)
-        middle = ((x0 + x1) / 2 + 0.5 * base * (y1 - y0), (y0 + y1) / 2 - 0.5 * base * (x1 - x0))
-        ax.text(*middle, label, ha="center", va="center", fontsize=8, zorder=3, bbox=label_box)
+        # A point of the arc3 curve (a quadratic Bezier whose control point is the midpoint moved by
+        # rad * (dy, -dx)): the middle for neighbouring layers; nearer the source for an arrow that
+        # crosses several layers, whose middle lies among the labels of the layers it crosses.
+        span = max(1, round(abs(x1 - x0) / x_step))
+        t = min(0.5, 0.75 / span)
+        control = ((x0 + x1) / 2 + base * (y1 - y0), (y0 + y1) / 2 - base * (x1 - x0))
+        at = tuple(
+            (1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b
+            for a, c, b in zip((x0, y0), control, (x1, y1), strict=True)
+        )
+        ax.text(*at, label, ha="center", va="center", fontsize=8, zorder=3, bbox=label_box)
     xs = [x for x, _ in position.values()]
     ys = [y for _, y in position.values()]
     ax.set_xlim(min(xs) - width / 2 - 0.4, max(xs) + width / 2 + 0.4)

@@ -1,0 +1,248 @@
+"""Integer Max-IP with exact integers of any size (Z-Max-IP), decision form.
+
+An instance holds two integer matrices ``A`` (``n_a x d``) and ``B``
+(``n_b x d``), an integer threshold ``tau`` and a stated entry bound ``W``
+(``|entry| <= W`` for every entry); it asks whether some pair ``(i, j)`` has
+``<a_i, b_j> >= tau``. The answer is such a pair
+(:class:`~instances.maxip.InnerProductPair`) or ``None``.
+
+Unlike :class:`~instances.maxip.MaxIPInstance` (``d W^2 <= 2^53``, float64
+exact), entries are Python integers of any size, stored in ``object`` arrays:
+Chen's reduction from OV to Z-Max-IP in dimension ``2^O(log* n)`` (CCC 2018)
+makes entries that int64 cannot hold, and every inner product here is exact.
+
+Examples
+--------
+>>> from instances.zmaxip import ZMaxIPInstance
+>>> from instances.maxip import InnerProductPair
+>>> inst = ZMaxIPInstance([[10**20, 1]], [[10**20, -1], [0, 5]], threshold=10**40)
+>>> inst.parameters()["d"], inst.inner_product(InnerProductPair(0, 0)) - 10**40
+(2, -1)
+>>> inst.is_witness(InnerProductPair(0, 0))
+False
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+import numpy as np
+
+from instances._validation import Seed, as_generator, check_int, readonly
+from instances.errors import InvalidInstanceError, NotAWitnessError
+from instances.maxip import EXACT_PRODUCT_LIMIT, InnerProductPair, MaxIPInstance
+
+__all__ = ["ZMaxIPInstance", "random_zmaxip", "INT64_PRODUCT_LIMIT"]
+
+INT64_PRODUCT_LIMIT = 2**62
+"""Largest ``d W^2`` for which :meth:`ZMaxIPInstance.products` computes in ``int64``
+(every partial sum then fits); above it the products are Python integers."""
+
+
+def _object_eq(left: np.ndarray, right: np.ndarray) -> bool:
+    return left.shape == right.shape and all(int(x) == int(y) for x, y in zip(left.flat, right.flat, strict=True))
+
+
+_ARRAY_EQ = attrs.cmp_using(eq=_object_eq)
+
+
+def _integer_matrix(name: str, value: Any) -> np.ndarray:
+    """A 2-D ``object`` array of Python ints; one :class:`InvalidInstanceError` names a bad entry."""
+    try:
+        array = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    except (TypeError, ValueError) as err:
+        raise InvalidInstanceError(f"'{name}' must be a rectangular integer matrix ({err})") from err
+    if array.ndim != 2:
+        if array.size == 0:
+            return readonly(np.zeros((array.shape[0] if array.ndim else 0, 0), dtype=object))
+        raise InvalidInstanceError(f"'{name}' must be a 2-dimensional matrix (got shape {array.shape})")
+    result = np.empty(array.shape, dtype=object)
+    for position, entry in np.ndenumerate(array):
+        if isinstance(entry, (bool, np.bool_)):
+            result[position] = int(entry)
+        elif isinstance(entry, (int, np.integer)):
+            result[position] = int(entry)
+        elif isinstance(entry, (float, np.floating)) and float(entry).is_integer():
+            result[position] = int(entry)
+        else:
+            raise InvalidInstanceError(f"'{name}' must hold integers: entry {position} is {entry!r}")
+    return readonly(result)
+
+
+def _largest(array: np.ndarray) -> int:
+    return max((abs(int(x)) for x in array.flat), default=0)
+
+
+def _threshold(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"'threshold' must be an int (got {value!r} of type {type(value).__name__})")
+    return int(value)
+
+
+def _stated_bound(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"'bound' must be an int or None (got {value!r} of type {type(value).__name__})")
+    if int(value) < 1:
+        raise InvalidInstanceError(f"'bound' must be >= 1 (got {int(value)})")
+    return int(value)
+
+
+@attrs.frozen
+class ZMaxIPInstance:
+    """Z-Max-IP (decision): is there ``(i, j)`` with ``<a_i, b_j> >= tau``, over exact integers?
+
+    Parameters
+    ----------
+    a, b : array_like of int, shapes ``(n_a, d)`` and ``(n_b, d)``
+        The two vector sets (stored as read-only ``object`` arrays of Python ints).
+    threshold : int
+        ``tau``; any integer.
+    bound : int, optional
+        The stated entry bound ``W >= 1``; every entry must satisfy
+        ``|entry| <= W``. By default ``W = max(1, max |entry|)``.
+
+    Raises
+    ------
+    InvalidInstanceError
+        A non-integer entry, an entry above the stated bound, or mismatched
+        dimensions; the message names the matrix and the entry.
+
+    Examples
+    --------
+    >>> ZMaxIPInstance([[1, 0, 1]], [[1, 1, 0]], 2)
+    ZMaxIPInstance(n_a=1, n_b=1, d=3, tau=2, W=1)
+    >>> ZMaxIPInstance([[1, 9]], [[1, 1]], 2, bound=5)
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'a' entry (0, 1) is 9, above the stated bound W = 5 in absolute value
+    >>> ZMaxIPInstance([[0.5]], [[1]], 1)
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'a' must hold integers: entry (0, 0) is 0.5
+    """
+
+    problem: ClassVar[str] = "zmaxip"
+
+    a: np.ndarray = attrs.field(converter=lambda v: _integer_matrix("a", v), eq=_ARRAY_EQ, hash=False)
+    b: np.ndarray = attrs.field(converter=lambda v: _integer_matrix("b", v), eq=_ARRAY_EQ, hash=False)
+    threshold: int = attrs.field(converter=_threshold)
+    bound: int | None = attrs.field(default=None, converter=_stated_bound)
+
+    def __attrs_post_init__(self) -> None:
+        if self.a.shape[1] != self.b.shape[1]:
+            raise InvalidInstanceError(
+                f"'a' and 'b' must have the same dimension (got {self.a.shape[1]} and {self.b.shape[1]} columns)"
+            )
+        if self.bound is None:
+            object.__setattr__(self, "bound", max(1, _largest(self.a), _largest(self.b)))
+            return
+        for name, array in (("a", self.a), ("b", self.b)):
+            for position, entry in np.ndenumerate(array):
+                if abs(int(entry)) > self.bound:
+                    raise InvalidInstanceError(
+                        f"'{name}' entry {position} is {entry}, above the stated bound W = {self.bound} in absolute value"
+                    )
+
+    @property
+    def dimension(self) -> int:
+        """The common dimension ``d``."""
+        return int(self.a.shape[1])
+
+    @property
+    def entry_bound(self) -> int:
+        """The stated bound ``W`` (``max(1, max |entry|)`` unless stated)."""
+        assert self.bound is not None
+        return self.bound
+
+    def parameters(self) -> dict[str, int]:
+        """Sizes for the parameter bookkeeping: ``n_a``, ``n_b``, ``d``, ``tau``, ``W``."""
+        return {
+            "n_a": int(self.a.shape[0]),
+            "n_b": int(self.b.shape[0]),
+            "d": self.dimension,
+            "tau": self.threshold,
+            "W": self.entry_bound,
+        }
+
+    def _check_pair(self, pair: InnerProductPair) -> None:
+        if not isinstance(pair, InnerProductPair):
+            raise TypeError(f"'pair' must be an InnerProductPair (got {type(pair).__name__})")
+        if pair.i >= self.a.shape[0] or pair.j >= self.b.shape[0]:
+            raise NotAWitnessError(
+                f"pair {(pair.i, pair.j)} is out of range for sets of sizes {self.a.shape[0]} and {self.b.shape[0]}"
+            )
+
+    def inner_product(self, pair: InnerProductPair) -> int:
+        """``<a_i, b_j>`` as an exact Python int; an index out of range raises ``NotAWitnessError``."""
+        self._check_pair(pair)
+        return sum((int(x) * int(y) for x, y in zip(self.a[pair.i], self.b[pair.j], strict=True)), 0)
+
+    def is_witness(self, pair: InnerProductPair) -> bool:
+        """Whether ``<a_i, b_j> >= tau``; an index out of range raises.
+
+        >>> ZMaxIPInstance([[2**70]], [[2**70]], 2**140).is_witness(InnerProductPair(0, 0))
+        True
+        """
+        return self.inner_product(pair) >= self.threshold
+
+    def products(self) -> np.ndarray:
+        """Every ``<a_i, b_j>``, exact: ``int64`` when ``d W^2 <= 2^62``, else Python ints (``object``).
+
+        >>> ZMaxIPInstance([[1, 2]], [[3, 4], [0, 1]], 0).products().tolist()
+        [[11, 2]]
+        """
+        if self.dimension * self.entry_bound**2 <= INT64_PRODUCT_LIMIT:
+            return self.a.astype(np.int64) @ self.b.astype(np.int64).T
+        if self.a.shape[0] == 0 or self.b.shape[0] == 0 or self.dimension == 0:
+            return np.zeros((self.a.shape[0], self.b.shape[0]), dtype=object)
+        return self.a.dot(self.b.T)
+
+    def to_maxip(self) -> MaxIPInstance:
+        """The same instance as a float64-exact :class:`~instances.maxip.MaxIPInstance`, when ``d W^2 <= 2^53``.
+
+        >>> ZMaxIPInstance([[1, 2]], [[3, 4]], 5).to_maxip()
+        MaxIPInstance(n_a=1, n_b=1, d=2, tau=5, W=4)
+        >>> ZMaxIPInstance([[2**30]], [[1]], 5).to_maxip()
+        Traceback (most recent call last):
+        ...
+        instances.errors.InvalidInstanceError: d W^2 = 1 * 1073741824^2 is above 2^53: inner products are not exact in float64
+        """
+        largest = max(1, _largest(self.a), _largest(self.b))
+        if self.dimension * largest**2 > EXACT_PRODUCT_LIMIT:
+            raise InvalidInstanceError(
+                f"d W^2 = {self.dimension} * {largest}^2 is above 2^53: inner products are not exact in float64"
+            )
+        return MaxIPInstance(self.a.astype(np.int64), self.b.astype(np.int64), self.threshold)
+
+    def __repr__(self) -> str:
+        p = self.parameters()
+        return f"ZMaxIPInstance(n_a={p['n_a']}, n_b={p['n_b']}, d={p['d']}, tau={p['tau']}, W={p['W']})"
+
+
+def random_zmaxip(
+    num_a: int, num_b: int, dimension: int, threshold: int, *, bits: int = 4, seed: Seed = None
+) -> ZMaxIPInstance:
+    """Random Z-Max-IP instance with entries uniform in ``[-2^bits, 2^bits]`` (exact for any ``bits``).
+
+    >>> random_zmaxip(2, 3, 4, 0, bits=80, seed=1) == random_zmaxip(2, 3, 4, 0, bits=80, seed=1)
+    True
+    >>> random_zmaxip(2, 3, 4, 0, bits=80, seed=1).parameters()["W"] <= 2**80
+    True
+    """
+    num_a = check_int("num_a", num_a, minimum=0)
+    num_b = check_int("num_b", num_b, minimum=0)
+    dimension = check_int("dimension", dimension, minimum=0)
+    bits = check_int("bits", bits, minimum=0)
+    rng = as_generator(seed)
+
+    def draw(rows: int) -> np.ndarray:
+        out = np.empty((rows, dimension), dtype=object)
+        for position in np.ndindex(rows, dimension):
+            magnitude = int.from_bytes(rng.bytes(bits // 8 + 1), "little") % (2**bits + 1)
+            out[position] = -magnitude if rng.random() < 0.5 else magnitude
+        return out
+
+    return ZMaxIPInstance(draw(num_a), draw(num_b), threshold)
