@@ -102,3 +102,26 @@ def test_a_missing_path_is_an_error_before_anything_runs(tmp_path, capsys):
     assert main(["solve", str(CNF / "sat/quinn.cnf"), str(tmp_path / "nothing.cnf")]) == EXIT_ERROR
     captured = capsys.readouterr()
     assert captured.out == "" and "nothing.cnf: no such file or directory" in captured.err
+
+
+def test_a_file_lost_twice_by_its_worker_is_an_error_record_in_its_place():
+    from reductions.app.batch import SolveSettings, solve_files
+    from reductions.parallel import TaskFailure
+    from reductions.pipeline import default_chain
+
+    class LosesTheMiddleFile:
+        """An engine whose worker died twice on the second task; the other tasks run here, last first."""
+
+        def map(self, function, tasks, on_result, describe):
+            for index in (2, 0):
+                on_result(index, function(*tasks[index]))
+            return [TaskFailure(1, "KilledWorker: the worker died")]
+
+    files = [str(CNF / "unsat/hole1.cnf"), str(CNF / "sat/quinn.cnf"), str(CNF / "unsat/waerden_3_3_9.cnf")]
+    settings = SolveSettings(default_chain(), "exact", 2**30, 5.0)
+    shown: list[str] = []
+    records = solve_files(files, settings, LosesTheMiddleFile(), lambda record: shown.append(record["file"]))
+    assert shown == files  # in the files' order, although they finished in another
+    assert [r["status"] for r in records] == ["UNSAT", "ERROR", "UNSAT"]
+    assert records[1]["reason"] == "KilledWorker: the worker died"
+    assert records[2]["file"] == files[2] and records[2]["assignment"] is None
