@@ -7,9 +7,11 @@ with the seed and trial number that reproduce it.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -20,7 +22,16 @@ from reductions.core import Reduction
 from reductions.problems import get_problem
 from reductions.testing import CONTRACT_CHECKS
 
-__all__ = ["Counterexample", "VerificationReport", "verify_reduction", "trial_instance"]
+if TYPE_CHECKING:
+    from reductions.parallel import Engine
+
+__all__ = [
+    "Counterexample",
+    "VerificationReport",
+    "VerificationInterrupted",
+    "verify_reduction",
+    "trial_instance",
+]
 
 
 @attrs.frozen
@@ -85,11 +96,13 @@ class VerificationReport:
     failures: int
     seconds: float
     smallest: Counterexample | None
+    lost: tuple[range, ...] = ()
+    """Chunks of trials whose worker died twice (never run to the end), in trial order."""
 
     @property
     def passed(self) -> bool:
-        """Whether every trial passed."""
-        return self.failures == 0
+        """Whether every trial ran and passed."""
+        return self.failures == 0 and not self.lost
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -100,12 +113,17 @@ class VerificationReport:
             "failures": self.failures,
             "seconds": round(self.seconds, 4),
             "smallest_counterexample": None if self.smallest is None else self.smallest.as_dict(),
-        }
+        } | ({"lost_trials": [[chunk.start, chunk.stop - 1] for chunk in self.lost]} if self.lost else {})
 
     def summary(self) -> str:
         """One line for humans."""
-        status = "ok" if self.passed else f"FAILED {self.failures}/{self.trials}"
+        status = "ok" if self.failures == 0 else f"FAILED {self.failures}/{self.trials}"
+        if self.lost:
+            status += f", {sum(len(chunk) for chunk in self.lost)} trials LOST"
         line = f"{self.name}: {status} ({self.trials} trials, {self.seconds:.2f} s)"
+        if self.lost:
+            spans = ", ".join(f"{chunk.start}-{chunk.stop - 1}" for chunk in self.lost)
+            line += f"\n  lost (their worker died twice): trials {spans}"
         if self.smallest is not None:
             c = self.smallest
             line += (
@@ -132,10 +150,99 @@ class VerificationReport:
         return html_block(f"Verification of {self.name}: {status}", key_value_table(facts), smallest)
 
 
+def _name_key(name: str) -> int:
+    """A stable 64-bit number for a reduction's name (Python's ``hash`` of a string changes per process)."""
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def trial_instance(reduction: Reduction, seed: int, trial: int, size: int) -> Any:
-    """The source instance used by trial ``trial`` of a run with ``seed``."""
+    """The source instance used by trial ``trial`` of a run with ``seed``.
+
+    Its random stream depends on the seed, the reduction's name and the trial
+    only, so a trial is the same whichever process or chunk runs it.
+
+    >>> from reductions.catalog.sat_ov import SatToOV
+    >>> trial_instance(SatToOV(), 0, 5, 3) == trial_instance(SatToOV(), 0, 5, 3)
+    True
+    """
     generate = getattr(reduction, "random_source", None) or get_problem(reduction.source).random_instance
-    return generate(np.random.default_rng([seed, trial]), size)
+    entropy = [seed, _name_key(reduction.name), trial]
+    return generate(np.random.default_rng(np.random.SeedSequence(entropy)), size)
+
+
+@attrs.frozen
+class _Tally:
+    """Failures and the smallest counterexample of some trials (what a chunk sends back)."""
+
+    done: int = 0
+    failures: int = 0
+    smallest: Counterexample | None = None
+    weight: float = math.inf
+
+    def add(self, other: _Tally) -> _Tally:
+        """Both tallies together: the smaller counterexample, the earlier trial on a tie."""
+        mine = (self.weight, self.smallest.trial if self.smallest is not None else -1)
+        theirs = (other.weight, other.smallest.trial if other.smallest is not None else -1)
+        keep = self if self.smallest is not None and (other.smallest is None or mine <= theirs) else other
+        return _Tally(self.done + other.done, self.failures + other.failures, keep.smallest, keep.weight)
+
+
+class _PartialRun(KeyboardInterrupt):
+    """Ctrl-C inside :func:`_run_trials`, with the tally of the trials that finished."""
+
+    def __init__(self, tally: _Tally) -> None:
+        super().__init__()
+        self.tally = tally
+
+
+def _run_trials(
+    reduction: Reduction,
+    seed: int,
+    trials: range,
+    max_size: int,
+    progress: Callable[[int], None] | None = None,
+    done_before: int = 0,
+) -> _Tally:
+    """Run the given trials in this process (a chunk, or the whole run when serial)."""
+    done = failures = 0
+    smallest: Counterexample | None = None
+    weight = math.inf
+    try:
+        for trial in trials:
+            size = 1 + trial % max_size
+            instance = trial_instance(reduction, seed, trial, size)
+            failure = _first_failure(reduction, instance)
+            if failure is not None:
+                failures += 1
+                this_weight = sum(float(v) for v in instance.parameters().values())
+                if smallest is None or this_weight < weight:
+                    smallest, weight = Counterexample(seed, trial, size, failure[0], failure[1], instance), this_weight
+            done += 1
+            if progress is not None:
+                progress(done_before + done)
+    except KeyboardInterrupt as interrupt:
+        raise _PartialRun(_Tally(done, failures, smallest, weight)) from interrupt
+    return _Tally(done, failures, smallest, weight)
+
+
+def _chunk_trials(trials: range, chunk_size: int) -> list[range]:
+    return [
+        range(start, min(start + chunk_size, trials.stop)) for start in range(trials.start, trials.stop, chunk_size)
+    ]
+
+
+def _chunk_size(trials: int, workers: int) -> int:
+    """About 32 chunks per worker, at most 250 trials each: frequent progress, and little time left at the
+    end where one worker still runs its last chunk while the others wait."""
+    return max(1, min(250, -(-trials // (32 * workers))))
+
+
+class VerificationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`verify_reduction`; ``report`` holds the trials that finished."""
+
+    def __init__(self, report: VerificationReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
 
 
 def verify_reduction(
@@ -145,14 +252,25 @@ def verify_reduction(
     seed: int = 0,
     max_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: Engine | None = None,
+    chunk_size: int | None = None,
 ) -> VerificationReport:
     """Random-test ``reduction`` on ``trials`` instances of growing size.
 
     Sizes cycle through ``1..max_size`` (the reduction's ``verify_max_size``
     or 8 by default). Every exception counts as a failure; the smallest failing
     instance is reported with its seed and trial. ``progress``, when given, is
-    called after each trial with the number of trials done (the command line
-    uses it for its progress line).
+    called with the number of trials done (after each trial in this process,
+    after each chunk on a cluster; the command line uses it for its progress line).
+
+    ``engine`` (a :class:`reductions.parallel.Engine`) spreads the trials, in
+    chunks of ``chunk_size``, over worker processes; each trial's random
+    stream comes from the seed, the reduction's name and the trial number, so
+    the report (apart from its seconds) is the same for every engine and
+    chunking. Without an engine, or with a serial one, the trials run here.
+    A chunk lost twice (its worker died) is reported in ``lost`` and the
+    report does not pass. Ctrl-C raises :class:`VerificationInterrupted`
+    holding the report of the trials that finished.
 
     Examples
     --------
@@ -169,22 +287,57 @@ def verify_reduction(
     if max_size is None:
         max_size = getattr(reduction, "verify_max_size", 8)
     max_size = check_int("max_size", max_size, minimum=1)
+    if chunk_size is not None:
+        chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     start = time.perf_counter()
-    failures = 0
-    smallest: Counterexample | None = None
-    for trial in range(trials):
-        size = 1 + trial % max_size
-        instance = trial_instance(reduction, seed, trial, size)
-        failure = _first_failure(reduction, instance)
-        if progress is not None:
-            progress(trial + 1)
-        if failure is None:
-            continue
-        failures += 1
-        weight = sum(float(v) for v in instance.parameters().values())
-        if smallest is None or weight < sum(float(v) for v in smallest.instance.parameters().values()):
-            smallest = Counterexample(seed, trial, size, failure[0], failure[1], instance)
-    return VerificationReport(reduction.name, trials, failures, time.perf_counter() - start, smallest)
+    tally = _Tally()
+    lost: list[range] = []
+
+    def report() -> VerificationReport:
+        return VerificationReport(
+            reduction.name, tally.done, tally.failures, time.perf_counter() - start, tally.smallest, tuple(lost)
+        )
+
+    try:
+        if engine is None or engine.serial:
+            if engine is not None:
+                engine.note_if_serial_by_necessity()
+            tally = _run_trials(reduction, seed, range(trials), max_size, progress)
+            return report()
+        from reductions.parallel import CLUSTER_WORTH_SECONDS, PROBE_SECONDS
+
+        first = 0
+        if engine.auto and not engine.started:
+            # small work is not worth a cluster: run here for a moment and extrapolate
+            while first < trials and time.perf_counter() - start < PROBE_SECONDS:
+                tally = tally.add(_run_trials(reduction, seed, range(first, first + 1), max_size))
+                first += 1
+                if progress is not None:
+                    progress(first)
+            elapsed = time.perf_counter() - start
+            if first == trials or elapsed / first * (trials - first) < CLUSTER_WORTH_SECONDS:
+                tally = tally.add(_run_trials(reduction, seed, range(first, trials), max_size, progress, first))
+                return report()
+        chunks = _chunk_trials(range(first, trials), chunk_size or _chunk_size(trials - first, engine.workers))
+
+        def merge(_: int, chunk: _Tally) -> None:
+            nonlocal tally
+            tally = tally.add(chunk)
+            if progress is not None:
+                progress(tally.done)
+
+        tasks = [(reduction, seed, chunk, max_size) for chunk in chunks]
+
+        def describe(index: int) -> str:
+            return f"{reduction.name}: trials {chunks[index].start}-{chunks[index].stop - 1}"
+
+        failures = engine.map(_run_trials, tasks, merge, describe)
+        lost.extend(chunks[failure.index] for failure in failures)
+        return report()
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, _PartialRun):
+            tally = tally.add(interrupt.tally)
+        raise VerificationInterrupted(report()) from interrupt
 
 
 def _first_failure(reduction: Reduction, instance: Any) -> tuple[str, str] | None:

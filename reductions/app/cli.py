@@ -38,6 +38,7 @@ __all__ = [
     "EXIT_UNKNOWN",
     "EXIT_ERROR",
     "GENERATE_MAX_SIZE",
+    "DEFAULT_SOLVE_MAX_MEMORY",
     "positive_int",
     "nonnegative_int",
     "positive_real",
@@ -54,12 +55,19 @@ EXIT_UNKNOWN = 0
 EXIT_ERROR = 1
 """Exit status of every error: a bad file, a bad option."""
 
+DEFAULT_SOLVE_MAX_MEMORY = 8 * 2**30
+"""``solve``'s memory limit unless ``--max-memory`` is given (for many files: per worker, see the help)."""
+
 GENERATE_MAX_SIZE = 20_000_000
 """Largest formula ``generate`` builds, in variables plus literals (about 100 MB of DIMACS)."""
 
 _EXIT_STATUS_TEXT = """exit status:
   solve: 10 satisfiable, 20 unsatisfiable, 0 unknown (refused: 's UNKNOWN' with the
-  reason as a 'c' line and one line on stderr), as SAT solvers do;
+  reason as a 'c' line and one line on stderr), as SAT solvers do; with --check, 1
+  when PySAT disagrees;
+  solve of several files (or a directory): 0 when every file was answered or refused
+  (and, with --check, every answer agrees with PySAT), 1 when a file could not be
+  read or solved, or an answer disagrees;
   every command: 1 on an error (bad file, bad option) with one line on stderr,
   130 when interrupted."""
 
@@ -236,7 +244,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         "warnings": list(parsed.warnings),
     }
     if args.cost:
-        report["solve"] = _predict(formula, _solve_chain(args), args.max_memory, args.max_seconds)
+        max_bytes = DEFAULT_SOLVE_MAX_MEMORY if args.max_memory is None else args.max_memory
+        report["solve"] = _predict(formula, _solve_chain(args), max_bytes, args.max_seconds)
     args.exit_status = 0
     if args.json:
         _print_json(report)
@@ -348,8 +357,10 @@ class _TrialProgress:
                 flush=True,
             )
         left = max(expected - elapsed, 0.0)
+        rate = f"{done / elapsed:,.0f}/s, " if elapsed > 0 else ""
         print(
-            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {elapsed:.1f} s, about {_duration(left)} left",
+            f"\r\033[K{self.name}: {done:,}/{self.trials:,} trials, {rate}{elapsed:.1f} s, "
+            f"about {_duration(left)} left",
             end="\n" if done == self.trials else "",
             file=self.stream,
             flush=True,
@@ -357,23 +368,43 @@ class _TrialProgress:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from reductions.parallel import Engine
     from reductions.registry import get_reduction, reduction_names
-    from reductions.verify import verify_reduction
+    from reductions.verify import VerificationInterrupted, verify_reduction
 
     names = args.names or reduction_names()
     reductions = [(name, get_reduction(name)) for name in names]
     on_terminal = sys.stderr.isatty() and not args.quiet
-    reports = []
-    for name, reduction in reductions:
-        progress = _TrialProgress(name, args.trials, on_terminal)
-        report = verify_reduction(reduction, trials=args.trials, seed=args.seed, progress=progress)
-        reports.append((name, report))
+    reports: list[tuple[str, Any]] = []
+
+    def show(name: str, report: Any) -> None:
         if not args.json:
             print(report.summary().replace(report.name, name, 1), flush=True)
+
+    def print_json(**extra: Any) -> None:
+        passed = all(r.passed for _, r in reports) and not extra
+        _print_json({"passed": passed, "reductions": [dict(r.as_dict(), name=n) for n, r in reports]} | extra)
+
+    with Engine(args.workers, args.scheduler) as engine:
+        for name, reduction in reductions:
+            progress = _TrialProgress(name, args.trials, on_terminal)
+            try:
+                report = verify_reduction(
+                    reduction, trials=args.trials, seed=args.seed, progress=progress, engine=engine
+                )
+            except VerificationInterrupted as interrupt:
+                # what finished before Ctrl-C, then the usual 'interrupted' and status 130
+                if on_terminal:
+                    print(file=sys.stderr)
+                reports.append((name, interrupt.report))
+                show(name, interrupt.report)
+                if args.json:
+                    print_json(interrupted=True)
+                raise KeyboardInterrupt from None
+            reports.append((name, report))
+            show(name, report)
     if args.json:
-        _print_json(
-            {"passed": all(r.passed for _, r in reports), "reductions": [dict(r.as_dict(), name=n) for n, r in reports]}
-        )
+        print_json()
     return 0 if all(r.passed for _, r in reports) else 1
 
 
@@ -536,10 +567,24 @@ def _unknown(args: argparse.Namespace, reason: str, parsed: ParsedDimacs | None)
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from reductions.pipeline import make_oracle, solve_via_attention
+    from reductions.pipeline import make_oracle
 
     chain = _solve_chain(args)
     make_oracle(args.oracle, chain.target)  # an unknown name is an error (exit 1), before reading
+    if len(args.files) == 1 and (args.files[0] == "-" or not os.path.isdir(args.files[0])):
+        args.file = args.files[0]
+        if args.max_memory is None:
+            args.max_memory = DEFAULT_SOLVE_MAX_MEMORY
+        return _solve_one(args, chain)
+    if "-" in args.files:
+        raise ValueError("'-' (standard input) is read only when it is the one file given")
+    return _solve_many(args, chain)
+
+
+def _solve_one(args: argparse.Namespace, chain: Chain) -> int:
+    """``solve FILE``: the SAT-competition answer of one formula, its exit status 10, 20 or 0."""
+    from reductions.pipeline import solve_via_attention
+
     parsed = _read(args.file)
     try:
         result = solve_via_attention(
@@ -556,8 +601,20 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         return _unknown(args, f"out of memory (limit {format_bytes(args.max_memory)} not enough)", parsed)
     code = EXIT_SAT if result.status == "SAT" else EXIT_UNSAT
     args.exit_status = code
+    check: dict[str, Any] = {}
+    if args.check:
+        from solvers.sat import solve_sat
+
+        check["pysat"] = "SAT" if solve_sat(parsed.formula) is not None else "UNSAT"
+        check["agrees"] = check["pysat"] == result.status
+        if not check["agrees"]:
+            print(
+                f"reductions: error: {args.file}: PySAT says {check['pysat']}, attention {result.status}",
+                file=sys.stderr,
+            )
+            code = args.exit_status = EXIT_ERROR
     if args.json:
-        _print_json(dict(result.as_dict(), file=str(args.file), warnings=list(parsed.warnings)))
+        _print_json(dict(result.as_dict(), file=str(args.file), warnings=list(parsed.warnings)) | check)
     else:
         for warning in parsed.warnings:
             print(f"c warning: {warning}")
@@ -565,6 +622,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             for line in result.trace_table().splitlines():
                 print(f"c {line}")
             print(f"c oracle: {result.oracle}; total {result.seconds:.3f} s")
+        if check:
+            print(f"c check: PySAT says {check['pysat']}: {'agrees' if check['agrees'] else 'DISAGREES'}")
         if result.assignment is None:
             print("s UNSATISFIABLE")
         else:
@@ -573,6 +632,50 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             for start in range(0, len(literals), 10):
                 print("v " + " ".join(literals[start : start + 10]))
     return code
+
+
+def _solve_many(args: argparse.Namespace, chain: Chain) -> int:
+    """``solve FILE... | DIR``: every file on its own, a summary at the end; exit 0 or 1 (see the help)."""
+    from reductions.app.batch import SolveSettings, cnf_files, record_lines, solve_files, summarize, summary_lines
+    from reductions.parallel import Engine, machine_memory
+
+    files = cnf_files(args.files)
+    on_terminal = sys.stderr.isatty() and not args.quiet
+    started = time.perf_counter()
+    done = 0
+    with Engine(args.workers, args.scheduler) as engine:
+        max_bytes = args.max_memory
+        if max_bytes is None:  # each worker's share of this machine, at most the one-file default
+            memory = machine_memory() if args.scheduler is None else None
+            share = memory // engine.workers if memory is not None else DEFAULT_SOLVE_MAX_MEMORY
+            max_bytes = min(DEFAULT_SOLVE_MAX_MEMORY, share)
+        settings = SolveSettings(chain, args.oracle, max_bytes, args.max_seconds, check=args.check)
+
+        def show(record: dict[str, Any]) -> None:
+            nonlocal done
+            done += 1
+            if record["status"] == "ERROR":
+                print(f"reductions: error: {record['file']}: {record['reason']}", file=sys.stderr, flush=True)
+            if args.json:
+                print(json.dumps(record, default=str), flush=True)
+            else:
+                print("\n".join(record_lines(record, trace=args.trace)), flush=True)
+            if on_terminal:
+                elapsed = time.perf_counter() - started
+                end = "\n" if done == len(files) else ""
+                print(f"\r\033[Ksolve: {done}/{len(files)} files, {elapsed:.1f} s", end=end, file=sys.stderr)
+
+        try:
+            records = solve_files(files, settings, engine, show)
+        except KeyboardInterrupt:
+            print(f"\nreductions: {done} of {plural(len(files), 'file')} finished (shown above)", file=sys.stderr)
+            raise
+        summary = summarize(records, time.perf_counter() - started, engine.describe())
+    if args.json:
+        print(json.dumps({"summary": summary}))
+    else:
+        print("\n".join(summary_lines(summary)))
+    return EXIT_ERROR if summary["errors"] or summary["disagreed"] else 0
 
 
 def _solve_epilog() -> str:
@@ -609,9 +712,10 @@ def _add_solve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-memory",
         type=byte_size,
-        default=8 * 2**30,
         metavar="SIZE",
-        help="refuse (s UNKNOWN) when the predicted memory is above this (8GiB, 512MiB, bytes; default 8GiB)",
+        help="refuse (s UNKNOWN) when the predicted memory is above this (8GiB, 512MiB, bytes; default 8GiB; "
+        "solve of several files: per worker, by default the smaller of 8GiB and this machine's memory "
+        "divided by the workers)",
     )
     parser.add_argument(
         "--max-seconds",
@@ -619,6 +723,22 @@ def _add_solve_options(parser: argparse.ArgumentParser) -> None:
         default=600.0,
         metavar="S",
         help="refuse (s UNKNOWN) when the predicted time is above this",
+    )
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Where the work runs (``verify``, ``solve`` of many files): see :mod:`reductions.parallel`."""
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="K",
+        help="worker processes of a local Dask cluster started for this run; 1 runs in this process "
+        "(default: one per core, and in this process when the work is small or Dask is not installed)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the existing Dask cluster at ADDRESS (tcp://host:8786) instead of a local one",
     )
 
 
@@ -691,6 +811,7 @@ def build_parser(*, with_demo: bool = True) -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
     verify.add_argument("--json", action="store_true", help="print one JSON object")
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_engine_options(verify)
     verify.set_defaults(run=_cmd_verify)
 
     chain = commands.add_parser("chain", help="show the reduction path between two problems")
@@ -702,19 +823,27 @@ def build_parser(*, with_demo: bool = True) -> argparse.ArgumentParser:
 
     solve = commands.add_parser(
         "solve",
-        help="decide a CNF file through attention (exit 10 SAT, 20 UNSAT, 0 UNKNOWN)",
+        help="decide CNF files through attention (one file: exit 10 SAT, 20 UNSAT, 0 UNKNOWN)",
         description="Reduce the formula along SAT -> OV -> Gap-ANN -> AAttC, call one attention oracle, "
         "map its answer back and check it. Prints 's SATISFIABLE' with 'v ... 0' lines or 's UNSATISFIABLE'; "
-        "work whose predicted size is above the limits prints 's UNKNOWN' with the reason.",
+        "work whose predicted size is above the limits prints 's UNKNOWN' with the reason. Several files "
+        "(or a directory, for the .cnf files below it) are solved each on its own, on a local Dask cluster "
+        "unless --workers 1: every file's lines follow a 'c file NAME' line (one JSON object per line with "
+        "--json), a file beyond the limits is refused without stopping the others, and a summary ends the "
+        "output.",
         formatter_class=_DefaultsFormatter,
         lazy_epilog=_solve_epilog,
     )
-    solve.add_argument("file", help="DIMACS CNF file ('-' for standard input)")
+    solve.add_argument(
+        "files", nargs="+", metavar="FILE", help="DIMACS CNF files or directories ('-' for standard input)"
+    )
     solve.add_argument("--oracle", default="exact", help="attention oracle (names below)")
     _add_solve_options(solve)
     solve.add_argument("--trace", action="store_true", help="print every stage as 'c' comment lines")
     solve.add_argument("--json", action="store_true", help="print one JSON object")
     solve.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    solve.add_argument("--check", action="store_true", help="also decide each formula with PySAT and compare")
+    _add_engine_options(solve)
     solve.set_defaults(run=_cmd_solve)
 
     if with_demo:

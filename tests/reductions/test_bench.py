@@ -418,3 +418,17 @@ def test_bench_memory_refuses_a_point_above_the_limit_before_running(capsys):
     assert status == 1 and out == ""
     assert err.count("\n") == 1 and "40 variables, 170 clauses are predicted to need" in err
     assert "above the limit of 1 GiB (--max-memory)" in err
+
+
+def test_bench_verify_times_one_and_two_workers_and_gets_the_same_report(capsys):
+    pytest.importorskip("distributed")
+    status, out, _ = _run(capsys, "bench", "verify", "half-ones", "--trials", "300", "--seed", "2")
+    assert status == 0
+    report = json.loads(out)
+    assert list(report) == ["benchmark", "machine", "parameters", "summary", "results"]
+    assert report["benchmark"] == "verify" and report["parameters"]["workers"] == [1, 2]
+    one, two = report["results"]
+    assert (one["workers"], two["workers"]) == (1, 2)
+    assert one["ran_on"] == "serial (one process)" and "local Dask cluster of 2" in two["ran_on"]
+    assert report["summary"]["same_report"] is True and one["passed"] and two["passed"]
+    assert report["summary"]["speedup"] == pytest.approx(one["seconds"] / two["seconds"])

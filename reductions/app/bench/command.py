@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, str] = {
     "(quick sizes; --full for the target sizes, minutes)",
     "memory": "predicted against measured peak memory of the exact chain on random 3-SAT (default 20, 22, 24, 26, "
     "28 variables; minutes)",
+    "verify": "'verify NAME --trials N' with --workers 1 and --workers 2 (a local Dask cluster) side by side, "
+    "and the speed-up (default sat-aattc, 20000 trials: minutes)",
     "startup": "the command line's start-up (--help, --version, inspect, solve of uf20-01) against "
     "'python -c \"import numpy\"', in fresh processes",
 }
@@ -87,8 +89,8 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
         description="Benchmarks, measured side by side in one process; each prints one JSON object with the keys "
         "benchmark, machine (CPU, cores, numpy, BLAS), parameters, summary (where it has headline numbers) and "
         "results. With no NAME, runs 'bench reductions'. 'reductions bench NAME --help' shows NAME's options "
-        "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve), --seed S "
-        "(default 0), --max-memory SIZE (refuse sizes predicted above it, default 4GiB), --out FILE; solve, exact "
+        "and their defaults. Options every NAME takes: --repeat N (best of N, default 3; not solve; verify: default 1), --seed S "
+        "(default 0), --max-memory SIZE (refuse sizes predicted above it, default 4GiB), --out FILE; solve, exact, verify "
         "and oracles also --max-seconds S (refuse runs predicted longer, default 1800).",
     )
     bench.set_defaults(run=run_bench_command, bench=None)
@@ -175,6 +177,17 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
     )
     _common(memory, repeat=False)
 
+    verify = names.add_parser("verify", help=BENCHMARKS["verify"], description=BENCHMARKS["verify"])
+    verify.add_argument("name", nargs="?", default="sat-aattc", help="registered reduction (default: %(default)s)")
+    verify.add_argument("--trials", type=positive_int, default=20_000, help="trials (default: %(default)s)")
+    verify.add_argument(
+        "--workers", type=positive_int, action="append", help="worker counts to compare; repeat (default: 1 and 2)"
+    )
+    verify.add_argument(
+        "--repeat", type=positive_int, default=1, help="best of this many rounds, taking turns (default: %(default)s)"
+    )
+    _common(verify, repeat=False, seconds=True)
+
     startup = names.add_parser("startup", help=BENCHMARKS["startup"], description=BENCHMARKS["startup"])
     startup.add_argument(
         "--repeat", type=positive_int, default=5, help="best of this many rounds (default: %(default)s)"
@@ -197,6 +210,17 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
         return bench_startup(repeat=args.repeat)
     max_bytes = args.max_memory
+    if args.bench == "verify":
+        from reductions.app.bench.verify import bench_verify
+
+        return bench_verify(
+            args.name,
+            trials=args.trials,
+            seed=args.seed,
+            workers=args.workers or [1, 2],
+            repeat=args.repeat,
+            max_seconds=args.max_seconds,
+        )
     if args.bench == "memory":
         from reductions.app.bench.memory import bench_memory
 

@@ -1,0 +1,292 @@
+"""Where independent tasks run: in this process, on a local Dask cluster, or on an existing one.
+
+:class:`Engine` is the one way the package spreads work over processes or
+machines (``reductions verify`` and ``reductions solve`` over many files use
+it). It has three ways to run:
+
+* **serial** (``workers=1``, or Dask not installed): every task in the
+  calling process, one after another, exactly as without an engine;
+* **local cluster** (the default, ``workers=None`` for one worker process per
+  core, or ``workers=K``): a Dask ``LocalCluster`` started in this process on
+  first use (``processes=True``, one thread per worker) and stopped by
+  :meth:`Engine.close`;
+* **existing cluster** (``scheduler="tcp://host:8786"``): a Dask client
+  connected to a cluster started elsewhere (``dask scheduler`` and
+  ``dask worker`` on other machines).
+
+Dask is imported only when a cluster starts, so the command line starts as
+fast without it. A task whose worker dies (killed, out of memory) is submitted
+once more; if it fails again it is reported as a :class:`TaskFailure`, and
+the other tasks' results stand.
+
+Examples
+--------
+>>> from reductions.parallel import Engine
+>>> with Engine(workers=1) as engine:
+...     results = {}
+...     failures = engine.map(pow, [(2, 3), (3, 2)], lambda index, value: results.update({index: value}))
+>>> results, failures, engine.describe()
+({0: 8, 1: 9}, [], 'serial (one process)')
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from importlib.util import find_spec
+from typing import Any, TextIO
+
+import attrs
+
+from instances._validation import check_int
+
+__all__ = [
+    "Engine",
+    "TaskFailure",
+    "dask_available",
+    "core_count",
+    "machine_memory",
+    "PROBE_SECONDS",
+    "CLUSTER_WORTH_SECONDS",
+]
+
+PROBE_SECONDS = 1.0
+"""With the number of workers left to the engine, work runs in this process this long first ..."""
+
+CLUSTER_WORTH_SECONDS = 8.0
+"""... and a cluster is started only when the rest is then predicted to take longer than this."""
+
+
+def dask_available() -> bool:
+    """Whether ``dask.distributed`` can be imported (the ``distributed`` extra), without importing it.
+
+    >>> isinstance(dask_available(), bool)
+    True
+    """
+    return find_spec("distributed") is not None and find_spec("dask") is not None
+
+
+def core_count() -> int:
+    """The cores this process may run on (its CPU affinity where the system reports one).
+
+    >>> core_count() >= 1
+    True
+    """
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not every system reports an affinity
+        return max(os.cpu_count() or 1, 1)
+
+
+def machine_memory() -> int | None:
+    """The machine's physical memory in bytes, or ``None`` where the system does not say.
+
+    >>> machine_memory() is None or machine_memory() > 2**20
+    True
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _distributed() -> Any:
+    """The ``distributed`` module, imported on first use (it takes about a second)."""
+    import importlib
+
+    return importlib.import_module("distributed")
+
+
+@attrs.frozen
+class TaskFailure:
+    """A task that did not finish, after its one retry: its index in the task list and why."""
+
+    index: int
+    reason: str
+
+
+class Engine:
+    """Runs independent tasks serially, on a local Dask cluster or on an existing one (see the module).
+
+    ``workers=None`` means one worker per core (serial on a one-core machine);
+    with ``scheduler`` the cluster's own workers are used and ``workers`` is
+    ignored. Notes (Dask missing, a worker lost) go to ``stream`` (default
+    stderr). Use it as a context manager, or call :meth:`close`.
+
+    >>> Engine(workers=1).serial, Engine(workers=1).describe()
+    (True, 'serial (one process)')
+    """
+
+    def __init__(self, workers: int | None = None, scheduler: str | None = None, *, stream: TextIO | None = None):
+        if workers is not None:
+            workers = check_int("workers", workers, minimum=1)
+        self.requested = workers
+        self.scheduler = scheduler
+        self.stream = stream
+        self._client: Any = None
+        self._cluster: Any = None
+        self._noted = False
+        if scheduler is not None and not dask_available():
+            raise ValueError(
+                f"--scheduler {scheduler} needs Dask: pip install 'dask[distributed]' "
+                "(the 'distributed' extra of reductions)"
+            )
+
+    @property
+    def auto(self) -> bool:
+        """Whether the number of workers was left to the engine (it may then stay serial for small work)."""
+        return self.requested is None and self.scheduler is None
+
+    @property
+    def workers(self) -> int:
+        """Worker processes the work is spread over (1 when serial; an existing cluster's threads are counted)."""
+        if self.serial:
+            return 1
+        if self.scheduler is not None:  # the cluster's own workers (connecting if need be)
+            return max(sum(self.client().nthreads().values()), 1)
+        return self.requested or core_count()
+
+    @property
+    def serial(self) -> bool:
+        """Whether every task runs in the calling process."""
+        if self.scheduler is not None:
+            return False
+        return (self.requested or core_count()) == 1 or not dask_available()
+
+    @property
+    def started(self) -> bool:
+        """Whether a cluster (or the connection to one) is open."""
+        return self._client is not None
+
+    def describe(self) -> str:
+        """Where the tasks run, in words."""
+        if self.scheduler is not None:
+            return f"the Dask cluster at {self.scheduler}"
+        if self.serial:
+            return "serial (one process)"
+        return f"a local Dask cluster of {self.workers} worker processes"
+
+    def _note(self, text: str) -> None:
+        print(f"reductions: note: {text}", file=self.stream or sys.stderr, flush=True)
+
+    def note_if_serial_by_necessity(self) -> None:
+        """Say once on stderr that more workers were asked for but Dask is missing."""
+        if self.requested is not None and self.requested > 1 and not dask_available() and not self._noted:
+            self._noted = True
+            self._note(
+                f"--workers {self.requested} needs Dask (pip install 'dask[distributed]'); running in one process"
+            )
+
+    def client(self) -> Any:
+        """The Dask client, starting the local cluster (or connecting) on first use."""
+        if self._client is not None:
+            return self._client
+        import dask
+
+        distributed = _distributed()
+
+        # The scheduler resubmits a task whose worker died this many times before giving up;
+        # the engine does its own single retry, so the local scheduler gives up at once.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            if self.scheduler is not None:
+                self._client = distributed.Client(self.scheduler, set_as_default=False)
+            else:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # a free port: 8787 may be taken by another cluster
+                    silence_logs=logging.CRITICAL,
+                )
+                self._client = distributed.Client(self._cluster, set_as_default=False)
+        return self._client
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        tasks: Sequence[tuple[Any, ...]],
+        on_result: Callable[[int, Any], None],
+        describe: Callable[[int], str] = "task {}".format,
+    ) -> list[TaskFailure]:
+        """Call ``function(*task)`` for every task; ``on_result(index, value)`` as each finishes.
+
+        Serially the tasks run in order and an exception propagates. With
+        the number of workers left to the engine (``workers=None``) and no
+        cluster open yet, tasks run in this process for :data:`PROBE_SECONDS`
+        first, and a cluster starts only if the rest is predicted to take
+        longer than :data:`CLUSTER_WORTH_SECONDS`. On a
+        cluster results arrive in any order; a task that fails (its worker
+        died, or it raised) is submitted once more, and a second failure is
+        returned as a :class:`TaskFailure` instead of stopping the others;
+        ``describe(index)`` names a task in the note on stderr. Ctrl-C cancels what is left and stops the local cluster.
+        """
+        if self.serial:
+            self.note_if_serial_by_necessity()
+            for index, task in enumerate(tasks):
+                on_result(index, function(*task))
+            return []
+        first = 0
+        if self.auto and not self.started:
+            start = time.perf_counter()
+            while first < len(tasks) and time.perf_counter() - start < PROBE_SECONDS:
+                on_result(first, function(*tasks[first]))
+                first += 1
+            elapsed = time.perf_counter() - start
+            if first == len(tasks) or elapsed / first * (len(tasks) - first) < CLUSTER_WORTH_SECONDS:
+                for index in range(first, len(tasks)):
+                    on_result(index, function(*tasks[index]))
+                return []
+        client = self.client()
+        futures: dict[Any, tuple[int, int]] = {}
+        for index in range(first, len(tasks)):
+            futures[client.submit(function, *tasks[index], pure=False)] = (index, 0)
+        failures: list[TaskFailure] = []
+        pending = _distributed().as_completed(list(futures), loop=client.loop)
+        try:
+            for future in pending:
+                index, tries = futures.pop(future)
+                error: BaseException | None = None
+                value: Any = None
+                if future.status == "finished":
+                    try:
+                        value = future.result()
+                    except Exception as err:  # lost between finishing and fetching: like a failure
+                        error = err
+                else:
+                    value, error = None, future.exception()
+                future.release()
+                if error is None:
+                    on_result(index, value)
+                    continue
+                reason = f"{type(error).__name__}: {error}"
+                if tries == 0:
+                    self._note(f"{describe(index)} failed ({reason}); retrying it once")
+                    retry = client.submit(function, *tasks[index], pure=False)
+                    futures[retry] = (index, 1)
+                    pending.add(retry)
+                else:
+                    failures.append(TaskFailure(index, reason))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            self.close()
+            raise
+        return sorted(failures, key=lambda failure: failure.index)
+
+    def close(self) -> None:
+        """Stop the local cluster (or disconnect from the existing one)."""
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
