@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import attrs
@@ -33,6 +34,7 @@ from instances.errors import InvalidInstanceError, NotAWitnessError
 __all__ = [
     "MaxIPInstance",
     "InnerProductPair",
+    "InnerProductSets",
     "random_maxip",
     "planted_maxip",
     "EXACT_PRODUCT_LIMIT",
@@ -97,8 +99,49 @@ class InnerProductPair:
     j: int = attrs.field(converter=lambda v: check_int("j", v, minimum=0))
 
 
+class InnerProductSets(ABC):
+    """What the two Max-IP instances share: sizes for the bookkeeping and the pair's range check.
+
+    A base for attrs classes with fields ``a``, ``b`` (two sets of vectors as rows), ``threshold``
+    and the properties ``dimension`` and ``entry_bound``.
+    """
+
+    __slots__ = ()
+    a: np.ndarray
+    b: np.ndarray
+    threshold: int
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """``d``, the length of every vector."""
+
+    @property
+    @abstractmethod
+    def entry_bound(self) -> int:
+        """``W``, the bound the instance states on its entries."""
+
+    def parameters(self) -> dict[str, int]:
+        """Sizes for the parameter bookkeeping: ``n_a``, ``n_b``, ``d``, ``tau``, ``W``."""
+        return {
+            "n_a": int(self.a.shape[0]),
+            "n_b": int(self.b.shape[0]),
+            "d": self.dimension,
+            "tau": self.threshold,
+            "W": self.entry_bound,
+        }
+
+    def _check_pair(self, pair: InnerProductPair) -> None:
+        if not isinstance(pair, InnerProductPair):
+            raise TypeError(f"'pair' must be an InnerProductPair (got {type(pair).__name__})")
+        if pair.i >= self.a.shape[0] or pair.j >= self.b.shape[0]:
+            raise NotAWitnessError(
+                f"pair {(pair.i, pair.j)} is out of range for sets of sizes {self.a.shape[0]} and {self.b.shape[0]}"
+            )
+
+
 @attrs.frozen
-class MaxIPInstance:
+class MaxIPInstance(InnerProductSets):
     """Max-IP (decision): is there ``(i, j)`` with ``<a_i, b_j> >= tau``?
 
     Parameters
@@ -172,24 +215,6 @@ class MaxIPInstance:
         False
         """
         return bool(np.all((self.a == 0) | (self.a == 1)) and np.all((self.b == 0) | (self.b == 1)))
-
-    def parameters(self) -> dict[str, int]:
-        """Sizes for the parameter bookkeeping: ``n_a``, ``n_b``, ``d``, ``tau``, ``W``."""
-        return {
-            "n_a": int(self.a.shape[0]),
-            "n_b": int(self.b.shape[0]),
-            "d": self.dimension,
-            "tau": self.threshold,
-            "W": self.entry_bound,
-        }
-
-    def _check_pair(self, pair: InnerProductPair) -> None:
-        if not isinstance(pair, InnerProductPair):
-            raise TypeError(f"'pair' must be an InnerProductPair (got {type(pair).__name__})")
-        if pair.i >= self.a.shape[0] or pair.j >= self.b.shape[0]:
-            raise NotAWitnessError(
-                f"pair {(pair.i, pair.j)} is out of range for sets of sizes {self.a.shape[0]} and {self.b.shape[0]}"
-            )
 
     def inner_product(self, pair: InnerProductPair) -> int:
         """``<a_i, b_j>`` (exact); an index out of range raises ``NotAWitnessError``."""

@@ -30,8 +30,8 @@ import attrs
 import numpy as np
 
 from instances._validation import Seed, as_generator, check_int, readonly
-from instances.errors import InvalidInstanceError, NotAWitnessError
-from instances.maxip import EXACT_PRODUCT_LIMIT, InnerProductPair, MaxIPInstance
+from instances.errors import InvalidInstanceError
+from instances.maxip import EXACT_PRODUCT_LIMIT, InnerProductPair, InnerProductSets, MaxIPInstance
 
 __all__ = ["ZMaxIPInstance", "random_zmaxip", "INT64_PRODUCT_LIMIT"]
 
@@ -103,7 +103,7 @@ def _stated_bound(value: Any) -> int | None:
 
 
 @attrs.frozen
-class ZMaxIPInstance:
+class ZMaxIPInstance(InnerProductSets):
     """Z-Max-IP (decision): is there ``(i, j)`` with ``<a_i, b_j> >= tau``, over exact integers?
 
     Parameters
@@ -168,24 +168,6 @@ class ZMaxIPInstance:
         """The stated bound ``W`` (``max(1, max |entry|)`` unless stated)."""
         assert self.bound is not None
         return self.bound
-
-    def parameters(self) -> dict[str, int]:
-        """Sizes for the parameter bookkeeping: ``n_a``, ``n_b``, ``d``, ``tau``, ``W``."""
-        return {
-            "n_a": int(self.a.shape[0]),
-            "n_b": int(self.b.shape[0]),
-            "d": self.dimension,
-            "tau": self.threshold,
-            "W": self.entry_bound,
-        }
-
-    def _check_pair(self, pair: InnerProductPair) -> None:
-        if not isinstance(pair, InnerProductPair):
-            raise TypeError(f"'pair' must be an InnerProductPair (got {type(pair).__name__})")
-        if pair.i >= self.a.shape[0] or pair.j >= self.b.shape[0]:
-            raise NotAWitnessError(
-                f"pair {(pair.i, pair.j)} is out of range for sets of sizes {self.a.shape[0]} and {self.b.shape[0]}"
-            )
 
     def inner_product(self, pair: InnerProductPair) -> int:
         """``<a_i, b_j>`` as an exact Python int; an index out of range raises ``NotAWitnessError``."""
