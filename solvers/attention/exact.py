@@ -452,7 +452,10 @@ class ExactAttention:
         prepared copies ``[Q/d, shift]`` and ``[K, 1]`` (the log-form recomputation
         builds copies of at most that size after freeing them), for the fused kernel
         contiguous copies of ``K^T`` and ``[V; 1]^T``, then one tile, one
-        block of query rows and a few gathered slices per worker, and the results.
+        block of query rows and a few gathered slices per worker, and the results; where
+        duplicates are looked for, the groups found and the expanded output (the hashes
+        and ``np.unique``'s arrays are freed before the prepared copies are made). Merging
+        only shrinks the copies: the prediction counts them unmerged.
         ``tests/solvers/test_attention_exact.py`` checks it against tracemalloc.
 
         >>> from solvers.attention.exact import ExactAttention
