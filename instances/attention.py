@@ -40,6 +40,12 @@ __all__ = ["AttentionInstance", "AttentionOutput", "random_attention"]
 _ARRAY_EQ = attrs.cmp_using(eq=np.array_equal)
 
 
+def _row_slices(matrix: np.ndarray, nbytes: int = 2**22) -> Any:
+    """Consecutive slices of ``matrix``'s rows of about ``nbytes`` bytes each."""
+    step = max(1, nbytes // (8 * max(matrix.shape[1], 1)))
+    return (matrix[start : start + step] for start in range(0, matrix.shape[0], step))
+
+
 @attrs.frozen
 class AttentionInstance:
     """An attention instance ``(Q, K, V)`` with entries bounded by ``B``.
@@ -173,7 +179,10 @@ class AttentionInstance:
         >>> AttentionInstance([[0.0, 0.0]], [[0.5, -1.0], [-0.75, 0.0]], [[1.0], [1.0]], 1.0).key_column_max
         array([0.75, 1.  ])
         """
-        return readonly(np.max(np.abs(self.key), axis=0))
+        result = np.zeros(self.d)
+        for chunk in _row_slices(self.key):  # no temporary the size of K
+            np.maximum(result, np.max(np.abs(chunk), axis=0, initial=0.0), out=result)
+        return readonly(result)
 
     @cached_property
     def score_bound(self) -> float:
@@ -188,8 +197,12 @@ class AttentionInstance:
         """
         if self.n == 0:
             return 0.0
-        with np.errstate(over="ignore"):  # scores beyond float64: R = inf
-            return float(np.max(np.abs(self.query) @ self.key_column_max) / self.d)
+        column_max = self.key_column_max
+        largest = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # scores beyond float64: R = inf
+            for chunk in _row_slices(self.query):  # no temporary the size of Q, no BLAS threads
+                largest = max(largest, float(np.max((np.abs(chunk) * column_max).sum(axis=1))))
+        return largest / self.d
 
     @cached_property
     def value_log_range(self) -> float:

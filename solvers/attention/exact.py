@@ -73,13 +73,72 @@ def _slice_rows(columns: int) -> int:
     return max(1, _GATHER_BYTES // (8 * max(columns, 1)))
 
 
-def _abs_product(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``|matrix| @ vector`` a slice of rows at a time (no temporary the size of ``matrix``)."""
-    result = np.empty(matrix.shape[0])
+def _abs_product(matrix: np.ndarray, vector: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``|matrix[rows]| @ vector`` (all rows when ``rows`` is None) a slice of rows at a time (no
+    temporary the size of ``matrix``); BLAS on one thread past 2^20 entries (a memory-bound product:
+    a second thread gains little and, on a busy machine, waits for a core)."""
+    count = matrix.shape[0] if rows is None else rows.shape[0]
+    result = np.empty(count)
     step = _slice_rows(matrix.shape[1])
-    for start in range(0, matrix.shape[0], step):
-        result[start : start + step] = np.abs(matrix[start : start + step]) @ vector
+    limits = _threadpool_limits() if count * matrix.shape[1] > 2**20 else None
+    context: AbstractContextManager[Any] = nullcontext() if limits is None else limits(limits=1, user_api="blas")
+    with context:
+        for start in range(0, count, step):
+            chunk = matrix[start : start + step] if rows is None else matrix[rows[start : start + step]]
+            result[start : start + step] = np.abs(chunk) @ vector
     return result
+
+
+_MERGE_MIN_OTHER = 256  # rows on the other side from which "auto" looks for duplicates (cost O(n d) vs O(n m d))
+_MERGE_SHARE = 0.875  # "auto" merges when at most this share of the rows is distinct
+_HASH_MULTIPLIERS = np.random.default_rng(0x5EED).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _row_hashes(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """A uint64 hash of each row of the side-by-side float64 matrices ``parts`` (bit patterns,
+    ``-0.0`` read as ``0.0``), a slice of rows at a time; equal rows get equal hashes."""
+    n = parts[0].shape[0]
+    hashes = np.zeros(n, dtype=np.uint64)
+    offset = 0
+    for part in parts:
+        width = part.shape[1]
+        step = _slice_rows(width)
+        for c0 in range(0, width, _HASH_MULTIPLIERS.size):
+            c1 = min(width, c0 + _HASH_MULTIPLIERS.size)
+            weights = np.roll(_HASH_MULTIPLIERS, offset)[: c1 - c0]
+            for start in range(0, n, step):
+                chunk = part[start : start + step, c0:c1] + 0.0  # a private copy; -0.0 becomes 0.0
+                bits = chunk.view(np.uint64)
+                # splitmix64's mixing of each entry (a float's low bits are often all zero), then
+                # a weighted sum modulo 2^64: the same for equal rows whatever the order
+                bits ^= bits >> np.uint64(30)
+                bits *= np.uint64(0xBF58476D1CE4E5B9)
+                bits ^= bits >> np.uint64(27)
+                bits *= weights
+                hashes[start : start + step] += bits.sum(axis=1, dtype=np.uint64)
+            offset += c1 - c0
+    return hashes
+
+
+def _distinct_rows(parts: Sequence[np.ndarray], share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(first, inverse, counts)`` of the distinct rows of ``parts`` side by side (``rows[first[inverse]]``
+    equals ``rows``), or ``None`` when more than ``share`` of the rows are distinct. Rows are compared
+    exactly (a hash, then every row against its group's first row; ``None`` on a hash collision)."""
+    n = parts[0].shape[0]
+    hashes = _row_hashes(parts)
+    ordered = np.sort(hashes)
+    if 1 + np.count_nonzero(ordered[1:] != ordered[:-1]) > share * n:
+        return None  # too many distinct rows: a sort and a count (np.unique's index arrays cost 10x more)
+    del ordered
+    _, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+    del hashes
+    for part in parts:
+        step = _slice_rows(part.shape[1])
+        for start in range(0, n, step):
+            chunk = part[start : start + step]
+            if not np.array_equal(chunk, part[first[inverse[start : start + step]]]):
+                return None  # two different rows with one hash (probability ~n^2 2^-64): no merging
+    return first.astype(np.int64), inverse.reshape(-1).astype(np.int64), counts.astype(np.int64)
 
 
 def _gamma(k: float, u: float) -> float:
@@ -192,6 +251,12 @@ class ExactAttention:
         ``"auto"`` runs the fused tile kernel (numba, the ``fast`` extra) where
         numba imports and :data:`FUSED_ENV` is not ``numpy``, else the numpy tile
         kernel; ``"numpy"`` always the numpy one. Both keep the same error bound.
+    duplicates : {"auto", "merge", "keep"}
+        Identical query rows, and identical key rows with identical value rows,
+        are computed once (see Notes). ``"auto"`` looks for them when the other
+        side has at least 256 rows (finding them costs ``O((n + m)(d + dv))``, the
+        saving is ``O(n m d)`` per duplicate) and merges a side when at most 7/8 of
+        its rows are distinct; ``"merge"`` merges any duplicates; ``"keep"`` never looks.
 
     Raises
     ------
@@ -230,6 +295,13 @@ class ExactAttention:
     rescales are the same operations as in the numpy kernel (sums in any order
     within the same bounds), so the bound below holds for both.
 
+    **Duplicate rows.** Identical query rows have identical outputs: each distinct
+    row is computed once and copied. Keys whose rows of ``K`` and of ``V`` are both
+    identical share one weight ``w``: a group of ``c`` of them adds
+    ``w [c v, c]`` (``c v`` rounded once in float64, ``c`` exact), one more rounding
+    per term than adding them one by one. Rows are found by a hash of their bits and
+    checked entry by entry, so merging is exact, never approximate.
+
     **Small entries** (``V >= 0``). An entry whose float64 numerator is so small
     that underflowed weights could matter (below ``m tiny (2 + e^theta) / u``)
     is recomputed with a per-column log-sum-exp over
@@ -255,7 +327,8 @@ class ExactAttention:
       rescale factors; in base 2 an absolute error ``a`` in the exponent is a factor
       ``e^(a ln 2)``, so errors bounded in base-2 units by ``u`` times sizes
       ``log2 e (R + L)`` are the same bounds in nats);
-    - each sum (numerator and normaliser) adds ``sigma = gamma_b(u) + gamma_(t+1)(u64)``;
+    - each sum (numerator and normaliser) adds ``sigma = gamma_b(u) + gamma_(t+2)(u64)``
+      (``b`` terms per tile, ``t`` tiles and the float64 product ``c v`` of merged keys);
     - weights lost to underflow change a numerator by at most
       ``omega = m tiny (2 + e^theta)`` (the normaliser is ``>= 1``);
     - the log form rounds logs and sums of size at most
@@ -315,6 +388,9 @@ class ExactAttention:
     max_bytes: int | None = attrs.field(default=DEFAULT_MAX_BYTES, converter=_optional_bytes)
     max_seconds: float | None = attrs.field(default=None, converter=_optional_seconds)
     kernel: Literal["auto", "numpy"] = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "numpy")))
+    duplicates: Literal["auto", "merge", "keep"] = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "merge", "keep"))
+    )
 
     # -- the protocol -------------------------------------------------------------------
     @property
@@ -378,7 +454,10 @@ class ExactAttention:
         prepared copies ``[Q/d, shift]`` and ``[K, 1]`` (the log-form recomputation
         builds copies of at most that size after freeing them), for the fused kernel
         contiguous copies of ``K^T`` and ``[V; 1]^T``, then one tile, one
-        block of query rows and a few gathered slices per worker, and the results.
+        block of query rows and a few gathered slices per worker, and the results; where
+        duplicates are looked for, the groups found and the expanded output (the hashes
+        and ``np.unique``'s arrays are freed before the prepared copies are made). Merging
+        only shrinks the copies: the prediction counts them unmerged.
         ``tests/solvers/test_attention_exact.py`` checks it against tracemalloc.
 
         >>> from solvers.attention.exact import ExactAttention
@@ -395,6 +474,14 @@ class ExactAttention:
         tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)
+        # looking for duplicates: the groups kept and the expanded output stay; the hashes, np.unique's
+        # arrays and two slices of rows come and go before the prepared copies are made
+        looks = self.duplicates == "merge" or (self.duplicates == "auto" and max(r, m) >= _MERGE_MIN_OTHER)
+        if looks and max(r, m) >= 2:
+            width = d + dv + 1
+            results += 8 * 3 * (r + m) + 8 * r * (dv + 1)
+            finding = 8 * 5 * (r + m) + 2 * min(max(_GATHER_BYTES, 8 * width), 8 * max(r, m) * width)
+            results += max(0, finding - (prepared + tiles + slices))
         objects = 2**16  # the output record, its guarantee and small index arrays
         return prepared + tiles + slices + results + objects
 
@@ -499,7 +586,7 @@ class ExactAttention:
         cast = u if self.dtype == "float32" else 0.0
         rescale = ERROR_CONSTANTS["float64"]["exp_error"] + 2  # exp and product of a rescale factor
         eta = u * ((2 * d + 15) * (R + L) + c_exp) + _U64 * (t * rescale + _LOG_ERROR * L)
-        sigma = _gamma(b, u) + _gamma(t + 1, _U64)
+        sigma = _gamma(b, u) + _gamma(t + 2, _U64)  # t + 1 float64 roundings, and c v of merged keys
         omega = m * tiny * (2.0 + math.exp(theta))
         lam = 12 * _U64 * (_LOG_RANGE + 2 * theta + 2 * math.log(m) + R + L)
         if sigma < 1:
@@ -584,33 +671,64 @@ class ExactAttention:
         norm = instance.value_norm
         exponent = math.frexp(norm)[1] if norm > 0 else 0
 
-        qa = np.empty((r, d + 1), dtype=dtype)
-        np.divide(query, d, out=qa[:, :d], casting="unsafe")
+        # identical query rows computed once; identical [K, V] rows merged into one key
+        query_groups = self._merge_plan([query], m)
+        key_groups = self._merge_plan([instance.key, instance.value], r)
+        if key_groups is not None and dtype == np.float32 and int(key_groups[2].max()) > 2**24:
+            key_groups = None  # counts above 2^24 are not exact in float32
+        chosen_rows = None if query_groups is None else query_groups[0]
+        chosen_keys = None if key_groups is None else key_groups[0]
+        rq = r if chosen_rows is None else chosen_rows.shape[0]
+        mk = m if chosen_keys is None else chosen_keys.shape[0]
+
+        qa = np.empty((rq, d + 1), dtype=dtype)
+        if chosen_rows is None:
+            np.divide(query, d, out=qa[:, :d], casting="unsafe")
+        else:
+            step = _slice_rows(d)
+            for start in range(0, rq, step):
+                picked = chosen_rows[start : start + step]
+                np.divide(query[picked], d, out=qa[start : start + picked.shape[0], :d], casting="unsafe")
         qa[:, d] = 0
-        # key side, key-major: [K, 1] and [V', 1]; the kernel reads their transposes
-        keys = np.empty((m, d + 1), dtype=dtype)
-        keys[:, :d] = instance.key
+        # key side, key-major: [K, 1] and [V', 1] (or [c V', c] per group of c merged keys);
+        # the kernel reads their transposes
+        keys = np.empty((mk, d + 1), dtype=dtype)
         keys[:, d] = 1
-        values = np.empty((m, dv + 1), dtype=dtype)
-        np.ldexp(instance.value, -exponent, out=values[:, :dv], casting="unsafe")
-        values[:, dv] = 1
+        values = np.empty((mk, dv + 1), dtype=dtype)
+        if key_groups is None:
+            keys[:, :d] = instance.key
+            np.ldexp(instance.value, -exponent, out=values[:, :dv], casting="unsafe")
+            values[:, dv] = 1
+        else:
+            first, _, counts = key_groups
+            step = _slice_rows(d + dv)
+            for start in range(0, mk, step):
+                picked = first[start : start + step]
+                stop = start + picked.shape[0]
+                keys[start:stop, :d] = instance.key[picked]
+                scaled = np.ldexp(instance.value[picked], -exponent) * counts[start:stop, None]  # one rounding
+                values[start:stop, :dv] = scaled
+            values[:, dv] = counts
         kt, vat = keys.T, values.T
         column_max = instance.key_column_max
         margin = 1 + 4 * (d + 3) * constants["unit_roundoff"]
-        upper = _abs_product(query, column_max) / d * margin + 1e-300
+        upper = _abs_product(query, column_max, chosen_rows) / d * margin + 1e-300
 
-        workers = self.worker_count(r, m)
+        workers = self.worker_count(rq, mk)
         acc, shift = self._sweep(qa, kt, vat, upper, theta, workers, d)
         del qa, keys, values, kt, vat  # the prepared copies: log columns below build their own
         numerator, normaliser = acc[:, :dv], acc[:, dv]
 
+        def expand(rows: np.ndarray) -> np.ndarray:  # one output row per query row asked for
+            return rows if query_groups is None else rows[query_groups[1]]
+
         if not nonnegative:
             values = np.ldexp(numerator / normaliser[:, None], exponent)
-            return None, values
+            return None, expand(values)
 
         threshold = m * constants["tiny"] * (2.0 + math.exp(theta)) / constants["unit_roundoff"]
         trusted = numerator >= threshold
-        log_values = np.empty((r, dv))
+        log_values = np.empty((rq, dv))
         with np.errstate(divide="ignore"):
             log_values[trusted] = (
                 np.log(np.where(trusted, numerator, 1.0)) - np.log(normaliser)[:, None] + exponent * math.log(2)
@@ -618,12 +736,23 @@ class ExactAttention:
         log_normaliser = shift + np.log(normaliser)
         for j in np.flatnonzero(~trusted.all(axis=0)):
             redo = np.flatnonzero(~trusted[:, j])
-            log_column = self._log_column(instance, query, redo, int(j), upper, theta, workers)
+            source = redo if chosen_rows is None else chosen_rows[redo]
+            log_column = self._log_column(instance, query, source, int(j), upper[redo], theta, workers)
             log_values[redo, j] = log_column - log_normaliser[redo]
         if want_log:
-            return log_values, None
+            return expand(log_values), None
         values = np.where(trusted, np.ldexp(numerator / normaliser[:, None], exponent), np.exp(log_values))
-        return None, values
+        return None, expand(values)
+
+    def _merge_plan(self, parts: Sequence[np.ndarray], other: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The groups of identical rows of ``parts`` side by side to merge (``_distinct_rows``), or ``None``;
+        ``other`` is the number of rows on the other side (what each merged row saves)."""
+        n = parts[0].shape[0]
+        if self.duplicates == "keep" or n < 2:
+            return None
+        if self.duplicates == "auto":
+            return _distinct_rows(parts, _MERGE_SHARE) if other >= _MERGE_MIN_OTHER else None
+        return _distinct_rows(parts, (n - 1) / n)
 
     def _log_column(
         self,
@@ -635,7 +764,8 @@ class ExactAttention:
         theta: float,
         workers: int,
     ) -> np.ndarray:
-        """``log sum_k exp(s_ik + log V_kj)`` for the query rows ``redo`` (``-inf`` if column ``j`` is 0)."""
+        """``log sum_k exp(s_ik + log V_kj)`` for the rows ``redo`` of ``query`` (``-inf`` if column ``j`` is 0);
+        ``upper`` bounds their scores, one entry per row of ``redo``."""
         dtype = np.dtype(self.dtype)
         keys = np.flatnonzero(instance.value[:, j] > 0)
         if keys.size == 0:
@@ -657,7 +787,7 @@ class ExactAttention:
         kt[d] = 1
         kt[d + 1] = bias
         vat = np.ones((1, keys.shape[0]), dtype=dtype)
-        upper_j = upper[redo] + float(bias.max()) * (1 + 4 * ERROR_CONSTANTS[self.dtype]["unit_roundoff"]) + 1e-300
+        upper_j = upper + float(bias.max()) * (1 + 4 * ERROR_CONSTANTS[self.dtype]["unit_roundoff"]) + 1e-300
         acc, shift = self._sweep(qa, kt, vat, upper_j, theta, workers, d)
         return shift + np.log(acc[:, 0])
 

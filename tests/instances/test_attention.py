@@ -204,3 +204,14 @@ def test_output_arrays_are_read_only() -> None:
     assert not out.values.flags.writeable  # type: ignore[union-attr]
     assert not out.log_values.flags.writeable  # type: ignore[union-attr]
     assert out.rows.tolist() == [3]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("rows", "d"), [(1, 3), (1100, 512), (5000, 7)])
+def test_bounds_computed_by_slices_match_whole_matrix_formulas(rows: int, d: int) -> None:
+    """key_column_max and score_bound go a slice of rows at a time (1100 x 512 is two slices)."""
+    rng = np.random.default_rng(rows + d)
+    inst = AttentionInstance(rng.normal(size=(rows, d)), rng.normal(size=(rows, d)), np.ones((rows, 1)), 10.0)
+    np.testing.assert_array_equal(inst.key_column_max, np.max(np.abs(inst.key), axis=0))
+    whole = float(np.max(np.abs(inst.query) @ np.max(np.abs(inst.key), axis=0)) / d)
+    assert inst.score_bound == pytest.approx(whole, rel=1e-13)
+    assert float(np.max(np.abs(inst.query @ inst.key.T))) / d <= inst.score_bound * (1 + 1e-13)

@@ -89,7 +89,14 @@ def bench_solve(
     for index in range(formulas):
         formula = first if index == 0 else random_ksat(num_vars, num_clauses, k=3, seed=seed + index)
         solved = solve_via_attention(
-            formula, oracle=oracle, mode=mode, balance=balance, branch="attention", progress=False, max_bytes=limit
+            formula,
+            oracle=oracle,
+            mode=mode,
+            balance=balance,
+            branch="attention",
+            progress=False,
+            max_bytes=limit,
+            max_seconds=max_seconds,  # the bench's limit (checked above against the same prediction)
         )
         reference = "SAT" if solve_sat(formula) is not None else "UNSAT"
         results.append(
