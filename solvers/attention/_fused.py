@@ -221,15 +221,19 @@ if numba is not None:
             w[k] = _bits_f32(_f32_bits(p) + ((_f32_bits(t) - _MB32) << 23))
 
     def exp2_tile(w: np.ndarray, n: int) -> None:
-        """``w[:n] = 2^w[:n]`` in place, float64 or float32 (the compiled overload runs)."""
-        raise NotImplementedError  # pragma: no cover - only the compiled overload runs
+        """``w[:n] = 2^w[:n]`` in place, float64 or float32.
+
+        Compiled code calls the overload below (the kernel's polynomial); called from
+        Python, this is numpy's ``exp2``, the reference the polynomial is tested against."""
+        np.exp2(w[:n], out=w[:n])
 
     @overload(exp2_tile, jit_options={"cache": True, "nogil": True})  # type: ignore[typeddict-unknown-key]
     def _exp2_tile_overload(w, n):  # pragma: no cover - compiled
         return (lambda w, n: _exp2_64(w, n)) if w.dtype == types.float64 else (lambda w, n: _exp2_32(w, n))
 
     def _as(like: Any, value: Any) -> Any:
-        raise NotImplementedError  # pragma: no cover - only the compiled overload runs
+        """``value`` in the dtype of the array ``like`` (compiled code calls the overload below)."""
+        return like.dtype.type(value)
 
     @overload(_as, jit_options={"cache": True})  # type: ignore[typeddict-unknown-key]
     def _as_overload(like, value):  # pragma: no cover - compiled
