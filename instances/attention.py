@@ -185,6 +185,20 @@ class AttentionInstance:
         return readonly(result)
 
     @cached_property
+    def query_row_l1_max(self) -> float:
+        """``max_i sum_l |Q_il|``, the largest 1-norm of a query row (0 without rows).
+
+        >>> from instances.attention import AttentionInstance
+        >>> AttentionInstance([[1.0, -2.0], [0.5, 0.0]], [[1.0, 1.0]], [[1.0]], 2.0).query_row_l1_max
+        3.0
+        """
+        largest = 0.0
+        with np.errstate(over="ignore"):  # a norm beyond float64 is inf
+            for chunk in _row_slices(self.query):  # no temporary the size of Q
+                largest = max(largest, float(np.max(np.abs(chunk).sum(axis=1), initial=0.0)))
+        return largest
+
+    @cached_property
     def score_bound(self) -> float:
         """Data-aware bound ``R`` on every score: ``|<q_i, k_j>| / d <= R <= B^2``.
 

@@ -586,6 +586,12 @@ class ExactAttention:
         cast = u if self.dtype == "float32" else 0.0
         rescale = ERROR_CONSTANTS["float64"]["exp_error"] + 2  # exp and product of a rescale factor
         eta = u * ((2 * d + 15) * (R + L) + c_exp) + _U64 * (t * rescale + _LOG_ERROR * L)
+        # Entries of Q/d (and of K cast to float32) that fall below the smallest normal number
+        # round with an absolute error up to the smallest subnormal s, not a relative one: each
+        # such feature moves a score by at most s |k_l| (s |q_l| / d on the key side), times
+        # log2(e) < 2 for the base-2 scores.
+        subnormal = float(np.finfo(self.dtype).smallest_subnormal)
+        eta += 2 * (float(np.sum(instance.key_column_max * subnormal)) + subnormal * (instance.query_row_l1_max / d))
         sigma = _gamma(b, u) + _gamma(t + 2, _U64)  # t + 1 float64 roundings, and c v of merged keys
         omega = m * tiny * (2.0 + math.exp(theta))
         lam = 12 * _U64 * (_LOG_RANGE + 2 * theta + 2 * math.log(m) + R + L)

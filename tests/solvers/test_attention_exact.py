@@ -417,3 +417,29 @@ def test_predicted_peak_bytes_cover_the_traced_peak(n: int, m: int, d: int, log_
         tracemalloc.stop()
     assert predicted >= peak
     assert predicted <= 1.5 * peak + 10 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("dtype", "d", "query_entry", "key_entry"),
+    [
+        ("float32", 129, 1.5 * 2.0**-149, 5.0e36),  # the last width the fused kernel takes
+        ("float32", 400, 1.5 * 2.0**-149, 5.0e36),
+        ("float32", 2000, 1.5 * 2.0**-149, 5.0e36),
+        ("float64", 300, 1.5 * 2.0**-1074, 2.0**1020),
+        ("float64", 2000, 1.5 * 2.0**-1074, 2.0**1020),
+    ],
+)
+@pytest.mark.parametrize("kernel", ["auto", "numpy"])
+def test_stated_bound_holds_where_q_over_d_is_subnormal(
+    dtype: str, d: int, query_entry: float, key_entry: float, kernel: str
+) -> None:
+    """Q/d below the smallest normal number rounds with an absolute error (up to the smallest
+    subnormal), which a huge key entry multiplies: the stated bound must count it."""
+    query = np.full((1, d), query_entry * d)
+    key = np.vstack([np.full((1, d), key_entry), np.full((1, d), -key_entry)])
+    instance = AttentionInstance(query, key, np.array([[1.0], [-1.0]]), key_entry)
+    reference = mpmath_attention(instance, digits=60)
+    output = ExactAttention(dtype=dtype, kernel=kernel)(instance)
+    error = abs(float(output.values[0, 0]) - float(reference.values[0, 0]))
+    assert error > 0  # the case really rounds
+    assert error <= output.abs_error
