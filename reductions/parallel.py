@@ -219,7 +219,7 @@ class Engine:
         first, and a cluster starts only if the rest is predicted to take
         longer than :data:`CLUSTER_WORTH_SECONDS`. On a
         cluster results arrive in any order; a task that fails (its worker
-        died, or it raised) is submitted once more, and a second failure is
+        died, or it raised) is submitted once more, alone, after the others, and a second failure is
         returned as a :class:`TaskFailure` instead of stopping the others;
         ``describe(index)`` names a task in the note on stderr. Ctrl-C cancels what is left and stops the local cluster.
         """
@@ -240,41 +240,55 @@ class Engine:
                     on_result(index, function(*tasks[index]))
                 return []
         client = self.client()
-        futures: dict[Any, tuple[int, int]] = {}
+        futures: dict[Any, int] = {}
         for index in range(first, len(tasks)):
-            futures[client.submit(function, *tasks[index], pure=False)] = (index, 0)
+            futures[client.submit(function, *tasks[index], pure=False)] = index
         failures: list[TaskFailure] = []
-        pending = _distributed().as_completed(list(futures), loop=client.loop)
+        retries: list[tuple[int, str]] = []
         try:
-            for future in pending:
-                index, tries = futures.pop(future)
-                error: BaseException | None = None
-                value: Any = None
-                if future.status == "finished":
-                    try:
-                        value = future.result()
-                    except Exception as err:  # lost between finishing and fetching: like a failure
-                        error = err
-                else:
-                    value, error = None, future.exception()
-                future.release()
+            for future in _distributed().as_completed(list(futures), loop=client.loop):
+                index = futures.pop(future)
+                value, error = self._outcome(future)
                 if error is None:
                     on_result(index, value)
-                    continue
-                reason = f"{type(error).__name__}: {error}"
-                if tries == 0:
-                    self._note(f"{describe(index)} failed ({reason}); retrying it once")
-                    retry = client.submit(function, *tasks[index], pure=False)
-                    futures[retry] = (index, 1)
-                    pending.add(retry)
                 else:
-                    failures.append(TaskFailure(index, reason))
+                    reason = f"{type(error).__name__}: {error}"
+                    self._note(f"{describe(index)} failed ({reason}); retrying it once, alone")
+                    retries.append((index, reason))
+            # One at a time: a worker that dies takes with it every task it held, so a retry
+            # that shared a worker with the task that kills it could be lost for no fault of its own.
+            for index, _ in retries:
+                future = client.submit(function, *tasks[index], pure=False)
+                futures[future] = index
+                for _ in _distributed().as_completed([future], loop=client.loop):  # wait for it
+                    pass
+                del futures[future]
+                value, error = self._outcome(future)
+                if error is None:
+                    on_result(index, value)
+                else:
+                    failures.append(TaskFailure(index, f"{type(error).__name__}: {error}"))
         except BaseException:
             for future in futures:
                 future.cancel()
             self.close()
             raise
         return sorted(failures, key=lambda failure: failure.index)
+
+    @staticmethod
+    def _outcome(future: Any) -> tuple[Any, BaseException | None]:
+        """``(value, None)`` for a finished task, ``(None, error)`` for one that failed; releases it."""
+        value: Any = None
+        error: BaseException | None = None
+        if future.status == "finished":
+            try:
+                value = future.result()
+            except Exception as err:  # lost between finishing and fetching: like a failure
+                error = err
+        else:
+            error = future.exception()
+        future.release()
+        return value, error
 
     def close(self) -> None:
         """Stop the local cluster (or disconnect from the existing one)."""
