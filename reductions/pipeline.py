@@ -694,9 +694,10 @@ def _choose_precision(oracle: Any, record: Any, *, by_name: bool) -> tuple[Any, 
         return oracle, {}
     single = attrs.evolve(oracle, dtype="float32")
     try:
+        single.check_range(record.target)
         guarantee = single.guarantee(record.target)
-    except OracleRefusal:  # pragma: no cover - float32's range; float64 then answers or refuses itself
-        return oracle, {"precision": "float64", "precision_reason": "scores beyond float32's range"}
+    except OracleRefusal as refusal:  # float32's range; float64 then answers or refuses itself
+        return oracle, {"precision": "float64", "precision_reason": str(refusal)}
     fits = bool(tolerates(record, guarantee.rel_error, guarantee.abs_error))
     info = {
         "precision": "float32" if fits else "float64",

@@ -64,7 +64,7 @@ _NS_PER_SCORE = {"float64": 1.0, "float32": 0.6}
 _NS_PER_COLUMN = {"float64": 0.04, "float32": 0.025}
 _TWO_WORKER_SPEEDUP = 1.7
 _PROBE_KEYS = 32  # keys that set a row's first shift
-_FUSED_MAX_WIDTH = 130  # columns of [Q/d, shift, bias] up to which the fused kernel runs
+_FUSED_MAX_WIDTH = 129  # columns of [Q/d, shift] (d <= 128) up to which the fused kernel runs
 _GATHER_BYTES = 2**22  # slices copied at a time where a whole-matrix temporary would raise the peak
 
 
@@ -543,7 +543,7 @@ class ExactAttention:
                 f"'log_space=True' needs V >= 0; 'V' entry {position} is {float(instance.value[position])!r}"
             )
         r = instance.n if row_index is None else row_index.shape[0]
-        self._check_range(instance, row_index)
+        self.check_range(instance, row_index)
         check_budget(
             self.name,
             self.cost(instance, rows=row_index, log_space=log_space),
@@ -641,7 +641,19 @@ class ExactAttention:
         enough = rows * m >= self.parallel_threshold and rows > self.query_block
         return 2 if (enough and cpus >= 2 and _threadpool_limits() is not None) else 1
 
-    def _check_range(self, instance: AttentionInstance, row_index: np.ndarray | None) -> None:
+    def check_range(self, instance: AttentionInstance, row_index: np.ndarray | None = None) -> None:
+        """Refuse (``OracleRefusal``) an instance whose scores, or whose entries in float32, do not
+        fit the working precision: what a call would refuse before computing.
+
+        >>> from instances.attention import AttentionInstance
+        >>> from solvers.attention.exact import ExactAttention
+        >>> big = AttentionInstance([[1e38, 1.0]], [[0.0, 1.0], [0.0, -1.0]], [[1.0], [0.0]], 1e38)
+        >>> ExactAttention().check_range(big)  # float64 holds it
+        >>> ExactAttention(dtype="float32").check_range(big)
+        Traceback (most recent call last):
+        ...
+        instances.errors.OracleRefusal: oracle 'exact-float32' refuses: 'Q' entries up to 1e+38 do not fit float32
+        """
         limit = float(np.finfo(self.dtype).max) / 64
         R = instance.score_bound
         if not R * (instance.d + 2) < limit:

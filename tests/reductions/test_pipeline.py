@@ -161,3 +161,20 @@ def test_json_gives_numbers_as_numbers_with_exact_strings_beside():
             assert not value.replace(".", "").replace("/", "").replace("-", "").isdigit(), f"number as string: {value}"
 
     walk(data)
+
+
+def test_float32_is_not_chosen_for_entries_it_cannot_hold() -> None:
+    """The float32 bound may fit the margin while float32 cannot hold the entries: the exact
+    oracle then stays in float64 and the stage says why."""
+    from types import SimpleNamespace
+
+    from instances.attention import AttentionInstance
+    from reductions.pipeline import _choose_precision
+    from solvers.attention.exact import ExactAttention
+
+    target = AttentionInstance([[1e38, 1.0]], [[0.0, 1.0], [0.0, -1.0]], [[1.0], [0.0]], 1e38)
+    record = SimpleNamespace(target=target, reduction=SimpleNamespace(tolerates=lambda *_: True))
+    chosen, info = _choose_precision(ExactAttention(), record, by_name=True)
+    assert chosen.dtype == "float64" and info["precision"] == "float64"
+    assert "'Q' entries up to 1e+38 do not fit float32" in info["precision_reason"]
+    assert abs(float(chosen(target).values[0, 0]) - 0.7310585786300049) < 1e-12  # float64 answers

@@ -178,7 +178,7 @@ def test_environment_variable_forces_the_numpy_kernel(monkeypatch: pytest.Monkey
 def test_kernel_choice_by_dimension() -> None:
     fused = "fused" if fused_available() else "numpy"
     assert ExactAttention().kernel_for(4) == fused and ExactAttention().kernel_for(128) == fused
-    assert ExactAttention().kernel_for(200) == "numpy" and ExactAttention(kernel="numpy").kernel_for(4) == "numpy"
+    assert ExactAttention().kernel_for(129) == "numpy" and ExactAttention(kernel="numpy").kernel_for(4) == "numpy"
 
 
 def test_kernel_field_is_validated() -> None:
