@@ -100,6 +100,40 @@ def _distributed() -> Any:
     return importlib.import_module("distributed")
 
 
+CONNECT_SECONDS = 10
+"""How long ``--scheduler ADDRESS`` waits for the scheduler to answer."""
+
+
+class _LostTask(Exception):
+    """A task whose worker went away without an exception of its own."""
+
+
+def _worker_lost(error: BaseException) -> bool:
+    """Whether ``error`` says the task's worker went away (a retry may succeed), not that it raised."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    lost = (_LostTask, KilledWorker, CommClosedError, asyncio.CancelledError, concurrent.futures.CancelledError)
+    return isinstance(error, lost)
+
+
+def _check_address(address: str) -> None:
+    """Refuse, in one line, a scheduler address Dask cannot connect to, before a client is made."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as error:
+        raise ValueError(f"--scheduler {address}: not a scheduler address ({error})") from None
+
+
 @attrs.frozen
 class TaskFailure:
     """A task that did not finish, after its one retry: its index in the task list and why."""
@@ -190,15 +224,25 @@ class Engine:
 
         # The scheduler resubmits a task whose worker died this many times before giving up;
         # the engine does its own single retry, so the local scheduler gives up at once.
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        # A worker holds only the task it runs (saturation 1), so a worker that dies fails no
+        # queued task with it.
+        settings = {"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0}
+        with dask.config.set(settings):
             if self.scheduler is not None:
-                self._client = distributed.Client(self.scheduler, set_as_default=False)
+                _check_address(self.scheduler)
+                try:
+                    self._client = distributed.Client(
+                        self.scheduler, set_as_default=False, timeout=f"{CONNECT_SECONDS}s"
+                    )
+                except (OSError, TimeoutError) as error:
+                    raise ValueError(f"--scheduler {self.scheduler}: cannot connect ({error})") from None
             else:
                 self._cluster = distributed.LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=":0",  # a free port: 8787 may be taken by another cluster
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",  # this machine only, a free port (8787 may be taken)
                     silence_logs=logging.CRITICAL,
                 )
                 self._client = distributed.Client(self._cluster, set_as_default=False)
@@ -251,6 +295,8 @@ class Engine:
                 value, error = self._outcome(future)
                 if error is None:
                     on_result(index, value)
+                elif not _worker_lost(error):
+                    raise error  # the task's own exception, as a serial run would raise it
                 else:
                     reason = f"{type(error).__name__}: {error}"
                     self._note(f"{describe(index)} failed ({reason}); retrying it once, alone")
@@ -266,6 +312,8 @@ class Engine:
                 value, error = self._outcome(future)
                 if error is None:
                     on_result(index, value)
+                elif not _worker_lost(error):
+                    raise error
                 else:
                     failures.append(TaskFailure(index, f"{type(error).__name__}: {error}"))
         except BaseException:
@@ -283,10 +331,15 @@ class Engine:
         if future.status == "finished":
             try:
                 value = future.result()
-            except Exception as err:  # lost between finishing and fetching: like a failure
+            except Exception as err:  # its worker died between finishing and handing it over
                 error = err
         else:
-            error = future.exception()
+            try:
+                error = future.exception()
+            except Exception as err:
+                error = err
+            if error is None:  # a result lost with its worker reads as no exception at all
+                error = _LostTask(f"the task ended as {future.status!r} without a result")
         future.release()
         return value, error
 

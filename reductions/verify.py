@@ -118,8 +118,9 @@ class VerificationReport:
     def summary(self) -> str:
         """One line for humans."""
         status = "ok" if self.failures == 0 else f"FAILED {self.failures}/{self.trials}"
-        if self.lost:
-            status += f", {sum(len(chunk) for chunk in self.lost)} trials LOST"
+        if self.lost:  # not ok: those trials were never checked
+            lost = sum(len(chunk) for chunk in self.lost)
+            status = f"INCOMPLETE, {lost} trials LOST" if self.failures == 0 else f"{status}, {lost} trials LOST"
         line = f"{self.name}: {status} ({self.trials} trials, {self.seconds:.2f} s)"
         if self.lost:
             spans = ", ".join(f"{chunk.start}-{chunk.stop - 1}" for chunk in self.lost)

@@ -56,6 +56,18 @@ class DiesOnTrial(SatToOV):
         return super()._forward(instance)
 
 
+@attrs.frozen
+class BrokenSource(SatToOV):
+    """k-SAT -> OV whose instance generator raises at size 3: a bug of the reduction, not a lost worker."""
+
+    def random_source(self, rng, size):
+        if size == 3:
+            raise RuntimeError("generator bug at size 3")
+        from reductions.problems import get_problem
+
+        return get_problem("sat").random_instance(rng, size)
+
+
 def _without_seconds(report) -> dict:
     data = report.as_dict()
     data.pop("seconds")
@@ -235,3 +247,28 @@ def test_dask_is_imported_only_when_a_cluster_starts():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_an_exception_inside_a_chunk_is_raised_as_in_a_serial_run_not_retried(cluster):
+    with pytest.raises(RuntimeError, match="generator bug at size 3"):
+        verify_reduction(BrokenSource(), trials=40, seed=1)
+    with Engine(scheduler=cluster.scheduler_address) as engine:
+        with pytest.raises(RuntimeError, match="generator bug at size 3"):
+            verify_reduction(BrokenSource(), trials=40, seed=1, engine=engine, chunk_size=10)
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [("foo", "missing port number"), ("http://127.0.0.1:1", "unknown address scheme 'http'")],
+)
+def test_a_malformed_scheduler_address_is_refused_in_one_line_before_connecting(capsys, address, reason):
+    assert main(["verify", "sat-ov", "--trials", "20", "--scheduler", address]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--scheduler {address}: not a scheduler address" in err and reason in err
+
+
+def test_lost_trials_make_the_summary_incomplete_not_ok():
+    from reductions.verify import VerificationReport
+
+    report = VerificationReport("sat-ov", 180, 0, 1.0, None, (range(100, 120),))
+    assert report.summary().startswith("sat-ov: INCOMPLETE, 20 trials LOST (180 trials") and not report.passed
