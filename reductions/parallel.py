@@ -134,6 +134,45 @@ def _check_address(address: str) -> None:
         raise ValueError(f"--scheduler {address}: not a scheduler address ({error})") from None
 
 
+def _start_local_cluster(distributed: Any, workers: int) -> Any:
+    """A local cluster of ``workers`` processes, one thread each, listening on 127.0.0.1 only.
+
+    Dask's own memory manager is off (no spilling, pausing or killing at a share of the
+    machine's memory): each file's predicted peak is compared with ``--max-memory`` before it
+    runs, and a file that fits must not be killed by a second, different limit. The worker
+    processes start with Ctrl-C ignored, so that a Ctrl-C at the terminal, which reaches the
+    whole process group, stops the run through this process alone instead of printing a
+    traceback from every worker.
+    """
+    import signal
+
+    import dask
+
+    memory = {f"distributed.worker.memory.{key}": False for key in ("target", "spill", "pause", "terminate")}
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _in_main_thread() else None
+    try:
+        with dask.config.set(memory):
+            return distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # this machine only, a free port (8787 may be taken)
+                memory_limit=0,
+                silence_logs=logging.CRITICAL,
+            )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _in_main_thread() -> bool:
+    """Whether this is the main thread (the only one that may set signal handlers)."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 @attrs.frozen
 class TaskFailure:
     """A task that did not finish, after its one retry: its index in the task list and why."""
@@ -237,14 +276,7 @@ class Engine:
                 except (OSError, TimeoutError) as error:
                     raise ValueError(f"--scheduler {self.scheduler}: cannot connect ({error})") from None
             else:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address="127.0.0.1:0",  # this machine only, a free port (8787 may be taken)
-                    silence_logs=logging.CRITICAL,
-                )
+                self._cluster = _start_local_cluster(distributed, self.workers)
                 self._client = distributed.Client(self._cluster, set_as_default=False)
         return self._client
 
