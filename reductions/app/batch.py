@@ -57,13 +57,15 @@ def cnf_files(paths: Sequence[str]) -> list[str]:
     """
     files: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
-            found = sorted(str(file) for file in Path(path).rglob("*.cnf") if file.is_file())
+        if os.path.isdir(path):  # .cnf in any case (SATLIB has .CNF files); regular files only, no pipes
+            found = sorted(str(f) for f in Path(path).rglob("*") if f.suffix.lower() == ".cnf" and f.is_file())
             if not found:
                 raise ValueError(f"{path}: a directory without .cnf files")
             files.extend(found)
-        elif os.path.exists(path):
+        elif os.path.isfile(path):
             files.append(path)
+        elif os.path.exists(path):
+            raise ValueError(f"{path}: not a regular file (a batch reads files, not pipes or devices)")
         else:
             raise ValueError(f"{path}: no such file or directory")
     return files

@@ -174,14 +174,19 @@ FUSED_ENV = "REDUCTIONS_EXACT_KERNEL"
 kernel even where numba is installed (what the tests do to check the fallback)."""
 
 
+_FUSED_LOAD_FAILED: list[bool] = []
+"""Non-empty once loading the fused kernel has failed in this process (numpy runs instead)."""
+
+
 def _fused_kernel() -> Any:
     """The fused kernel's module (numba, compiled on first use), or ``None`` without numba
     or when :data:`FUSED_ENV` is ``numpy``."""
-    if os.environ.get(FUSED_ENV, "") == "numpy":
+    if os.environ.get(FUSED_ENV, "") == "numpy" or _FUSED_LOAD_FAILED:
         return None
     try:
         from solvers.attention import _fused
     except Exception:  # pragma: no cover - e.g. numba's cache locator refusing every directory
+        _FUSED_LOAD_FAILED.append(True)  # once: not tried again at every call
         return None
     return _fused if _fused.FUSED_AVAILABLE else None
 

@@ -125,3 +125,18 @@ def test_a_file_lost_twice_by_its_worker_is_an_error_record_in_its_place():
     assert [r["status"] for r in records] == ["UNSAT", "ERROR", "UNSAT"]
     assert records[1]["reason"] == "KilledWorker: the worker died"
     assert records[2]["file"] == files[2] and records[2]["assignment"] is None
+
+
+def test_a_directory_yields_cnf_files_in_any_case_and_no_pipes(tmp_path):
+    import os
+
+    from reductions.app.batch import cnf_files
+
+    (tmp_path / "a.cnf").write_text("p cnf 1 1\n1 0\n")
+    (tmp_path / "B.CNF").write_text("p cnf 1 1\n-1 0\n")
+    (tmp_path / "notes.txt").write_text("not a formula\n")
+    (tmp_path / "sub.cnf").mkdir()
+    os.mkfifo(tmp_path / "pipe.cnf")
+    assert cnf_files([str(tmp_path)]) == [str(tmp_path / "B.CNF"), str(tmp_path / "a.cnf")]
+    with pytest.raises(ValueError, match=r"pipe\.cnf: not a regular file"):
+        cnf_files([str(tmp_path / "a.cnf"), str(tmp_path / "pipe.cnf")])
