@@ -396,6 +396,125 @@ if numba is not None:
             col += 1
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _scores4(w, q, base, i, kt, k0, n):  # pragma: no cover - compiled
+        """:func:`_scores` for rows ``i .. i+3`` of ``q`` into ``w[i .. i+3]``: each key row is loaded once for four."""
+        width = kt.shape[0]
+        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        q0, q1, q2, q3 = q[i], q[i + 1], q[i + 2], q[i + 3]
+        j = 0
+        while j < width:
+            r0 = kt[j, k0 : k0 + n]
+            if j + 4 <= width:
+                r1, r2, r3 = kt[j + 1, k0 : k0 + n], kt[j + 2, k0 : k0 + n], kt[j + 3, k0 : k0 + n]
+                a0, a1, a2, a3 = q0[j], q0[j + 1], q0[j + 2], q0[j + 3]
+                b0, b1, b2, b3 = q1[j], q1[j + 1], q1[j + 2], q1[j + 3]
+                c0, c1, c2, c3 = q2[j], q2[j + 1], q2[j + 2], q2[j + 3]
+                e0, e1, e2, e3 = q3[j], q3[j + 1], q3[j + 2], q3[j + 3]
+                if j == 0:
+                    s0, s1, s2, s3 = base[i], base[i + 1], base[i + 2], base[i + 3]
+                    for k in range(n):
+                        x0 = r0[k]
+                        x1 = r1[k]
+                        x2 = r2[k]
+                        x3 = r3[k]
+                        w0[k] = s0 + (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3)
+                        w1[k] = s1 + (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3)
+                        w2[k] = s2 + (c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3)
+                        w3[k] = s3 + (e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3)
+                else:
+                    for k in range(n):
+                        x0 = r0[k]
+                        x1 = r1[k]
+                        x2 = r2[k]
+                        x3 = r3[k]
+                        w0[k] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
+                        w1[k] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
+                        w2[k] += c0 * x0 + c1 * x1 + c2 * x2 + c3 * x3
+                        w3[k] += e0 * x0 + e1 * x1 + e2 * x2 + e3 * x3
+                j += 4
+            else:
+                a0, b0, c0, e0 = q0[j], q1[j], q2[j], q3[j]
+                if j == 0:
+                    s0, s1, s2, s3 = base[i], base[i + 1], base[i + 2], base[i + 3]
+                    for k in range(n):
+                        x0 = r0[k]
+                        w0[k] = s0 + a0 * x0
+                        w1[k] = s1 + b0 * x0
+                        w2[k] = s2 + c0 * x0
+                        w3[k] = s3 + e0 * x0
+                else:
+                    for k in range(n):
+                        x0 = r0[k]
+                        w0[k] += a0 * x0
+                        w1[k] += b0 * x0
+                        w2[k] += c0 * x0
+                        w3[k] += e0 * x0
+                j += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
+    def _sums4(part, i, vat, k0, w, n):  # pragma: no cover - compiled
+        """:func:`_sums` for rows ``i .. i+3`` of ``w`` into ``part[i .. i+3]``: each value row is loaded once for four."""
+        c = vat.shape[0]
+        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        col = 0
+        while col + 4 <= c:
+            r0, r1, r2, r3 = (
+                vat[col, k0 : k0 + n],
+                vat[col + 1, k0 : k0 + n],
+                vat[col + 2, k0 : k0 + n],
+                vat[col + 3, k0 : k0 + n],
+            )
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = _as(w, 0.0)
+            d0 = d1 = d2 = d3 = e0 = e1 = e2 = e3 = _as(w, 0.0)
+            for k in range(n):
+                v0 = r0[k]
+                v1 = r1[k]
+                v2 = r2[k]
+                v3 = r3[k]
+                x = w0[k]
+                a0 += v0 * x
+                a1 += v1 * x
+                a2 += v2 * x
+                a3 += v3 * x
+                x = w1[k]
+                b0 += v0 * x
+                b1 += v1 * x
+                b2 += v2 * x
+                b3 += v3 * x
+                x = w2[k]
+                d0 += v0 * x
+                d1 += v1 * x
+                d2 += v2 * x
+                d3 += v3 * x
+                x = w3[k]
+                e0 += v0 * x
+                e1 += v1 * x
+                e2 += v2 * x
+                e3 += v3 * x
+            for row, (t0, t1, t2, t3) in enumerate(
+                ((a0, a1, a2, a3), (b0, b1, b2, b3), (d0, d1, d2, d3), (e0, e1, e2, e3))
+            ):
+                part[i + row, col] += t0
+                part[i + row, col + 1] += t1
+                part[i + row, col + 2] += t2
+                part[i + row, col + 3] += t3
+            col += 4
+        while col < c:
+            r0 = vat[col, k0 : k0 + n]
+            a0 = b0 = d0 = e0 = _as(w, 0.0)
+            for k in range(n):
+                v0 = r0[k]
+                a0 += v0 * w0[k]
+                b0 += v0 * w1[k]
+                d0 += v0 * w2[k]
+                e0 += v0 * w3[k]
+            part[i, col] += a0
+            part[i + 1, col] += b0
+            part[i + 2, col] += d0
+            part[i + 3, col] += e0
+            col += 1
+
+    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
     def _top(w, n):  # pragma: no cover - compiled
         top = w[0]
         for k in range(1, n):
@@ -413,7 +532,7 @@ if numba is not None:
         and C-contiguous; ``upper`` bounds each row's base-2 scores; ``acc`` (rows x c)
         and ``shift`` (rows) are float64 outputs. Key tiles of ``kb`` keys (a row's
         maximum is checked once per tile, as in the numpy kernel) are walked in chunks
-        of :data:`CHUNK` keys, all rows of the block per chunk, two rows at a time; the
+        of :data:`CHUNK` keys, all rows of the block per chunk, four rows at a time (then two, then one); the
         sums of a tile are kept in the working precision (``part``), then added to
         ``acc`` in float64.
         """
@@ -455,7 +574,13 @@ if numba is not None:
                         need[i] = upper[i] - shift[i] > theta
             for k0 in range(t0, t1, chunk):
                 n = min(t1, k0 + chunk) - k0
-                for i in range(0, rows - 1, 2):  # two rows at a time share the key and value loads
+                four = rows - rows % 4
+                for i in range(0, four, 4):  # four rows at a time share the key and value loads
+                    _scores4(w, qa, base, i, kt, k0, n)
+                    for r in range(i, i + 4):
+                        exp2_tile(w[r], n)
+                    _sums4(part, i, vat, k0, w, n)
+                for i in range(four, rows - 1, 2):  # then two
                     _scores2(w[i], w[i + 1], qa[i], qa[i + 1], base[i], base[i + 1], kt, k0, n)
                     exp2_tile(w[i], n)
                     exp2_tile(w[i + 1], n)

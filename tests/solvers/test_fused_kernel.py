@@ -227,3 +227,19 @@ def test_predicted_peak_covers_the_fused_kernel_with_few_rows_and_many_keys(dtyp
     finally:
         tracemalloc.stop()
     assert predicted >= peak
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 6, 7, 8, 9, 11])
+@pytest.mark.parametrize("value_columns", [1, 3, 4, 8])
+def test_fused_rows_taken_four_two_and_one_at_a_time(dtype: str, rows: int, value_columns: int) -> None:
+    """Row blocks go four rows at a time, then two, then one, and value columns four at a time
+    then one: every remainder against mpmath, with mixed-sign values."""
+    rng = np.random.default_rng(rows * 10 + value_columns)
+    inst = AttentionInstance(
+        rng.uniform(-3, 3, (rows, 6)), rng.uniform(-3, 3, (700, 6)), rng.uniform(-1, 1, (700, value_columns)), 3.0
+    )
+    out, ref = ExactAttention(dtype=dtype, kernel="auto")(inst), mpmath_attention(inst)
+    assert out.values is not None and ref.values is not None
+    assert np.all(np.abs(out.values - ref.values) <= out.abs_error + ref.abs_error)
