@@ -307,95 +307,6 @@ if numba is not None:
             col += 1
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-    def _scores2(wa, wb, qa, qb, basea, baseb, kt, k0, n):  # pragma: no cover - compiled
-        """:func:`_scores` for two query rows at once: each key row is loaded once for both."""
-        width = kt.shape[0]
-        j = 0
-        while j < width:
-            r0 = kt[j, k0 : k0 + n]
-            if j + 4 <= width:
-                r1, r2, r3 = kt[j + 1, k0 : k0 + n], kt[j + 2, k0 : k0 + n], kt[j + 3, k0 : k0 + n]
-                a0, a1, a2, a3 = qa[j], qa[j + 1], qa[j + 2], qa[j + 3]
-                b0, b1, b2, b3 = qb[j], qb[j + 1], qb[j + 2], qb[j + 3]
-                if j == 0:
-                    for k in range(n):
-                        x0 = r0[k]
-                        x1 = r1[k]
-                        x2 = r2[k]
-                        x3 = r3[k]
-                        wa[k] = basea + (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3)
-                        wb[k] = baseb + (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3)
-                else:
-                    for k in range(n):
-                        x0 = r0[k]
-                        x1 = r1[k]
-                        x2 = r2[k]
-                        x3 = r3[k]
-                        wa[k] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3
-                        wb[k] += b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3
-                j += 4
-            else:
-                a0 = qa[j]
-                b0 = qb[j]
-                if j == 0:
-                    for k in range(n):
-                        wa[k] = basea + a0 * r0[k]
-                        wb[k] = baseb + b0 * r0[k]
-                else:
-                    for k in range(n):
-                        wa[k] += a0 * r0[k]
-                        wb[k] += b0 * r0[k]
-                j += 1
-
-    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
-    def _sums2(oa, ob, vat, k0, wa, wb, n):  # pragma: no cover - compiled
-        """:func:`_sums` for two query rows at once: each value row is loaded once for both."""
-        c = vat.shape[0]
-        col = 0
-        while col + 4 <= c:
-            r0, r1, r2, r3 = (
-                vat[col, k0 : k0 + n],
-                vat[col + 1, k0 : k0 + n],
-                vat[col + 2, k0 : k0 + n],
-                vat[col + 3, k0 : k0 + n],
-            )
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = _as(wa, 0.0)
-            for k in range(n):
-                x = wa[k]
-                y = wb[k]
-                v0 = r0[k]
-                v1 = r1[k]
-                v2 = r2[k]
-                v3 = r3[k]
-                a0 += v0 * x
-                a1 += v1 * x
-                a2 += v2 * x
-                a3 += v3 * x
-                b0 += v0 * y
-                b1 += v1 * y
-                b2 += v2 * y
-                b3 += v3 * y
-            oa[col] += a0
-            oa[col + 1] += a1
-            oa[col + 2] += a2
-            oa[col + 3] += a3
-            ob[col] += b0
-            ob[col + 1] += b1
-            ob[col + 2] += b2
-            ob[col + 3] += b3
-            col += 4
-        while col < c:
-            r0 = vat[col, k0 : k0 + n]
-            a0 = b0 = _as(wa, 0.0)
-            for k in range(n):
-                v = r0[k]
-                a0 += v * wa[k]
-                b0 += v * wb[k]
-            oa[col] += a0
-            ob[col] += b0
-            col += 1
-
-    @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
     def _scores4(w, q, base, i, kt, k0, n):  # pragma: no cover - compiled
         """:func:`_scores` for rows ``i .. i+3`` of ``q`` into ``w[i .. i+3]``: each key row is loaded once for four."""
         width = kt.shape[0]
@@ -532,7 +443,7 @@ if numba is not None:
         and C-contiguous; ``upper`` bounds each row's base-2 scores; ``acc`` (rows x c)
         and ``shift`` (rows) are float64 outputs. Key tiles of ``kb`` keys (a row's
         maximum is checked once per tile, as in the numpy kernel) are walked in chunks
-        of :data:`CHUNK` keys, all rows of the block per chunk, four rows at a time (then two, then one); the
+        of :data:`CHUNK` keys, all rows of the block per chunk, four rows at a time (the last few one at a time); the
         sums of a tile are kept in the working precision (``part``), then added to
         ``acc`` in float64.
         """
@@ -580,16 +491,10 @@ if numba is not None:
                     for r in range(i, i + 4):
                         exp2_tile(w[r], n)
                     _sums4(part, i, vat, k0, w, n)
-                for i in range(four, rows - 1, 2):  # then two
-                    _scores2(w[i], w[i + 1], qa[i], qa[i + 1], base[i], base[i + 1], kt, k0, n)
+                for i in range(four, rows):  # the last few rows of the block, one at a time
+                    _scores(w[i], qa[i], base[i], kt, k0, n)
                     exp2_tile(w[i], n)
-                    exp2_tile(w[i + 1], n)
-                    _sums2(part[i], part[i + 1], vat, k0, w[i], w[i + 1], n)
-                if rows % 2:
-                    last = rows - 1
-                    _scores(w[last], qa[last], base[last], kt, k0, n)
-                    exp2_tile(w[last], n)
-                    _sums(part[last], vat, k0, w[last], n)
+                    _sums(part[i], vat, k0, w[i], n)
             for i in range(rows):
                 for col in range(c):
                     acc[i, col] += part[i, col]

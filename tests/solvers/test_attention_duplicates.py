@@ -11,6 +11,7 @@ from instances.attention import AttentionInstance, random_attention
 from solvers.attention import ExactAttention, mpmath_attention
 from solvers.attention import exact as exact_module
 from solvers.attention.exact import _distinct_rows, warm_up
+from tests.conftest import traced_peak
 from tests.solvers.test_attention_exact import BOUNDS, TILES, assert_log_within_guarantee, assert_within_guarantee
 from tests.strategies import attention_instances
 
@@ -138,8 +139,6 @@ def test_auto_merges_only_when_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("log_space", [False, True])
 def test_predicted_peak_bytes_cover_the_traced_peak_with_duplicates(log_space: bool) -> None:
     """Both sides merged (the hashes, np.unique's arrays and the expanded output counted)."""
-    import tracemalloc
-
     base = random_attention(512, 64, 1.0, num_keys=512, nonnegative_values=True, seed=3)
     picks = np.arange(2048) % 512
     inst = AttentionInstance(base.query[picks], base.key[picks], base.value[picks], base.bound)
@@ -147,12 +146,7 @@ def test_predicted_peak_bytes_cover_the_traced_peak_with_duplicates(log_space: b
     oracle = ExactAttention()
     predicted = oracle.cost(inst, log_space=log_space).peak_bytes
     warm_up()
-    tracemalloc.start()
-    try:
-        oracle(inst, log_space=log_space)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: oracle(inst, log_space=log_space))
     assert predicted >= peak
 
 

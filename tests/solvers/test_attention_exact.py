@@ -17,6 +17,7 @@ from solvers.attention import AttentionOracle, Cost, ExactAttention, Guarantee, 
 from solvers.attention.exact import ERROR_CONSTANTS, warm_up
 from solvers.attention.oracle import DEFAULT_MAX_BYTES, check_budget, machine_memory_bytes
 from solvers.attention.reference import reference_precision
+from tests.conftest import traced_peak
 from tests.strategies import attention_instances
 
 TINY = np.finfo(np.float64).tiny
@@ -400,8 +401,6 @@ def test_larger_instance_against_reference() -> None:
 @pytest.mark.parametrize("log_space", [False, True])
 def test_predicted_peak_bytes_cover_the_traced_peak(n: int, m: int, d: int, log_space: bool) -> None:
     """peak_bytes >= what tracemalloc sees beyond the instance, and not more than 1.5x + 10 MiB."""
-    import tracemalloc
-
     from instances.attention import random_attention
 
     instance = random_attention(n, d, 1.0, num_keys=m, nonnegative_values=True, seed=n + d)
@@ -409,12 +408,7 @@ def test_predicted_peak_bytes_cover_the_traced_peak(n: int, m: int, d: int, log_
     oracle = ExactAttention()
     predicted = oracle.cost(instance, log_space=log_space).peak_bytes
     warm_up()  # numba's one-time load of the fused kernel is not the call's memory
-    tracemalloc.start()
-    try:
-        oracle(instance, log_space=log_space)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: oracle(instance, log_space=log_space))
     assert predicted >= peak
     assert predicted <= 1.5 * peak + 10 * 2**20
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from instances.attention import AttentionInstance, random_attention
 from solvers.attention import mpmath_attention
 from solvers.attention.exact import ERROR_CONSTANTS, FUSED_ENV, ExactAttention, _fused_kernel, fused_available
+from tests.conftest import traced_peak
 from tests.strategies import attention_instances
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,8 +212,6 @@ def test_oracle_works_without_numba_installed() -> None:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_predicted_peak_covers_the_fused_kernel_with_few_rows_and_many_keys(dtype: str) -> None:
     """Sampled rows against many keys: the key side's copies dominate the peak."""
-    import tracemalloc
-
     from solvers.attention.exact import warm_up
 
     instance = random_attention(4000, 4, 1.0, num_keys=2**19, nonnegative_values=True, seed=9)
@@ -220,12 +219,7 @@ def test_predicted_peak_covers_the_fused_kernel_with_few_rows_and_many_keys(dtyp
     rows = np.arange(8)
     predicted = oracle.cost(instance, rows=rows, log_space=True).peak_bytes
     warm_up()
-    tracemalloc.start()
-    try:
-        oracle(instance, rows=rows, log_space=True)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = traced_peak(lambda: oracle(instance, rows=rows, log_space=True))
     assert predicted >= peak
 
 
