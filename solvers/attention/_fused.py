@@ -8,7 +8,8 @@ feature), the row-maximum shift where a row could pass ``theta``, the base-2
 exponential of the tile (:func:`exp2_tile`, a polynomial evaluated branch-free
 so that LLVM vectorises it) and the row's numerator and normaliser sums, all
 while the tile is in cache. The kernel releases the GIL, so threads over query
-blocks run in parallel; its scratch is two key tiles.
+blocks run in parallel; its score scratch is four rows of one chunk of keys
+(it stays in L1 while the chunk is scored, exponentiated and summed).
 
 Exponential (float64): ``x`` is clamped to ``[-1022, 1023]``, ``n = round(x)``
 (by adding and subtracting ``1.5 * 2^52``), ``f = x - n`` (exact) in
@@ -308,9 +309,9 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
     def _scores4(w, q, base, i, kt, k0, n):  # pragma: no cover - compiled
-        """:func:`_scores` for rows ``i .. i+3`` of ``q`` into ``w[i .. i+3]``: each key row is loaded once for four."""
+        """:func:`_scores` for rows ``i .. i+3`` of ``q`` into ``w[0 .. 3]``: each key row is loaded once for four."""
         width = kt.shape[0]
-        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
         q0, q1, q2, q3 = q[i], q[i + 1], q[i + 2], q[i + 3]
         j = 0
         while j < width:
@@ -364,9 +365,10 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True, fastmath=_SUMS)
     def _sums4(part, i, vat, k0, w, n):  # pragma: no cover - compiled
-        """:func:`_sums` for rows ``i .. i+3`` of ``w`` into ``part[i .. i+3]``: each value row is loaded once for four."""
+        """:func:`_sums` for ``w[0 .. 3]`` (query rows ``i .. i+3``) into ``part[i .. i+3]``: each value row is loaded once for
+        four."""
         c = vat.shape[0]
-        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+        w0, w1, w2, w3 = w[0], w[1], w[2], w[3]
         col = 0
         while col + 4 <= c:
             r0, r1, r2, r3 = (
@@ -451,14 +453,14 @@ if numba is not None:
         m = kt.shape[1]
         c = vat.shape[0]
         chunk = min(kb, CHUNK)
-        w = np.empty((rows, max(chunk, probe)), dtype=qa.dtype)
+        w = np.empty((4, max(chunk, probe)), dtype=qa.dtype)  # four rows of scores: stays in L1
         part = np.zeros((rows, c), dtype=qa.dtype)
         base = np.empty(rows, dtype=qa.dtype)
         need = np.empty(rows, dtype=np.bool_)
         zero = _as(qa, 0.0)
         for i in range(rows):
-            _scores(w[i], qa[i], zero, kt, 0, probe)
-            best = _top(w[i], probe)
+            _scores(w[0], qa[i], zero, kt, 0, probe)
+            best = _top(w[0], probe)
             base[i] = -best
             shift[i] = best
             need[i] = upper[i] - shift[i] > theta
@@ -473,8 +475,8 @@ if numba is not None:
                     top = -np.inf
                     for k0 in range(t0, t1, chunk):
                         n = min(t1, k0 + chunk) - k0
-                        _scores(w[i], qa[i], base[i], kt, k0, n)
-                        top = max(top, _top(w[i], n))
+                        _scores(w[0], qa[i], base[i], kt, k0, n)
+                        top = max(top, _top(w[0], n))
                     if top > theta:
                         new_shift = _as(qa, shift[i] + top)
                         factor = np.exp2(-np.float64(_as(qa, new_shift - _as(qa, shift[i]))))
@@ -488,13 +490,13 @@ if numba is not None:
                 four = rows - rows % 4
                 for i in range(0, four, 4):  # four rows at a time share the key and value loads
                     _scores4(w, qa, base, i, kt, k0, n)
-                    for r in range(i, i + 4):
+                    for r in range(4):
                         exp2_tile(w[r], n)
                     _sums4(part, i, vat, k0, w, n)
                 for i in range(four, rows):  # the last few rows of the block, one at a time
-                    _scores(w[i], qa[i], base[i], kt, k0, n)
-                    exp2_tile(w[i], n)
-                    _sums(part[i], vat, k0, w[i], n)
+                    _scores(w[0], qa[i], base[i], kt, k0, n)
+                    exp2_tile(w[0], n)
+                    _sums(part[i], vat, k0, w[0], n)
             for i in range(rows):
                 for col in range(c):
                     acc[i, col] += part[i, col]
