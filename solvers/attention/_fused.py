@@ -117,8 +117,7 @@ EXP2_ERROR = {"float64": 2.3, "float32": 2.3}
 checks the kernel against mpmath)."""
 
 
-CHUNK = 512
-"""Keys per inner chunk: a chunk's scores, and the key and value rows it reads, stay in L1/L2."""
+from solvers.attention.exact import FUSED_CHUNK as CHUNK  # noqa: E402  (exact imports this module lazily)
 
 
 def _wide_vectors() -> None:

@@ -21,6 +21,7 @@ array([0.5     , 0.880797])
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import threading
@@ -189,6 +190,22 @@ def _fused_kernel() -> Any:
         _FUSED_LOAD_FAILED.append(True)  # once: not tried again at every call
         return None
     return _fused if _fused.FUSED_AVAILABLE else None
+
+
+FUSED_CHUNK = 512
+"""Keys per inner chunk of the fused kernel: a chunk's four rows of scores and the key and value rows
+it reads stay in L1/L2 (:mod:`solvers.attention._fused` reads it from here)."""
+
+
+def _fused_expected() -> bool:
+    """Whether a call would run the fused kernel, without importing numba (for the memory prediction).
+
+    >>> _fused_expected() in (True, False)
+    True
+    """
+    if os.environ.get(FUSED_ENV, "") == "numpy" or _FUSED_LOAD_FAILED:
+        return False
+    return importlib.util.find_spec("numba") is not None
 
 
 def fused_available() -> bool:
@@ -476,7 +493,10 @@ class ExactAttention:
         prepared = itemsize * ((r + m) * (d + 2) + m * (dv + 1)) + 8 * m * dv
         if self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH:  # the fused kernel's contiguous key side
             prepared += itemsize * m * (d + dv + 1)  # (counted whether or not numba is there: no import here)
-        tiles = workers * (itemsize * (qb * kb + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
+        # the numpy kernel's score tile is qb x kb; the fused kernel's scratch is four rows of one chunk of keys
+        fused = self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH and _fused_expected()
+        scores = 4 * max(FUSED_CHUNK, _PROBE_KEYS) if fused else qb * kb
+        tiles = workers * (itemsize * (scores + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)
         # looking for duplicates: the groups kept and the expanded output stay; the hashes, np.unique's

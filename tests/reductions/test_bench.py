@@ -334,6 +334,7 @@ def test_sat_ov_prediction_covers_the_measured_peak(num_vars, num_clauses):
 
 @pytest.mark.parametrize(("n", "d", "rows"), [(2048, 4, None), (4096, 8, 64), (3000, 2, None)])
 def test_exact_prediction_covers_the_measured_peak(n, d, rows):
+    ExactAttention()(random_attention(8, d, 1.0, seed=0))  # numba's import and cache load are once per process
     tracemalloc.start()
     try:
         instance = random_attention(n, d, 1.0, seed=0)

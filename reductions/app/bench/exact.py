@@ -96,11 +96,10 @@ def exact_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: 
     dv = d if value_columns is None else value_columns
     r = n if rows is None else min(rows, n)
     instance = 8 * (n * d + n * d + n * dv) * 2  # Q, K, V and a generator temporary per array
-    prepared = 8 * ((r + n) * (d + 2) + n * (dv + 1)) + 8 * n * dv
-    tiles = 2 * (8 * (256 * 2048 + 256 * (dv + 1)) + 8 * 256 * (dv + 1))  # one tile per worker, two workers
-    results = 8 * r * (2 * dv + 3) * 2  # the timed answer and the one of the repeat before it
+    oracle = ExactAttention().peak_bytes(r, n, d, dv)  # copies, the kernel's tiles or scratch, results
+    previous = 8 * r * (2 * dv + 3)  # the answer of the repeat before, still held
     baseline = 2 * 8 * _EXP_TILE[0] * _EXP_TILE[1]
-    return instance + prepared + tiles + results + baseline + 2**20
+    return instance + oracle + previous + baseline + 2**20
 
 
 def exact_min_seconds(n: int, rows: int | None, calls: int) -> float:
