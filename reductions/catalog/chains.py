@@ -106,7 +106,8 @@ def lowdim_attention_chain(*, delta: Fraction | float = Fraction(1, 4)) -> Famil
     The OV -> Z-Max-IP step refuses, before building, members whose ``D W^2``
     exceeds ``2^53`` (the attention step stores its logits exactly in float64
     entries, which needs ``W <= 2^53`` and a reach ``R <= D W^2`` below ``2^52``):
-    this chain runs formulas of at most 8 clauses. ``delta`` is exact by default,
+    this chain runs formulas of at most 8 clauses, and of 17 to 32 (where
+    ``l = m``: one member, nothing packed). ``delta`` is exact by default,
     so the symbolic sizes read ``log(4 ...)``, not ``log(4.0 ...)``.
 
     >>> chain = lowdim_attention_chain()

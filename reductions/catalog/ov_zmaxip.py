@@ -1,57 +1,80 @@
 """OV -> Z-Max-IP in dimension ``2^O(log* n)``, one instance per admissible value (``ov-zmaxip``).
 
-A reconstruction of the shape of L. Chen, "On the Hardness of Approximate and
-Exact (Bichromatic) Maximum Inner Product" (CCC 2018; Theory of Computing
-16(4), 2020), Section 4: OV in dimension ``c log n`` goes to Z-OV in small
-dimension through the Chinese remainder theorem, and Z-OV to Z-Max-IP by
-squaring. Only the paper's abstract and statement were at hand; the steps
-below are this project's, and the module says where they may depart.
+A reconstruction of L. Chen, "On the Hardness of Approximate and Exact
+(Bichromatic) Maximum Inner Product" (CCC 2018; Theory of Computing 16(4),
+2020), Section 4: OV in dimension ``c log n`` goes to Z-OV in small dimension
+through the Chinese remainder theorem, applied recursively, and Z-OV to
+Z-Max-IP by squaring. The steps and constants below are this project's; the
+module says where they may depart from the paper.
 
 **1. Chinese-remainder packing (Z-OV with an admissible set).** Pad ``x`` in
 ``{0,1}^d`` with zeros to ``l b`` coordinates, ``b = ceil(d / l)``, read as
-``l`` blocks of ``b`` bits ``x_{k,1..b}``. Take the ``b`` smallest primes
-``q_1 < ... < q_b`` above ``l``, ``Q = q_1 ... q_b`` and the CRT idempotents
-``e_j`` (``e_j = 1 mod q_j``, ``0`` mod the others), and pack each block into
-one integer::
+``l`` blocks of ``b`` bits. A *packing level* maps the ``b`` bits of one
+block to one integer ``X_k`` in ``[0, Q)`` (the same map for ``y``), so that
+``S = sum_k X_k Y_k`` tells orthogonality through an *admissible set*:
+``x . y = 0`` iff ``S`` is in ``V``. Every value of ``V`` and every possible
+``S`` lies in ``[0, U)``, ``U = (T + 1) Q``, ``T = floor(l M^2 / Q)``, where
+``M`` bounds the packed integers.
 
-    X_k = (sum_j x_{k,j} e_j) mod Q            (the same map for y)
+* *Bottom level* (groups of one bit): moduli ``q_1 < ... < q_b``, the ``b``
+  smallest primes above ``l``; ``X_k = sum_j x_{k,j} e_j mod Q`` with the CRT
+  idempotents ``e_j``. Modulo ``q_j``, ``S`` is ``c_j = sum_k x_{k,j} y_{k,j}``
+  in ``[0, l]``, below ``q_j``; so ``x . y = 0`` iff ``S = 0 (mod Q)``:
+  ``V = {t Q : 0 <= t <= T}``.
+* *Recursive level* (Chen's recursion; groups of ``g`` bits): the bits of a
+  block are cut into ``k = ceil(b / g)`` groups, each packed by a level for
+  ``g`` bits (bound ``U'``, admissible set ``V'``), and the ``k`` packed values
+  are joined by the CRT with moduli ``q_t``, the ``k`` smallest primes
+  ``>= U'``. Modulo ``q_t``, ``S`` is the group's own ``S_t < U' <= q_t``, so
+  ``x . y = 0`` iff every ``S_t`` is in ``V'``: ``V`` is every value
+  ``r + t Q`` (``0 <= t <= T``) with ``r mod q_t`` in ``V'`` for each group,
+  ``|V| = |V'|^k (T + 1)``.
 
-Then ``S = sum_k X_k Y_k = sum_j c_j e_j (mod Q)`` with
-``c_j = sum_k x_{k,j} y_{k,j}`` in ``[0, l]``; modulo ``q_j`` this is
-``c_j < q_j``, so ``x . y = 0`` iff ``S = 0 (mod Q)`` iff
-``S`` is in ``V = {t Q : 0 <= t <= T}``, ``T = floor(l M^2 / Q)``, where
-``M`` bounds the packed entries (``M = 1`` when ``b = 1``, else ``Q - 1``).
+The same small primes serve every group of a recursive level, so ``log Q``
+grows like ``2 b log(g log g)`` instead of the bottom level's
+``b log(b log b)``: with ``g = ceil(log2 b)`` at each level the exponent
+doubles per level over ``log* b`` levels, Chen's ``6^(log* b)`` (here about
+``2^(log* b)``). :meth:`OVToZMaxIP.plan` builds, for each ``b``, the bottom
+level and the recursive level with ``g = ceil(log2 b)`` (its own levels chosen
+the same way) and keeps the one with fewer admissible values: at ``l = 32``
+that is the bottom level below about ``2^17`` bits a block and the recursion
+from there (its modulus is smaller from about ``2^11`` bits; ``docs/zmaxip.md``
+has the numbers). A fixed ``groups`` forces a recursive plan instead.
 
-**2. One Z-Max-IP instance per admissible value (squaring).** For
-``v = t Q`` put ``x' = (X, 1)`` and ``y' = (Y, -v)``, so ``<x', y'> = S - v``,
+**2. One Z-Max-IP instance per admissible value (squaring).** For ``v`` in
+``V`` put ``x' = (X, 1)`` and ``y' = (Y, -v)``, so ``<x', y'> = S - v``,
 and let ``a = (x'_i x'_j)_{i <= j}`` and ``b = (-c_ij y'_i y'_j)_{i <= j}``
 with ``c_ii = 1`` and ``c_ij = 2`` otherwise: ``<a, b> = -(S - v)^2``, which
-is ``>= 0`` iff ``S = v``. Member ``t`` is Z-Max-IP with threshold 0 in
+is ``>= 0`` iff ``S = v``. Each member is Z-Max-IP with threshold 0 in
 dimension ``D = (l + 1)(l + 2)/2``; some member has a pair iff the OV
 instance has an orthogonal pair, and that pair is the same ``(i, j)``.
 
-**Sizes.** ``l = max(1, 2^(log* d - 1))`` by default (a fixed ``blocks``
-caps it instead), so ``D = 2^O(log* d) = 2^O(log* n)`` for ``d = c log n``;
-``T + 1`` members; entries at most
-``W = max(2 M^2, 2 M V, V^2)``, ``V = T Q``.
+**Sizes.** ``l = max(1, 2^(2 log* d - 3))`` (1, 2, 8, 32, 128 for ``log* d``
+at most 1, 2, 3, 4, 5) by default, capped at ``d`` (a fixed ``blocks`` replaces
+the rule), so ``D = 2^O(log* n)`` for ``d = c log n``; ``|V|`` members; entries
+at most ``W = max(2 M^2, 2 M v_max, v_max^2)``. With the recursion
+``log2 |V| <= 2 log2 Q + log2 l`` and ``log2 Q`` at most about
+``(d / l) log2(2 l) 2^(log* d + 1)``, so ``|V| = n^O(2^(log* n) log* n / 4^(log* n))
+= n^o(1)``, as in Chen's lemma, where the rule gives ``l`` growing faster than
+``2^(log* d)``.
 
-**Where it may depart from Chen.** Chen's lemma packs ``b l`` bits into
-``l`` integers below ``l^O(b)`` and applies the construction recursively so
-that both the entries and the number of admissible values stay ``n^o(1)``
-at ``l = 2^O(log* n)``; here the packing is applied once with the ``b``
-smallest primes above ``l``, whose product grows like ``(b log b)^b``.
-So the dimension matches, while entries and members are ``2^O(d log d / l)``,
-``n^o(1)`` only when ``l`` grows faster than ``log log n``: at the tiny
-``l = 2^(log* d - 1)`` used here the number of members is what an exact
-recursion would avoid. The sizes are stated exactly (:meth:`OVToZMaxIP.sizes`)
-and refused beyond ``max_members``, ``max_entries`` and ``max_product``
-before anything is built.
+**Where it may depart from Chen.** Chen's lemma states entries below
+``l^(6^(log* b) b)`` with his own choice of group sizes and primes; here the
+groups, the primes (the smallest above each level's bound) and the rule for
+``l`` are this project's, and a level is recursive only where that gives fewer
+members. ``o(1)`` is reached only in the limit: for ``d <= 2^16`` the member
+count exceeds ``n`` (as Chen's ``(6/7)^(log* n)`` stays above 0.46 for every
+``n`` below ``2^65536``). The sizes are stated exactly
+(:meth:`OVToZMaxIP.sizes`) and refused beyond ``max_members``,
+``max_entries`` and ``max_product`` before anything is built.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -70,7 +93,7 @@ from reductions.family import FamilyReduction, ReducedFamily
 from reductions.problems import problem_symbols
 from reductions.symbolic import iterated_log, log_star
 
-__all__ = ["OVToZMaxIP", "CRTSizes", "crt_primes"]
+__all__ = ["OVToZMaxIP", "CRTSizes", "PackingLevel", "crt_primes", "packing_level"]
 
 
 def crt_primes(count: int, above: int) -> tuple[int, ...]:
@@ -78,7 +101,26 @@ def crt_primes(count: int, above: int) -> tuple[int, ...]:
 
     >>> crt_primes(3, 4)
     (5, 7, 11)
+    >>> crt_primes(100, 10) == tuple(int(p) for p in sympy.primerange(11, 10**4))[:100]
+    True
     """
+    if count <= 0:
+        return ()
+    if above < 2**31 and count > 64:  # many small primes (a bottom level of thousands of bits): sieve them
+        span = max(
+            1024, int(count * (math.log(count + above) + 2))
+        )  # the prime gaps below are under ln(x) + 2 on average
+        while True:
+            upper = above + span
+            sieve = np.ones(upper + 1, dtype=bool)
+            sieve[:2] = False
+            for p in range(2, math.isqrt(upper) + 1):
+                if sieve[p]:
+                    sieve[p * p :: p] = False
+            found = np.flatnonzero(sieve[above + 1 :]) + above + 1
+            if found.size >= count:
+                return tuple(int(p) for p in found[:count])
+            span *= 2
     primes: list[int] = []
     current = above
     while len(primes) < count:
@@ -88,19 +130,187 @@ def crt_primes(count: int, above: int) -> tuple[int, ...]:
 
 
 @attrs.frozen
+class PackingLevel:
+    """One level of the Chinese-remainder packing: ``bits`` bits of a block -> one integer in ``[0, modulus)``.
+
+    ``group`` bits per CRT channel (1 at the bottom level, where ``child`` is
+    ``None``), one modulus per channel; ``largest`` bounds the packed integers,
+    ``top`` is ``T = floor(l M^2 / Q)``, ``count`` the number of admissible
+    values ``|V|`` and ``largest_value`` a bound on them; every admissible value
+    and every ``S`` lie below ``bound = (T + 1) Q``. Build it with
+    :func:`packing_level`.
+
+    >>> level = packing_level(2, 2, 1)
+    >>> level.moduli, level.modulus, level.largest, level.top, level.count, level.bound
+    ((3, 5), 15, 14, 26, 27, 405)
+    >>> [level.encode(bits) for bits in ([1, 0], [0, 1], [1, 1])]
+    [10, 6, 1]
+    """
+
+    blocks: int
+    group: int
+    moduli: tuple[int, ...]
+    child: PackingLevel | None
+    modulus: int
+    largest: int
+    top: int
+    count: int
+    largest_value: int
+
+    @property
+    def bits(self) -> int:
+        """Bits of a block this level packs (the block is padded with zeros to this many)."""
+        return len(self.moduli) * self.group
+
+    @property
+    def bound(self) -> int:
+        """``U = (T + 1) Q``: every admissible value and every ``S = sum_k X_k Y_k`` is below it."""
+        return (self.top + 1) * self.modulus
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        """Bits per channel from this level down, ``(1,)`` for the bottom level.
+
+        >>> packing_level(2, 4, 2, packing_level(2, 2, 1)).groups
+        (2, 1)
+        """
+        return (self.group,) + (self.child.groups if self.child is not None else ())
+
+    def encode(self, bits: Sequence[int]) -> int:
+        """The packed integer of one block's bits (at most :attr:`bits` of them; missing ones are 0)."""
+        if self.child is None:
+            residues = [int(bits[t]) if t < len(bits) else 0 for t in range(len(self.moduli))]
+        else:
+            g = self.group
+            residues = [self.child.encode(bits[t * g : (t + 1) * g]) for t in range(len(self.moduli))]
+        return sum(r * e for r, e in zip(residues, _idempotents(self.moduli), strict=True)) % self.modulus
+
+    def value(self, index: int) -> int:
+        """Admissible value number ``index`` (``0 <= index < count``): ``r + t Q`` for the
+        ``index // (T + 1)``-th residue ``r`` and ``t = index % (T + 1)``.
+
+        >>> level = packing_level(1, 4, 2, packing_level(1, 2, 1))
+        >>> level.count, [level.value(i) for i in (0, 1, 1146)]  # 37: 6 (admissible below) mod 31, 0 mod 37
+        (28650, [0, 1147, 37])
+        """
+        rest, lift = divmod(index, self.top + 1)
+        if self.child is None:
+            residue = 0
+        else:
+            residues = []
+            for _ in self.moduli:
+                rest, which = divmod(rest, self.child.count)
+                residues.append(self.child.value(which))
+            residue = sum(r * e for r, e in zip(residues, _idempotents(self.moduli), strict=True)) % self.modulus
+        return residue + lift * self.modulus
+
+    def admissible(self, s: int) -> bool:
+        """Whether ``s`` (in ``[0, bound)``) is an admissible value, from its residues.
+
+        >>> level = packing_level(2, 2, 1)
+        >>> [s for s in range(40) if level.admissible(s)]
+        [0, 15, 30]
+        """
+        if not 0 <= s < self.bound:
+            return False
+        if self.child is None:
+            return s % self.modulus == 0
+        return all(self.child.admissible(s % q) for q in self.moduli)
+
+
+@functools.lru_cache(maxsize=256)
+def packing_level(blocks: int, bits: int, group: int, child: PackingLevel | None = None) -> PackingLevel:
+    """The packing level for ``bits`` bits of each of ``blocks`` blocks in channels of ``group`` bits.
+
+    ``group == 1`` is the bottom level (``child`` must be ``None``); a larger
+    ``group`` needs the ``child`` level that packs ``group`` bits.
+
+    >>> packing_level(4, 3, 1).moduli
+    (5, 7, 11)
+    """
+    if group == 1:
+        if child is not None:
+            raise ValueError("the bottom level (group = 1) has no child level")
+        moduli = crt_primes(bits, blocks)
+        child_largest, child_count = 1, 1
+    else:
+        if child is None or child.bits < group:
+            raise ValueError(f"a level with groups of {group} bits needs a child level packing at least {group} bits")
+        moduli = crt_primes(-(-bits // group), child.bound - 1)
+        child_largest, child_count = child.largest, child.count
+    modulus = math.prod(moduli)
+    largest = child_largest if len(moduli) == 1 else modulus - 1
+    top = blocks * largest**2 // modulus
+    count = child_count ** len(moduli) * (top + 1)
+    if child is None:
+        largest_residue = 0
+    elif len(moduli) == 1:
+        largest_residue = child.largest_value
+    else:
+        largest_residue = modulus - 1
+    return PackingLevel(blocks, group, moduli, child, modulus, largest, top, count, largest_residue + top * modulus)
+
+
+@functools.lru_cache(maxsize=64)
+def _idempotents(moduli: tuple[int, ...]) -> tuple[int, ...]:
+    """The CRT idempotents ``e_t`` (``1`` mod ``q_t``, ``0`` mod the others), built only when packing:
+    at thousands of moduli they take gigabytes, so the size prediction never asks for them.
+
+    >>> _idempotents((3, 5))
+    (10, 6)
+    """
+    modulus = math.prod(moduli)
+    if len(moduli) == 1:
+        return (1,)
+    return tuple((modulus // q) * pow(modulus // q, -1, q) % modulus for q in moduli)
+
+
+@functools.lru_cache(maxsize=256)
+def _fewest_members(blocks: int, bits: int) -> PackingLevel:
+    """The bottom level, or the recursive one with groups of ``ceil(log2 bits)`` bits (its own
+    levels chosen the same way), whichever has fewer admissible values (then the smaller ``Q``)."""
+    flat = packing_level(blocks, bits, 1)
+    if bits < 4:
+        return flat
+    group = (bits - 1).bit_length()
+    recursive = packing_level(blocks, bits, group, _fewest_members(blocks, group))
+    return min((flat, recursive), key=lambda level: (level.count, level.modulus))
+
+
+def _forced(blocks: int, bits: int, groups: tuple[int, ...]) -> PackingLevel:
+    """The plan with ``groups[0]`` bits per channel at the top, ``groups[1]`` below it, ..., the bottom level last."""
+    group = min(groups[0], bits) if groups else 1
+    if group <= 1:
+        return packing_level(blocks, bits, 1)
+    return packing_level(blocks, bits, group, _forced(blocks, group, groups[1:]))
+
+
+@attrs.frozen
 class CRTSizes:
     """The sizes of one run, as Python ints, predicted before anything is built."""
 
     blocks: int
     width: int
-    primes: tuple[int, ...]
-    modulus: int
-    largest: int
-    top: int
+    level: PackingLevel
     dimension: int
     bound: int
     members: int
     entries: int
+
+    @property
+    def modulus(self) -> int:
+        """``Q``: the packed integers lie in ``[0, Q)``."""
+        return self.level.modulus
+
+    @property
+    def largest(self) -> int:
+        """``M``: the largest packed integer."""
+        return self.level.largest
+
+    @property
+    def moduli(self) -> tuple[int, ...]:
+        """The top level's CRT moduli (primes)."""
+        return self.level.moduli
 
     @property
     def product(self) -> int:
@@ -109,11 +319,13 @@ class CRTSizes:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form: exact ints, except ``about 10^k`` strings for ints past 3000 digits (which
-        Python will not write out in decimal), and the primes only while there are at most 64 of them."""
+        Python will not write out in decimal), and the moduli only while there are at most 64 of them."""
+        moduli = self.level.moduli
         return {
             "ell": self.blocks,
             "b": self.width,
-            "primes": list(self.primes) if len(self.primes) <= 64 else f"{len(self.primes)} primes",
+            "groups": list(self.level.groups),
+            "moduli": [json_count(q) for q in moduli] if len(moduli) <= 64 else f"{len(moduli)} primes",
             "Q": json_count(self.modulus),
             "M": json_count(self.largest),
             "D": self.dimension,
@@ -136,15 +348,37 @@ def _as_blocks(value: Any) -> int | None:
     return int(value)
 
 
+def _as_groups(value: Any) -> tuple[int, ...] | None:
+    """``groups`` as a tuple of Python ints ``>= 2`` (bits per channel, top level first), or ``None``.
+
+    >>> _as_groups([4, np.int64(2)]), _as_groups(None)
+    ((4, 2), None)
+    """
+    if value is None:
+        return None
+    items = tuple(value) if isinstance(value, (tuple, list)) else None
+    if items is None or not all(
+        isinstance(g, numbers.Integral) and not isinstance(g, (bool, np.bool_)) and int(g) >= 2 for g in items
+    ):
+        raise ValueError(
+            f"'groups' must be a tuple of ints >= 2 (bits per channel, top level first) or None (got {value!r})"
+        )
+    return tuple(int(g) for g in items)
+
+
 @attrs.frozen
 class OVToZMaxIP(FamilyReduction):
-    """OV(n_a, n_b, d) -> ``T + 1`` instances of Z-Max-IP(n_a, n_b, (l+1)(l+2)/2, 0, W).
+    """OV(n_a, n_b, d) -> ``|V|`` instances of Z-Max-IP(n_a, n_b, (l+1)(l+2)/2, 0, W).
 
     Parameters
     ----------
     blocks : int or None
         ``l``, the number of packed integers; ``None`` (default): the
-        iterated-log rule ``l = max(1, 2^(log* d - 1))``. Capped at ``max(d, 1)``.
+        iterated-log rule ``l = max(1, 2^(2 log* d - 3))``. Capped at ``max(d, 1)``.
+    groups : tuple of int or None
+        Bits per CRT channel of each recursive level, top level first (the bottom
+        level, one bit per channel, comes last); ``None`` (default): the plan with
+        the fewest members (:meth:`plan`).
     max_members, max_entries : int
         Most members and vector entries (over all members) the forward map builds.
     max_product : int or None
@@ -166,7 +400,7 @@ class OVToZMaxIP(FamilyReduction):
     >>> ov = OVInstance([[1, 0, 1], [0, 1, 1]], [[0, 1, 0], [1, 1, 1]])
     >>> reduction = OVToZMaxIP()
     >>> reduction.sizes(ov).as_dict()
-    {'ell': 2, 'b': 2, 'primes': [3, 5], 'Q': 15, 'M': 14, 'D': 6, 'W': 152100, 'members': 27, 'entries': 336}
+    {'ell': 2, 'b': 2, 'groups': [1], 'moduli': [3, 5], 'Q': 15, 'M': 14, 'D': 6, 'W': 152100, 'members': 27, 'entries': 336}
     >>> family = reduction.forward(ov)
     >>> family.count, family.targets[0]
     (27, ZMaxIPInstance(n_a=2, n_b=2, d=6, tau=0, W=152100))
@@ -179,69 +413,78 @@ class OVToZMaxIP(FamilyReduction):
     source: ClassVar[str] = "ov"
     target: ClassVar[str] = "zmaxip"
     verify_max_size: ClassVar[int] = 5
+    member_growth: ClassVar[str] = (
+        "the members are 2^o(m) (Chen's recursion with l = 2^(2 log* m - 3): log2 of their number is "
+        "O(m log*(m) 2^(log* m) / 4^(log* m)))"
+    )
 
     blocks: int | None = attrs.field(default=None, converter=_as_blocks)
+    groups: tuple[int, ...] | None = attrs.field(default=None, converter=_as_groups)
     max_members: int = 4096
     max_entries: int = 16_000_000
     max_product: int | None = None
 
     def blocks_for(self, dimension: int) -> int:
-        """``l`` for an OV dimension ``d``: ``max(1, 2^(log* d - 1))`` (or ``blocks``), at most ``max(d, 1)``.
+        """``l`` for an OV dimension ``d``: ``max(1, 2^(2 log* d - 3))`` (or ``blocks``), at most ``max(d, 1)``.
 
-        >>> [OVToZMaxIP().blocks_for(d) for d in (0, 1, 2, 3, 4, 5, 16, 17, 24, 65537)]
-        [1, 1, 1, 2, 2, 4, 4, 8, 8, 16]
+        >>> [OVToZMaxIP().blocks_for(d) for d in (0, 1, 2, 3, 4, 5, 16, 17, 40, 65537)]
+        [1, 1, 1, 2, 2, 5, 8, 17, 32, 128]
         """
         d = max(dimension, 1)
-        rule = self.blocks if self.blocks is not None else max(1, 2 ** (iterated_log(d) - 1))
+        rule = self.blocks if self.blocks is not None else max(1, 2 ** max(0, 2 * iterated_log(d) - 3))
         return min(d, rule)
+
+    def plan(self, dimension: int) -> PackingLevel:
+        """The packing level used at OV dimension ``d``: :attr:`groups` if given, otherwise the fewer
+        members of the bottom level and the recursive one with ``ceil(log2 b)``-bit groups.
+
+        >>> OVToZMaxIP(blocks=1).plan(4).groups, OVToZMaxIP(blocks=1, groups=(2,)).plan(4).groups
+        ((1,), (2, 1))
+        >>> OVToZMaxIP(blocks=1, groups=(2,)).plan(4).count  # 5 admissible values per channel, 1146 lifts
+        28650
+        """
+        ell = self.blocks_for(dimension)
+        width = -(-max(dimension, 1) // ell)
+        if self.groups is not None:
+            return _forced(ell, width, self.groups)
+        return _fewest_members(ell, width)
 
     def sizes(self, instance: OVInstance) -> CRTSizes:
         """The predicted sizes (Python ints), before anything is allocated."""
         return self._sizes(instance.dimension, int(instance.a.shape[0]), int(instance.b.shape[0]))
 
     def _sizes(self, d: int, n_a: int, n_b: int) -> CRTSizes:
+        level = self.plan(d)
         ell = self.blocks_for(d)
         width = -(-max(d, 1) // ell)
-        primes = crt_primes(width, ell)
-        modulus = 1
-        for q in primes:
-            modulus *= q
-        largest = 1 if width == 1 else modulus - 1
-        top = ell * largest**2 // modulus
         dimension = (ell + 1) * (ell + 2) // 2
-        value = top * modulus
+        value = level.largest_value
+        largest = level.largest
         bound = max(2 * largest**2, 2 * largest * value, value**2)
-        members = top + 1
+        members = level.count
         entries = (n_a + members * n_b) * dimension  # Alice's matrix is built once and shared by the members
-        return CRTSizes(ell, width, primes, modulus, largest, top, dimension, bound, members, entries)
+        return CRTSizes(ell, width, level, dimension, bound, members, entries)
 
     def random_source(self, rng: np.random.Generator, size: int) -> OVInstance:
-        """Random OV instances of dimension 0-8 (5-8 only at sizes 4, 8, ...: 133 members), with and without
-        orthogonal pairs."""
+        """Random OV instances of dimension 0-8 (5-8 only at sizes 4, 8, ...), with and without orthogonal pairs."""
         n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(1, size + 2))
         d = int(rng.integers(0, 9)) if size % 4 == 0 else int(rng.integers(0, 5))
         density = float(rng.uniform(0.1, 0.7))
         return OVInstance(rng.random((n_a, d)) < density, rng.random((n_b, d)) < density)
 
     def pack(self, vectors: np.ndarray, sizes: CRTSizes) -> list[list[int]]:
-        """``X_k = (sum_j x_{k,j} e_j) mod Q`` for every vector: ``l`` Python ints per row.
+        """The ``l`` packed Python ints ``X_k`` of every vector (block ``k``: bits ``k b .. k b + b - 1``).
 
         >>> reduction = OVToZMaxIP(blocks=1)
         >>> sizes = reduction.sizes(OVInstance([[1, 0]], [[0, 1]]))
-        >>> sizes.primes, reduction.pack(np.array([[1, 0], [0, 1], [1, 1]]), sizes)
+        >>> sizes.moduli, reduction.pack(np.array([[1, 0], [0, 1], [1, 1]]), sizes)
         ((2, 3), [[3], [4], [1]])
         """
-        ell, width, modulus = sizes.blocks, sizes.width, sizes.modulus
-        idempotents = []
-        for q in sizes.primes:
-            rest = modulus // q
-            idempotents.append(rest * pow(rest, -1, q) % modulus)
+        ell, width, level = sizes.blocks, sizes.width, sizes.level
         packed = []
         for row in np.asarray(vectors):
             bits = [int(x) for x in row] + [0] * (ell * width - len(row))
-            packed.append(
-                [sum(idempotents[j] for j in range(width) if bits[k * width + j]) % modulus for k in range(ell)]
-            )
+            packed.append([level.encode(bits[k * width : (k + 1) * width]) for k in range(ell)])
         return packed
 
     @staticmethod
@@ -269,27 +512,31 @@ class OVToZMaxIP(FamilyReduction):
         return out
 
     def member(self, instance: OVInstance, index: int) -> ZMaxIPInstance:
-        """Member ``index`` (admissible value ``index * Q``) alone.
+        """Member ``index`` (admissible value ``plan(d).value(index)``) alone.
 
         >>> ov = OVInstance([[1, 0, 1, 0, 1]], [[0, 1, 0, 1, 0]])
-        >>> OVToZMaxIP().member(ov, 0)
-        ZMaxIPInstance(n_a=1, n_b=1, d=15, tau=0, W=21344400)
+        >>> OVToZMaxIP(blocks=2).member(ov, 0)
+        ZMaxIPInstance(n_a=1, n_b=1, d=6, tau=0, W=467856900)
         """
         sizes = self.sizes(instance)
         if not 0 <= index < sizes.members:
             raise ValueError(f"'index' must be in [0, {sizes.members}) (got {index})")
         return ZMaxIPInstance(
             self.alice_vectors(instance, sizes),
-            self.bob_vectors(instance, sizes, index * sizes.modulus),
+            self.bob_vectors(instance, sizes, sizes.level.value(index)),
             0,
             bound=sizes.bound,
         )
 
     def refusal(self, sizes: CRTSizes, d: int) -> str | None:
         """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
+        level = sizes.level
+        how = f"{len(level.moduli)} primes" + (
+            "" if level.child is None else f", recursive groups of {', '.join(map(str, level.groups[:-1]))} bits"
+        )
         head = (
             f"ov-zmaxip at d = {d} packs l = {sizes.blocks} integers modulo Q = {format_count(sizes.modulus)} "
-            f"({sizes.width} primes): {format_count(sizes.members)} members of dimension {sizes.dimension}, "
+            f"({how}): {format_count(sizes.members)} members of dimension {sizes.dimension}, "
             f"entries up to W = {format_count(sizes.bound)}"
         )
         if sizes.members > self.max_members:
@@ -306,9 +553,9 @@ class OVToZMaxIP(FamilyReduction):
     def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
         """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
 
-        >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 18)
+        >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 40)
         >>> reason.split(": ")[-1], sizes["members"]
-        ('above max_members = 4,096', 19433)
+        ('above max_members = 4,096', 48481)
         """
         sizes = self._sizes(d, n_a, n_b)
         return self.refusal(sizes, d), sizes.as_dict()
@@ -320,11 +567,20 @@ class OVToZMaxIP(FamilyReduction):
             raise SolverBudgetExceeded(reason)
         alice = self.alice_vectors(instance, sizes)
         alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
+        level = sizes.level
         targets = tuple(
-            ZMaxIPInstance(alice, self.bob_vectors(instance, sizes, t * sizes.modulus), 0, bound=sizes.bound)
+            ZMaxIPInstance(alice, self.bob_vectors(instance, sizes, level.value(t)), 0, bound=sizes.bound)
             for t in range(sizes.members)
         )
-        info = {"ell": sizes.blocks, "Q": sizes.modulus, "M": sizes.largest, "members": sizes.members}
+        info = {
+            "ell": sizes.blocks,
+            "Q": sizes.modulus,
+            "M": sizes.largest,
+            "V": level.largest_value,
+            "R": level.count // (level.top + 1),
+            "groups": level.groups,
+            "members": sizes.members,
+        }
         return targets, {"sizes": sizes}, info
 
     def backward(self, reduced: Reduced, answer: Any) -> OrthogonalPair | None:
@@ -345,7 +601,8 @@ class OVToZMaxIP(FamilyReduction):
                 raise OracleContradiction(f"member {index} answered {pair}: {err}") from err
             if not orthogonal:
                 raise OracleContradiction(
-                    f"member {index} (value {index} Q) answered {pair}, but a_{pair.i} and b_{pair.j} are not "
+                    f"member {index} (value {self.plan(source.dimension).value(index)}) answered {pair}, "
+                    f"but a_{pair.i} and b_{pair.j} are not "
                     "orthogonal: the answer is wrong"
                 )
             return candidate
@@ -355,18 +612,17 @@ class OVToZMaxIP(FamilyReduction):
         """``l`` and the target dimension as explicit functions of the OV dimension ``d`` (with :class:`log_star`).
 
         >>> growth = OVToZMaxIP().growth()
-        >>> growth["ell"], growth["d"].subs(sympy.Symbol("d", positive=True), 24)
-        (Max(1, Min(2**(log_star(Max(1, d)) - 1), d)), 45)
+        >>> growth["ell"], growth["d"].subs(sympy.Symbol("d", positive=True), 40)
+        (Max(1, Min(2**(2*log_star(Max(1, d)) - 3), d)), 561)
         """
         d = sympy.Max(problem_symbols("ov")["d"], 1)
-        rule = sympy.Integer(self.blocks) if self.blocks is not None else sympy.Max(1, 2 ** (log_star(d) - 1))
+        rule = sympy.Integer(self.blocks) if self.blocks is not None else sympy.Max(1, 2 ** (2 * log_star(d) - 3))
         ell = sympy.Min(d, rule)
         return {"ell": ell, "d": (ell + 1) * (ell + 2) / 2}
 
     def parameters(self) -> ParameterMap:
         s = problem_symbols("ov")
-        ell, Q, M = (sympy.Symbol(name, positive=True) for name in ("ell", "Q", "M"))
-        value = sympy.floor(ell * M**2 / Q) * Q
+        ell, M, V = (sympy.Symbol(name, positive=True) for name in ("ell", "M", "V"))
         return ParameterMap(
             "ov",
             "zmaxip",
@@ -375,11 +631,13 @@ class OVToZMaxIP(FamilyReduction):
                 "n_b": s["n_b"],
                 "d": (ell + 1) * (ell + 2) / 2,
                 "tau": sympy.Integer(0),
-                "W": sympy.Max(2 * M**2, 2 * M * value, value**2),
+                "W": sympy.Max(2 * M**2, 2 * M * V, V**2),
             },
-            ("ell", "Q", "M"),
+            ("ell", "M", "V"),
         )
 
     def family_size(self) -> sympy.Expr:
-        ell, Q, M = (sympy.Symbol(name, positive=True) for name in ("ell", "Q", "M"))
-        return sympy.floor(ell * M**2 / Q) + 1
+        """``|V| = R (floor(l M^2 / Q) + 1)``: ``R`` admissible residues modulo ``Q`` (1 at the bottom
+        level, ``|V'|^k`` for a recursive one), each lifted ``T + 1`` times."""
+        ell, Q, M, R = (sympy.Symbol(name, positive=True) for name in ("ell", "Q", "M", "R"))
+        return R * (sympy.floor(ell * M**2 / Q) + 1)

@@ -95,25 +95,64 @@ def test_bad_input_is_refused_in_one_line() -> None:
 # -- the Chinese-remainder packing ----------------------------------------------------------------
 
 
-@settings(max_examples=120, deadline=None)
-@given(st.integers(1, 12), st.integers(1, 4), st.data())
-def test_packing_keeps_orthogonality_modulo_q(d: int, blocks: int, data: st.DataObject) -> None:
-    reduction = OVToZMaxIP(blocks=blocks)
+GROUPS = [None, (2,), (3,), (2, 2), (4, 2)]  # None: the plan with the fewest members (the bottom level here)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.sampled_from(GROUPS), st.data())
+def test_packing_keeps_orthogonality_in_the_admissible_set(
+    d: int, blocks: int, groups: tuple[int, ...] | None, data: st.DataObject
+) -> None:
+    reduction = OVToZMaxIP(blocks=blocks, groups=groups)
     x = data.draw(st.lists(st.integers(0, 1), min_size=d, max_size=d))
     y = data.draw(st.lists(st.integers(0, 1), min_size=d, max_size=d))
     sizes = reduction._sizes(d, 1, 1)
-    assert all(q > sizes.blocks for q in sizes.primes) and math.prod(sizes.primes) == sizes.modulus
+    level = sizes.level
+    assert all(sympy.isprime(q) for q in level.moduli) and math.prod(level.moduli) == sizes.modulus
+    assert (
+        all(q > sizes.blocks for q in level.moduli)
+        if level.child is None
+        else all(q >= level.child.bound for q in level.moduli)
+    )
     (packed_x,), (packed_y,) = reduction.pack(np.array([x]), sizes), reduction.pack(np.array([y]), sizes)
     assert all(0 <= v <= sizes.largest for v in packed_x + packed_y)
     s = sum(u * w for u, w in zip(packed_x, packed_y, strict=True))
-    assert (s % sizes.modulus == 0) == (sum(u * w for u, w in zip(x, y, strict=True)) == 0)
-    assert s <= sizes.top * sizes.modulus + sizes.modulus - 1  # every value stays in [0, (T + 1) Q)
+    assert 0 <= s < level.bound and s <= level.largest_value + sizes.largest**2 * sizes.blocks
+    assert level.admissible(s) == (sum(u * w for u, w in zip(x, y, strict=True)) == 0)
 
 
-@settings(max_examples=60, deadline=None)
-@given(ov_instances(max_rows=4, max_dimension=7), st.sampled_from([None, 1, 2, 3]))
-def test_family_agrees_with_brute_force_ov(ov: OVInstance, blocks: int | None) -> None:
-    reduction = OVToZMaxIP(blocks=blocks)
+@pytest.mark.parametrize(
+    ("blocks", "bits", "groups"), [(1, 2, (2,)), (2, 2, (2,)), (1, 4, (2,)), (1, 3, (2,)), (2, 3, ())]
+)
+def test_admissible_values_are_exactly_the_enumerated_ones(blocks: int, bits: int, groups: tuple[int, ...]) -> None:
+    # value(0 .. count - 1) lists each admissible value once, and nothing else below the bound is admissible
+    level = OVToZMaxIP(blocks=blocks, groups=groups).plan(blocks * bits)
+    values = [level.value(i) for i in range(level.count)]
+    assert len(set(values)) == level.count and max(values) <= level.largest_value < level.bound
+    assert set(values) == {s for s in range(level.bound) if level.admissible(s)}
+
+
+def test_the_recursion_pays_only_past_a_few_thousand_bits_a_block() -> None:
+    # exact sizes (no vectors built): the recursive level has the smaller modulus from b = 2^11 bits a block,
+    # and the fewer members only from about b = 2^17 (checked in the slow test below)
+    flat = OVToZMaxIP(blocks=32, groups=()).plan(32 * 2**11)
+    recursive = OVToZMaxIP(blocks=32, groups=(11,)).plan(32 * 2**11)
+    assert flat.groups == (1,) and recursive.groups == (11, 1)
+    assert recursive.modulus < flat.modulus and recursive.count > flat.count
+    assert OVToZMaxIP(blocks=32).plan(32 * 2**11) == flat  # the default keeps the fewer members
+
+
+@pytest.mark.slow
+def test_the_default_plan_recurses_where_that_has_fewer_members() -> None:
+    plan = OVToZMaxIP(blocks=32).plan(32 * 2**17)  # about 30 s of exact big-int sizes
+    flat = OVToZMaxIP(blocks=32, groups=()).plan(32 * 2**17)
+    assert plan.groups == (17, 1) and plan.count < flat.count and plan.modulus < flat.modulus
+
+
+@settings(max_examples=80, deadline=None)
+@given(ov_instances(max_rows=4, max_dimension=7), st.sampled_from([None, 1, 2, 3]), st.sampled_from([None, (2,), (4,)]))
+def test_family_agrees_with_brute_force_ov(ov: OVInstance, blocks: int | None, groups: tuple[int, ...] | None) -> None:
+    reduction = OVToZMaxIP(blocks=blocks, groups=groups)
     assume(reduction.sizes(ov).members <= 300)  # blocks = 1 at d = 6 packs 6 primes: 30,029 members
     family = reduction.forward(ov)
     assert family.count == reduction.sizes(ov).members
@@ -125,20 +164,29 @@ def test_family_agrees_with_brute_force_ov(ov: OVInstance, blocks: int | None) -
         assert ov.is_orthogonal_pair(pair)
 
 
-@settings(max_examples=30, deadline=None)
-@given(ov_instances(min_rows_a=1, max_rows=3, max_dimension=6), st.sampled_from([None, 1, 2]))
-def test_member_t_has_exactly_the_pairs_whose_packed_product_is_t_q(ov: OVInstance, blocks: int | None) -> None:
-    reduction = OVToZMaxIP(blocks=blocks)
+@settings(max_examples=40, deadline=None)
+@given(
+    ov_instances(min_rows_a=1, max_rows=3, max_dimension=6),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from([None, (2,), (2, 2)]),
+)
+def test_member_t_has_exactly_the_pairs_whose_packed_product_is_its_value(
+    ov: OVInstance, blocks: int | None, groups: tuple[int, ...] | None
+) -> None:
+    # recursive plans have up to millions of members: a few are built, and the pairs of each are compared
+    # with the admissible value it stands for
+    reduction = OVToZMaxIP(blocks=blocks, groups=groups, max_members=10**12)
     sizes = reduction.sizes(ov)
-    assume(sizes.members <= 300)
     xs, ys = reduction.pack(ov.a, sizes), reduction.pack(ov.b, sizes)
-    for t in {0, sizes.members // 2, sizes.members - 1}:
+    for t in {0, 1 % sizes.members, sizes.members // 2, sizes.members - 1}:
         member = reduction.member(ov, t)
         products = member.products()
+        value = sizes.level.value(t)
         for i, x in enumerate(xs):
             for j, y in enumerate(ys):
                 s = sum(u * w for u, w in zip(x, y, strict=True))
-                assert int(products[i, j]) == -((s - t * sizes.modulus) ** 2)
+                assert int(products[i, j]) == -((s - value) ** 2)
+                assert (int(products[i, j]) >= 0) <= (ov.a[i] @ ov.b[j] == 0)
 
 
 def test_wrong_member_answers_are_caught() -> None:
@@ -151,11 +199,18 @@ def test_wrong_member_answers_are_caught() -> None:
 
 
 def test_sizes_are_refused_with_the_numbers_before_building() -> None:
-    ov = OVInstance(np.ones((2, 18), dtype=np.uint8), np.zeros((2, 18), dtype=np.uint8))
+    ov = OVInstance(np.ones((2, 40), dtype=np.uint8), np.zeros((2, 40), dtype=np.uint8))
     with pytest.raises(
-        SolverBudgetExceeded, match="Q = 2,431 .3 primes.: 19,433 members of dimension 45.*max_members = 4,096"
+        SolverBudgetExceeded, match="Q = 1,517 .2 primes.: 48,481 members of dimension 561.*max_members = 4,096"
     ):
         OVToZMaxIP().forward(ov)
+    with pytest.raises(
+        SolverBudgetExceeded, match="Q = 95,041,567 .5 primes, recursive groups of 2 bits.: 297,004,893,750 members"
+    ):
+        OVToZMaxIP(blocks=1, groups=(2,)).forward(OVInstance(np.ones((1, 10), dtype=np.uint8), np.ones((1, 10))))
+    for bad in ((1,), (0, 2), [2.0], 2, (True,)):
+        with pytest.raises(ValueError, match="'groups' must be a tuple of ints >= 2"):
+            OVToZMaxIP(groups=bad)
     with pytest.raises(SolverBudgetExceeded, match="D W\\^2 = .* is above"):
         OVToZMaxIP(max_product=2**53).forward(
             OVInstance(np.ones((1, 9), dtype=np.uint8), np.ones((1, 9), dtype=np.uint8))
@@ -169,7 +224,13 @@ def test_sizes_are_refused_with_the_numbers_before_building() -> None:
 
 
 def test_reductions_pass_their_contracts() -> None:
-    for reduction in (OVToZMaxIP(), OVToZMaxIP(blocks=2), ZMaxIPToAttention(), get_reduction("sat-aattc-lowdim")):
+    for reduction in (
+        OVToZMaxIP(),
+        OVToZMaxIP(blocks=2),
+        OVToZMaxIP(blocks=4, groups=(2,)),  # one recursive channel at d <= 8: 27 to 85 members
+        ZMaxIPToAttention(),
+        get_reduction("sat-aattc-lowdim"),
+    ):
         report = verify_reduction(reduction, trials=12, seed=7)
         assert report.passed, report.summary()
 
@@ -217,7 +278,8 @@ def test_symbolic_growth_printed_by_the_cli_matches_concrete_sizes(capsys: pytes
         assert dim_formula.subs(d, dimension) == member.dimension == (sizes.blocks + 1) * (sizes.blocks + 2) // 2
         assert member.parameters()["n_a"] == n
         seen.add(member.dimension)
-    assert seen == {6, 15, 45}  # l = 2, 4, 8: the dimension grows with log* n, not with log n
+    # l = min(d, 2^(2 log* d - 3)): 2 at d = 4, 8 for d = 5 .. 16 (capped at d = 6), then 32 capped at d
+    assert seen == {6, 28, 45, 190, 231, 276, 325}
 
 
 # -- zmaxip-aattc and the chain -------------------------------------------------------------------------
@@ -350,6 +412,7 @@ def test_chain_agrees_with_pysat_on_random_formulas_of_4_to_8_variables() -> Non
         ("parser_quirks/format_test_1.cnf", 10),
         ("parser_quirks/simple_v3_c2.header-overstates.cnf", 10),
         ("unsat/hole1.cnf", 20),
+        ("sat/quinn.cnf", 10),  # 18 clauses: l = d = 18, one member of dimension 190, no packing
     ],
 )
 def test_cli_solves_shared_files(name: str, status: int, capsys: pytest.CaptureFixture[str]) -> None:
@@ -363,11 +426,11 @@ def test_cli_solves_shared_files(name: str, status: int, capsys: pytest.CaptureF
 def test_cli_refuses_larger_files_with_the_predicted_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     from reductions.app.cli import main
 
-    main(["solve", str(DATA / "sat/quinn.cnf"), "--chain", "sat-aattc-lowdim"])
+    main(["solve", str(DATA / "sat/uf20-01.cnf"), "--chain", "sat-aattc-lowdim"])
     captured = capsys.readouterr()
     assert "s UNKNOWN" in captured.out
     reason = [line for line in captured.err.splitlines() if "ov-zmaxip" in line]
-    assert len(reason) == 1 and "19,433 members of dimension 45" in reason[0]
+    assert len(reason) == 1 and "Q = 65,231 (3 primes): 2,087,329 members of dimension 561" in reason[0]
 
 
 def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
@@ -376,7 +439,9 @@ def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.Capture
     assert main(["inspect", str(DATA / "parser_quirks/multiline.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
     assert "accepts: 6 variables and 2 clauses need 5 instances" in capsys.readouterr().out
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
-    assert "refuses: 16 variables and 18 clauses: ov-zmaxip at d = 18" in capsys.readouterr().out
+    assert "accepts: 16 variables and 18 clauses need 1 instances" in capsys.readouterr().out
+    assert main(["inspect", str(DATA / "sat/uf20-01.cnf"), "--cost", "--chain", "sat-aattc-lowdim"]) == 0
+    assert "refuses: 20 variables and 91 clauses: ov-zmaxip at d = 91" in capsys.readouterr().out
     # the constant-gap family chain predicts its members too
     assert main(["inspect", str(DATA / "sat/quinn.cnf"), "--cost", "--chain", "sat-aattc-pcp"]) == 0
     assert "refuses: 16 variables and 18 clauses: ov-gapann-pcp at d = 18 makes p^(2T-2) = 59^34" in (
@@ -397,7 +462,7 @@ def test_chain_without_symbolic_names_the_family_route(capsys: pytest.CaptureFix
     assert "only through many instances: ov-zmaxip; add --symbolic" in capsys.readouterr().err
 
 
-def test_family_chains_claim_no_seth_consequence(capsys: pytest.CaptureFixture[str]) -> None:
+def test_family_chains_state_their_seth_consequence(capsys: pytest.CaptureFixture[str]) -> None:
     from reductions.app.cli import main
 
     assert main(["chain", "sat", "aattc", "--symbolic"]) == 0
@@ -405,20 +470,23 @@ def test_family_chains_claim_no_seth_consequence(capsys: pytest.CaptureFixture[s
     blocks = out.split("\n\n")
     path = next(block for block in blocks if block.startswith("sat -> aattc: "))
     assert "against SETH for every q > 0" in path  # the single-instance path: one call of size n
-    for name in ("sat-aattc-pcp", "sat-aattc-lowdim"):
-        block = next(block for block in blocks if f"through many instances: {name} " in block)
-        members = get_reduction(name).family_size()
-        assert "against SETH" not in block
-        assert "no SETH consequence by itself" in block
-        assert f"times {members} members" in block
+    block = next(block for block in blocks if "through many instances: sat-aattc-pcp " in block)
+    assert "against SETH" not in block and "no SETH consequence by itself" in block
+    assert f"times {get_reduction('sat-aattc-pcp').family_size()} members" in block
+    # Chen's recursion keeps the low-dimension family at 2^o(m) members: the consequence holds in the limit
+    block = next(block for block in blocks if "through many instances: sat-aattc-lowdim " in block)
+    assert "a SETH consequence in the limit" in block and "the members are 2^o(m)" in block
+    assert f"times {get_reduction('sat-aattc-lowdim').family_size()} members" in block
 
 
 def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # d = 4260: Q has 1650 digits and W 6600, past what Python writes in decimal; D W^2 is no float
-    reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(2**10, 2**10, 4260)
+    # d = 4260 in l = 8 blocks: Q has 1650 digits and W 6600, past what Python writes in decimal; D W^2 is no float
+    reason, sizes = OVToZMaxIP(blocks=8, max_product=2**53).predict_members(2**10, 2**10, 4260)
     assert reason is not None and "W = about 10^6599" in reason and "about 10^1650 members" in reason
     assert sizes["W"] == "about 10^6599"
-    reason, _ = OVToZMaxIP(max_members=10**2000, max_entries=10**9000, max_product=2**53).predict_members(2, 2, 4260)
+    reason, _ = OVToZMaxIP(blocks=8, max_members=10**2000, max_entries=10**9000, max_product=2**53).predict_members(
+        2, 2, 4260
+    )
     assert reason is not None and reason.endswith(
         "D W^2 = about 10^13201 is above about 10^15 (float64-exact inner products)"
     )
@@ -437,7 +505,7 @@ def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: py
     path.write_text("p cnf 1000 4260\n" + "\n".join(clauses) + "\n")
     for extra in ([], ["--json"]):
         assert main(["inspect", str(path), "--cost", "--chain", "sat-aattc-lowdim", *extra]) == 0
-        assert "about 10^1650 members" in capsys.readouterr().out
+        assert "(134 primes): about 10^337 members of dimension 561" in capsys.readouterr().out  # l = 32
 
 
 @settings(max_examples=20, deadline=None)
