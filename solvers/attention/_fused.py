@@ -117,7 +117,9 @@ EXP2_ERROR = {"float64": 2.3, "float32": 2.3}
 checks the kernel against mpmath)."""
 
 
-from solvers.attention.exact import FUSED_CHUNK as CHUNK  # noqa: E402  (exact imports this module lazily)
+CHUNK = 512
+"""Keys per inner chunk: a chunk's four rows of scores, and the key and value rows it reads, stay in L1/L2
+(``solvers.attention.exact`` predicts the scratch with the same number, without importing numba)."""
 
 
 def _wide_vectors() -> None:

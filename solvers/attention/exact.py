@@ -192,9 +192,7 @@ def _fused_kernel() -> Any:
     return _fused if _fused.FUSED_AVAILABLE else None
 
 
-FUSED_CHUNK = 512
-"""Keys per inner chunk of the fused kernel: a chunk's four rows of scores and the key and value rows
-it reads stay in L1/L2 (:mod:`solvers.attention._fused` reads it from here)."""
+_FUSED_CHUNK = 512  # solvers.attention._fused.CHUNK, for the memory prediction without importing numba (tested equal)
 
 
 def _fused_expected() -> bool:
@@ -495,7 +493,7 @@ class ExactAttention:
             prepared += itemsize * m * (d + dv + 1)  # (counted whether or not numba is there: no import here)
         # the numpy kernel's score tile is qb x kb; the fused kernel's scratch is four rows of one chunk of keys
         fused = self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH and _fused_expected()
-        scores = 4 * max(FUSED_CHUNK, _PROBE_KEYS) if fused else qb * kb
+        scores = 4 * max(_FUSED_CHUNK, _PROBE_KEYS) if fused else qb * kb
         tiles = workers * (itemsize * (scores + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
         results = 8 * r * (2 * dv + 5)

@@ -43,6 +43,13 @@ def edge_points(dtype: str) -> np.ndarray:
     return inside[(inside >= lo) & (inside <= hi)]
 
 
+@needs_numba
+def test_memory_prediction_uses_the_kernels_chunk() -> None:
+    from solvers.attention import _fused, exact
+
+    assert exact._FUSED_CHUNK == _fused.CHUNK
+
+
 # -- the exponential -----------------------------------------------------------------------------
 
 

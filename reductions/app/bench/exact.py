@@ -229,7 +229,7 @@ def bench_exact(
     >>> bench_exact((10**9,), (4,), sample_rows=1)
     Traceback (most recent call last):
     ...
-    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: n = 1000000000, d = 4 needs about 291 GiB, above the limit of 4 GiB (--max-memory)
+    reductions.app.bench.timing.BenchmarkTooLarge: bench exact: n = 1000000000, d = 4 needs about 380 GiB, above the limit of 4 GiB (--max-memory)
     >>> bench_exact((10**6,), (4,))
     Traceback (most recent call last):
     ...

@@ -282,7 +282,7 @@ def bench_oracles(
     >>> bench_oracles(10**9, 4, 1.0, 1e-6)
     Traceback (most recent call last):
     ...
-    reductions.app.bench.timing.BenchmarkTooLarge: bench oracles: n = 1000000000, d = 4 needs about 604 GiB, above the limit of 4 GiB (--max-memory)
+    reductions.app.bench.timing.BenchmarkTooLarge: bench oracles: n = 1000000000, d = 4 needs about 767 GiB, above the limit of 4 GiB (--max-memory)
     """
     for name in oracles:
         if name not in BENCH_ORACLES:
