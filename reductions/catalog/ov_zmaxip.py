@@ -106,20 +106,12 @@ def crt_primes(count: int, above: int) -> tuple[int, ...]:
     """
     if count <= 0:
         return ()
-    if above < 2**31 and count > 64:  # many small primes (a bottom level of thousands of bits): sieve them
-        span = max(
-            1024, int(count * (math.log(count + above) + 2))
-        )  # the prime gaps below are under ln(x) + 2 on average
+    if count > 64 and above < 2**48:  # many primes (a bottom level of thousands of bits): sieve a window
+        span = max(1024, int(count * (math.log(count + above + 2) + 2)))  # gaps average ln(x); twice over
         while True:
-            upper = above + span
-            sieve = np.ones(upper + 1, dtype=bool)
-            sieve[:2] = False
-            for p in range(2, math.isqrt(upper) + 1):
-                if sieve[p]:
-                    sieve[p * p :: p] = False
-            found = np.flatnonzero(sieve[above + 1 :]) + above + 1
-            if found.size >= count:
-                return tuple(int(p) for p in found[:count])
+            found = _primes_between(above + 1, above + span)
+            if len(found) >= count:
+                return found[:count]
             span *= 2
     primes: list[int] = []
     current = above
@@ -127,6 +119,26 @@ def crt_primes(count: int, above: int) -> tuple[int, ...]:
         current = smallest_prime_above(current)
         primes.append(current)
     return tuple(primes)
+
+
+def _primes_between(lo: int, hi: int) -> tuple[int, ...]:
+    """The primes in ``[lo, hi]`` by a sieve of that window alone (memory ``hi - lo`` bytes, whatever ``lo``).
+
+    >>> _primes_between(90, 110), _primes_between(0, 10)
+    ((97, 101, 103, 107, 109), (2, 3, 5, 7))
+    """
+    root = math.isqrt(hi)
+    small = np.ones(root + 1, dtype=bool)
+    small[:2] = False
+    for p in range(2, math.isqrt(root) + 1):
+        if small[p]:
+            small[p * p :: p] = False
+    window = np.ones(hi - lo + 1, dtype=bool)
+    for p in np.flatnonzero(small).tolist():
+        start = max(p * p, -(-lo // p) * p)
+        window[start - lo :: p] = False
+    window[: max(0, 2 - lo)] = False  # 0 and 1
+    return tuple(int(lo + i) for i in np.flatnonzero(window))
 
 
 @attrs.frozen

@@ -142,6 +142,24 @@ def test_the_recursion_pays_only_past_a_few_thousand_bits_a_block() -> None:
     assert OVToZMaxIP(blocks=32).plan(32 * 2**11) == flat  # the default keeps the fewer members
 
 
+def test_sizes_take_little_memory() -> None:
+    # 100 moduli above 901,770,870 (the bound of a 6-bit level): a sieve of that window alone (sieving
+    # from 0 took 860 MB); and a default plan at d = 10^5
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        level = OVToZMaxIP(blocks=1, groups=(6,)).plan(600)
+        reason, sizes = OVToZMaxIP().predict_members(2, 2, 10**5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert level.child is not None and level.child.bound == 901_770_870 and len(level.moduli) == 100
+    assert min(level.moduli) > level.child.bound and all(sympy.isprime(q) for q in level.moduli)
+    assert reason is not None and "above max_members" in reason and sizes["ell"] == 128
+    assert peak < 64 * 2**20
+
+
 @pytest.mark.slow
 def test_the_default_plan_recurses_where_that_has_fewer_members() -> None:
     plan = OVToZMaxIP(blocks=32).plan(32 * 2**17)  # about 30 s of exact big-int sizes
