@@ -13,10 +13,10 @@ blocks run in parallel; its score scratch is four rows of one chunk of keys
 
 Exponential (float64): ``x`` is clamped to ``[-1022, 1023]``, ``n = round(x)``
 (by adding and subtracting ``1.5 * 2^52``), ``f = x - n`` (exact) in
-``[-1/2, 1/2]``, ``2^f`` by the degree-13 Taylor polynomial of ``e^(f ln 2)``
-with coefficients rounded to float64 (Horner), and ``2^n`` added to the
+``[-1/2, 1/2]``, ``2^f`` by a near-minimax polynomial of degree 11 (Chebyshev
+fit, coefficients rounded to float64; Horner), and ``2^n`` added to the
 exponent bits (a bit reinterpretation, in the same vectorised loop). float32: the same with
-degree 7, ``1.5 * 2^23`` and ``[-126, 127]``. :data:`EXP2_ERROR` gives the
+the degree-7 Taylor polynomial, ``1.5 * 2^23`` and ``[-126, 127]``. :data:`EXP2_ERROR` gives the
 certified relative error of each in units of the unit roundoff; see
 :func:`exp2_error_bound` for its derivation.
 
@@ -37,19 +37,40 @@ import numpy as np
 
 __all__ = ["EXP2_DEGREE", "EXP2_ERROR", "exp2_coefficients", "exp2_error_bound"]
 
-EXP2_DEGREE = {"float64": 13, "float32": 7}
+EXP2_DEGREE = {"float64": 11, "float32": 7}
 """Degree of the polynomial for ``2^f`` on ``[-1/2, 1/2]`` per working precision."""
+
+_MINIMAX64 = (
+    "0x1.0000000000000p+0",
+    "0x1.62e42fefa39efp-1",
+    "0x1.ebfbdff82c5aep-3",
+    "0x1.c6b08d704a0c6p-5",
+    "0x1.3b2ab6fb9f1a5p-7",
+    "0x1.5d87fe78a3f9cp-10",
+    "0x1.430913112c61bp-13",
+    "0x1.ffcbfc6da6ed1p-17",
+    "0x1.62bfc2c86d700p-20",
+    "0x1.b524ebd13a55fp-24",
+    "0x1.e6228acd1c6e5p-28",
+    "0x1.e9ec1fcb69a7fp-32",
+)
+"""float64 coefficients ``c_0 .. c_11`` of ``2^f`` on ``[-1/2, 1/2]``: ``mpmath.chebyfit`` of degree 11 at
+50 digits, rounded to float64 (``tests/solvers/test_fused_kernel.py`` recomputes them). Near-minimax, they
+reach the accuracy of the degree-13 Taylor polynomial with two multiply-adds fewer per exponential."""
 
 _UNIT = {"float64": Fraction(1, 2**53), "float32": Fraction(1, 2**24)}
 
 
 def exp2_coefficients(dtype: str) -> tuple[float, ...]:
-    """Taylor coefficients ``ln(2)^k / k!`` of ``2^f``, ``k = 0..degree``, rounded to ``dtype``.
+    """The kernel's coefficients of ``2^f``, ``k = 0..degree``, as exact binary values of ``dtype``:
+    float64 the near-minimax ones (:data:`_MINIMAX64`), float32 the Taylor ones ``ln(2)^k / k!`` rounded.
 
     >>> from solvers.attention._fused import exp2_coefficients
-    >>> exp2_coefficients("float64")[:2] == (1.0, 0.6931471805599453)
-    True
+    >>> exp2_coefficients("float64")[:2] == (1.0, 0.6931471805599453), len(exp2_coefficients("float32"))
+    (True, 8)
     """
+    if dtype == "float64":
+        return tuple(float.fromhex(c) for c in _MINIMAX64)
     import mpmath
 
     with mpmath.workdps(60):
@@ -68,9 +89,12 @@ def exp2_error_bound(dtype: str) -> float:
 
     * reduction: ``n = round(x)`` (adding and subtracting ``1.5 * 2^52``, exact for
       ``|x| < 2^51``) and ``f = x - n`` (Sterbenz) are exact, ``|f| <= 1/2``;
-    * truncation ``T``: the Taylor remainder of ``e^(f ln 2)`` after degree ``N`` is
-      at most ``(ln2 / 2)^(N+1) / (N+1)! * sqrt 2``;
-    * coefficients ``C``: ``sum_k |fl(c_k) - c_k| 2^-k``;
+    * approximation ``A`` (truncation and the rounded coefficients at once): on a
+      piece ``[a, b]`` with centre ``c`` and radius ``r``, ``p(f) - 2^f = q(f) - R(f)``
+      with ``q = p - T`` for the Taylor polynomial ``T`` of ``2^f`` of degree
+      ``N + 25`` and ``|R| <= 2 (ln2 / 2)^(N+26) / (N+26)! * sqrt 2`` (the 2 also
+      covers the 60-digit coefficients of ``T``); re-expanded at ``c``,
+      ``q(c + t) = sum_j s_j t^j`` and ``|q| <= sum_j |s_j| r^j`` on the piece;
     * Horner ``H``: step ``q_k = fl(fl(q_(k+1) f) + c_k)`` rounds at most twice (once
       with an fma), so ``|p^ - p| <= u sum_k |f|^k (|q_k| + |q_(k+1) f|)``; on each of
       64 pieces ``[a, b]`` of ``[-1/2, 1/2]`` the tails ``q_k`` are positive and
@@ -79,8 +103,10 @@ def exp2_error_bound(dtype: str) -> float:
     * scaling by ``2^n`` through the exponent bits is exact (no result is
       subnormal: ``n >= -1022``, and ``f >= 0`` when ``n = -1022``).
 
-    On each piece ``(T + C + H) / 2^a`` bounds the relative error; the bound is the
-    largest over the pieces.
+    On each piece ``(A + H) / 2^a`` bounds the relative error; the bound is the
+    largest over the pieces. The Horner step needs positive coefficients with
+    ``c_(k+1) / 2 <= c_k`` (so that the tails alternate with decreasing terms); this
+    is checked, and a ``ValueError`` raised otherwise.
 
     >>> from solvers.attention._fused import exp2_error_bound
     >>> 1 < exp2_error_bound("float64") < 4
@@ -93,18 +119,30 @@ def exp2_error_bound(dtype: str) -> float:
         coefficients = [mpmath.mpf(c) for c in exp2_coefficients(dtype)]  # exact binary values
         degree = EXP2_DEGREE[dtype]
         half, ln2 = mpmath.mpf(0.5), mpmath.log(2)
-        truncation = (ln2 / 2) ** (degree + 1) / mpmath.factorial(degree + 1) * mpmath.sqrt(2)
-        rounding = sum(abs(c - ln2**k / mpmath.factorial(k)) * half**k for k, c in enumerate(coefficients))
+        if not all(c > 0 for c in coefficients) or any(
+            coefficients[k + 1] * half > coefficients[k] for k in range(degree)
+        ):
+            raise ValueError("the Horner bound needs positive coefficients with c_(k+1) / 2 <= c_k")
+        high = degree + 25
+        taylor = [ln2**k / mpmath.factorial(k) for k in range(high + 1)]
+        q = [(coefficients[k] if k <= degree else 0) - taylor[k] for k in range(high + 1)]
+        remainder = 2 * (ln2 / 2) ** (high + 1) / mpmath.factorial(high + 1) * mpmath.sqrt(2)
         worst = mpmath.mpf(0)
         for piece in range(_PIECES):
             a = -half + mpmath.mpf(piece) / _PIECES
             b = a + mpmath.mpf(1) / _PIECES
             top = max(abs(a), abs(b))
+            centre, radius = (a + b) / 2, (b - a) / 2
+            shifted = [
+                sum(mpmath.binomial(k, j) * q[k] * centre ** (k - j) for k in range(j, high + 1))
+                for j in range(high + 1)
+            ]
+            approximation = sum(abs(s) * radius**j for j, s in enumerate(shifted)) + remainder
             # |q_k| on [a, b]: q_k is positive and increasing on [-1/2, 1/2] (an alternating
             # tail with decreasing terms where f < 0), so its largest value is at b
             tails = [sum(coefficients[j] * b ** (j - k) for j in range(k, degree + 1)) for k in range(degree + 2)]
             horner = sum((tails[k] + tails[k + 1] * top) * top**k for k in range(degree + 1)) * u * mpmath.mpf(1.01)
-            worst = max(worst, (truncation + rounding + horner) / mpmath.power(2, a))
+            worst = max(worst, (approximation + horner) / mpmath.power(2, a))
         return float(mpmath.ceil(worst / u * 1000) / 1000)
 
 
@@ -184,14 +222,12 @@ if numba is not None:
 
     @numba.njit(cache=True, nogil=True, fastmath=_MATH)
     def _exp2_64(w, n):  # pragma: no cover - compiled
-        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13 = _C64
+        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 = _C64
         for k in range(n):
             x = min(max(w[k], -1022.0), 1023.0)
             t = x + _M64
             f = x - (t - _M64)
-            p = c13
-            p = p * f + c12
-            p = p * f + c11
+            p = c11
             p = p * f + c10
             p = p * f + c9
             p = p * f + c8

@@ -53,6 +53,22 @@ def test_memory_prediction_uses_the_kernels_chunk() -> None:
 # -- the exponential -----------------------------------------------------------------------------
 
 
+def test_float64_coefficients_are_the_chebyshev_fit_rounded() -> None:
+    from solvers.attention._fused import EXP2_DEGREE, exp2_coefficients
+
+    with mpmath.workdps(50):
+        fit = mpmath.chebyfit(lambda x: mpmath.power(2, x), [-0.5, 0.5], EXP2_DEGREE["float64"] + 1)
+    assert exp2_coefficients("float64") == tuple(float(c) for c in reversed(fit))
+
+
+def test_exp2_bound_refuses_coefficients_its_horner_argument_does_not_cover(monkeypatch: pytest.MonkeyPatch) -> None:
+    from solvers.attention import _fused
+
+    monkeypatch.setattr(_fused, "exp2_coefficients", lambda dtype: (1.0, -0.7, 0.2, 0.05, 0.01, 0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="positive coefficients"):
+        _fused.exp2_error_bound("float32")
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_certified_exp2_bound_is_recomputed_and_below_the_oracles_constant(dtype: str) -> None:
     from solvers.attention._fused import EXP2_ERROR, exp2_error_bound
