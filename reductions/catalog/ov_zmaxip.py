@@ -34,12 +34,14 @@ The same small primes serve every group of a recursive level, so ``log Q``
 grows like ``2 b log(g log g)`` instead of the bottom level's
 ``b log(b log b)``: with ``g = ceil(log2 b)`` at each level the exponent
 doubles per level over ``log* b`` levels, Chen's ``6^(log* b)`` (here about
-``2^(log* b)``). :meth:`OVToZMaxIP.plan` builds, for each ``b``, the bottom
-level and the recursive level with ``g = ceil(log2 b)`` (its own levels chosen
-the same way) and keeps the one with fewer admissible values: at ``l = 32``
-that is the bottom level below about ``2^17`` bits a block and the recursion
-from there (its modulus is smaller from about ``2^11`` bits; ``docs/zmaxip.md``
-has the numbers). A fixed ``groups`` forces a recursive plan instead.
+``2^(log* b)``). :meth:`OVToZMaxIP.plan` keeps, for each ``b``, whichever has
+the fewest admissible values of the bottom level, Chen's rule (``g = ceil(log2 b)``
+at every level of 4 bits or more) and the recursive level whose own levels are
+chosen this way, so it never has more members than Chen's rule. At ``l = 32``
+the recursion has the smaller modulus from about ``2^11`` bits a block and the
+fewer members from about ``2^17``; with the default ``l`` that first happens
+near ``d = 2^27``, so every default plan computed here is the bottom level
+(``docs/zmaxip.md`` has the numbers). A fixed ``groups`` fixes the plan instead.
 
 **2. One Z-Max-IP instance per admissible value (squaring).** For ``v`` in
 ``V`` put ``x' = (X, 1)`` and ``y' = (Y, -v)``, so ``<x', y'> = S - v``,
@@ -62,9 +64,11 @@ at most ``W = max(2 M^2, 2 M v_max, v_max^2)``. With the recursion
 ``l^(6^(log* b) b)`` with his own choice of group sizes and primes; here the
 groups, the primes (the smallest above each level's bound) and the rule for
 ``l`` are this project's, and a level is recursive only where that gives fewer
-members. ``o(1)`` is reached only in the limit: for ``d <= 2^16`` the member
-count exceeds ``n`` (as Chen's ``(6/7)^(log* n)`` stays above 0.46 for every
-``n`` below ``2^65536``). The sizes are stated exactly
+members. ``o(1)`` is reached only in the limit: at the sizes computed here
+``log2 |V| / d`` is 0.2 to 0.5 for ``33 <= d <= 2^16`` and about 0.1 up to
+``2^20`` (as Chen's ``(6/7)^(log* n)`` stays above 0.46 for every ``n`` below
+``2^65536``); below ``d = 33`` the cap ``l = d`` packs nothing and leaves one
+member, outside the ``2^O(log* n)`` regime. The sizes are stated exactly
 (:meth:`OVToZMaxIP.sizes`) and refused beyond ``max_members``,
 ``max_entries`` and ``max_product`` before anything is built.
 """
@@ -246,8 +250,11 @@ def packing_level(blocks: int, bits: int, group: int, child: PackingLevel | None
         moduli = crt_primes(bits, blocks)
         child_largest, child_count = 1, 1
     else:
-        if child is None or child.bits < group:
-            raise ValueError(f"a level with groups of {group} bits needs a child level packing at least {group} bits")
+        if child is None or child.bits < group or child.blocks != blocks:
+            raise ValueError(
+                f"a level with groups of {group} bits for l = {blocks} needs a child level for the same l "
+                f"packing at least {group} bits"
+            )
         moduli = crt_primes(-(-bits // group), child.bound - 1)
         child_largest, child_count = child.largest, child.count
     modulus = math.prod(moduli)
@@ -263,7 +270,7 @@ def packing_level(blocks: int, bits: int, group: int, child: PackingLevel | None
     return PackingLevel(blocks, group, moduli, child, modulus, largest, top, count, largest_residue + top * modulus)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4)
 def _idempotents(moduli: tuple[int, ...]) -> tuple[int, ...]:
     """The CRT idempotents ``e_t`` (``1`` mod ``q_t``, ``0`` mod the others), built only when packing:
     at thousands of moduli they take gigabytes, so the size prediction never asks for them.
@@ -278,19 +285,35 @@ def _idempotents(moduli: tuple[int, ...]) -> tuple[int, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _fewest_members(blocks: int, bits: int) -> PackingLevel:
-    """The bottom level, or the recursive one with groups of ``ceil(log2 bits)`` bits (its own
-    levels chosen the same way), whichever has fewer admissible values (then the smaller ``Q``)."""
-    flat = packing_level(blocks, bits, 1)
+def _always_recursive(blocks: int, bits: int) -> PackingLevel:
+    """Chen's rule: groups of ``ceil(log2 bits)`` bits at every level with at least 4 bits, the bottom
+    level below (the plan the asymptotic bound of the module docstring is about)."""
     if bits < 4:
-        return flat
+        return packing_level(blocks, bits, 1)
     group = (bits - 1).bit_length()
-    recursive = packing_level(blocks, bits, group, _fewest_members(blocks, group))
-    return min((flat, recursive), key=lambda level: (level.count, level.modulus))
+    return packing_level(blocks, bits, group, _always_recursive(blocks, group))
+
+
+@functools.lru_cache(maxsize=256)
+def _fewest_members(blocks: int, bits: int) -> PackingLevel:
+    """The fewest admissible values (then the smaller ``Q``) among the bottom level, :func:`_always_recursive`
+    and the recursive level whose child is chosen this way: never more members than Chen's rule."""
+    best = packing_level(blocks, bits, 1)
+    if bits < 4:
+        return best
+    group = (bits - 1).bit_length()
+    channels = -(-bits // group)
+    for child in (_always_recursive(blocks, group), _fewest_members(blocks, group)):
+        if child.count**channels >= best.count:  # |V| >= |V'|^k: no fewer members, so its primes are not sought
+            continue
+        candidate = packing_level(blocks, bits, group, child)
+        best = min((best, candidate), key=lambda level: (level.count, level.modulus, level.groups))
+    return best
 
 
 def _forced(blocks: int, bits: int, groups: tuple[int, ...]) -> PackingLevel:
-    """The plan with ``groups[0]`` bits per channel at the top, ``groups[1]`` below it, ..., the bottom level last."""
+    """The plan with ``groups[0]`` bits per channel at the top, ``groups[1]`` below it, ..., the bottom level
+    last; a group wider than the bits of its level is cut to them, and a level of one bit is the bottom one."""
     group = min(groups[0], bits) if groups else 1
     if group <= 1:
         return packing_level(blocks, bits, 1)
@@ -361,7 +384,8 @@ def _as_blocks(value: Any) -> int | None:
 
 
 def _as_groups(value: Any) -> tuple[int, ...] | None:
-    """``groups`` as a tuple of Python ints ``>= 2`` (bits per channel, top level first), or ``None``.
+    """``groups`` as a tuple of Python ints ``>= 2`` (bits per channel, top level first; ``()``: the bottom
+    level alone), or ``None``.
 
     >>> _as_groups([4, np.int64(2)]), _as_groups(None)
     ((4, 2), None)
@@ -373,7 +397,8 @@ def _as_groups(value: Any) -> tuple[int, ...] | None:
         isinstance(g, numbers.Integral) and not isinstance(g, (bool, np.bool_)) and int(g) >= 2 for g in items
     ):
         raise ValueError(
-            f"'groups' must be a tuple of ints >= 2 (bits per channel, top level first) or None (got {value!r})"
+            f"'groups' must be a tuple of ints >= 2 (bits per channel, top level first; () for the bottom level "
+            f"alone) or None (got {value!r})"
         )
     return tuple(int(g) for g in items)
 
@@ -389,8 +414,9 @@ class OVToZMaxIP(FamilyReduction):
         iterated-log rule ``l = max(1, 2^(2 log* d - 3))``. Capped at ``max(d, 1)``.
     groups : tuple of int or None
         Bits per CRT channel of each recursive level, top level first (the bottom
-        level, one bit per channel, comes last); ``None`` (default): the plan with
-        the fewest members (:meth:`plan`).
+        level, one bit per channel, comes last; ``()``: the bottom level alone); a
+        group wider than its level's bits is cut to them. ``None`` (default): the
+        plan with the fewest members (:meth:`plan`).
     max_members, max_entries : int
         Most members and vector entries (over all members) the forward map builds.
     max_product : int or None
@@ -425,16 +451,26 @@ class OVToZMaxIP(FamilyReduction):
     source: ClassVar[str] = "ov"
     target: ClassVar[str] = "zmaxip"
     verify_max_size: ClassVar[int] = 5
-    member_growth: ClassVar[str] = (
-        "the members are 2^o(m) (Chen's recursion with l = 2^(2 log* m - 3): log2 of their number is "
-        "O(m log*(m) 2^(log* m) / 4^(log* m)))"
-    )
-
     blocks: int | None = attrs.field(default=None, converter=_as_blocks)
     groups: tuple[int, ...] | None = attrs.field(default=None, converter=_as_groups)
     max_members: int = 4096
     max_entries: int = 16_000_000
     max_product: int | None = None
+
+    def member_growth(self) -> str | None:
+        """How the member count grows with the OV dimension (there ``m``, the clauses of a formula), where
+        it is ``2^o(m)``: with the default ``blocks`` and ``groups`` only (a fixed ``l`` or the bottom level
+        alone give ``2^Theta(m log m / l)``).
+
+        >>> OVToZMaxIP().member_growth().startswith("the members are 2^o(m)"), OVToZMaxIP(blocks=2).member_growth()
+        (True, None)
+        """
+        if self.blocks is not None or self.groups is not None:
+            return None
+        return (
+            "the members are 2^o(m) (Chen's recursion with l = 2^(2 log* m - 3): log2 of their number is "
+            "O(m log*(m) 2^(log* m) / 4^(log* m)))"
+        )
 
     def blocks_for(self, dimension: int) -> int:
         """``l`` for an OV dimension ``d``: ``max(1, 2^(2 log* d - 3))`` (or ``blocks``), at most ``max(d, 1)``.
@@ -467,7 +503,7 @@ class OVToZMaxIP(FamilyReduction):
 
     def _sizes(self, d: int, n_a: int, n_b: int) -> CRTSizes:
         level = self.plan(d)
-        ell = self.blocks_for(d)
+        ell = level.blocks
         width = -(-max(d, 1) // ell)
         dimension = (ell + 1) * (ell + 2) // 2
         value = level.largest_value
@@ -645,7 +681,7 @@ class OVToZMaxIP(FamilyReduction):
                 "tau": sympy.Integer(0),
                 "W": sympy.Max(2 * M**2, 2 * M * V, V**2),
             },
-            ("ell", "M", "V"),
+            ("ell", "M", "V", "Q", "R"),
         )
 
     def family_size(self) -> sympy.Expr:

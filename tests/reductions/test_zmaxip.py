@@ -117,7 +117,7 @@ def test_packing_keeps_orthogonality_in_the_admissible_set(
     (packed_x,), (packed_y,) = reduction.pack(np.array([x]), sizes), reduction.pack(np.array([y]), sizes)
     assert all(0 <= v <= sizes.largest for v in packed_x + packed_y)
     s = sum(u * w for u, w in zip(packed_x, packed_y, strict=True))
-    assert 0 <= s < level.bound and s <= level.largest_value + sizes.largest**2 * sizes.blocks
+    assert 0 <= s < level.bound
     assert level.admissible(s) == (sum(u * w for u, w in zip(x, y, strict=True)) == 0)
 
 
@@ -130,6 +130,16 @@ def test_admissible_values_are_exactly_the_enumerated_ones(blocks: int, bits: in
     values = [level.value(i) for i in range(level.count)]
     assert len(set(values)) == level.count and max(values) <= level.largest_value < level.bound
     assert set(values) == {s for s in range(level.bound) if level.admissible(s)}
+
+
+def test_a_child_level_must_pack_for_the_same_number_of_blocks() -> None:
+    # a level for l = 1 inside one for l = 3 would call sums of up to 3 products admissible wrongly
+    from reductions.catalog.ov_zmaxip import packing_level
+
+    with pytest.raises(ValueError, match="needs a child level for the same l"):
+        packing_level(3, 4, 2, packing_level(1, 2, 1))
+    with pytest.raises(ValueError, match="has no child level"):
+        packing_level(1, 2, 1, packing_level(1, 2, 1))
 
 
 def test_the_recursion_pays_only_past_a_few_thousand_bits_a_block() -> None:
@@ -495,6 +505,14 @@ def test_family_chains_state_their_seth_consequence(capsys: pytest.CaptureFixtur
     block = next(block for block in blocks if "through many instances: sat-aattc-lowdim " in block)
     assert "a SETH consequence in the limit" in block and "the members are 2^o(m)" in block
     assert f"times {get_reduction('sat-aattc-lowdim').family_size()} members" in block
+    # but not with a fixed l, nor with the bottom level alone: 2^Theta(m log m / l) members
+    from reductions.catalog.sat_ov import SatToOV
+    from reductions.family import FamilyChain
+    from reductions.symbolic import family_implication
+
+    for fixed in (OVToZMaxIP(blocks=2, max_product=2**53), OVToZMaxIP(groups=(), max_product=2**53)):
+        chain = FamilyChain.of(SatToOV(), fixed, ZMaxIPToAttention())
+        assert family_implication(chain, chain.family_size()).startswith("no SETH consequence by itself")
 
 
 def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
