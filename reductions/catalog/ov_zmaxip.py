@@ -40,7 +40,7 @@ at every level of 4 bits or more) and the recursive level whose own levels are
 chosen this way, so it never has more members than Chen's rule. At ``l = 32``
 the recursion has the smaller modulus from about ``2^11`` bits a block and the
 fewer members from about ``2^17``; with the default ``l`` that first happens
-near ``d = 2^27``, so every default plan computed here is the bottom level
+near ``d = 2^27`` (extrapolated), so every default plan computed here is the bottom level
 (``docs/zmaxip.md`` has the numbers). A fixed ``groups`` fixes the plan instead.
 
 **2. One Z-Max-IP instance per admissible value (squaring).** For ``v`` in

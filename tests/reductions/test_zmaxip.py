@@ -132,6 +132,16 @@ def test_admissible_values_are_exactly_the_enumerated_ones(blocks: int, bits: in
     assert set(values) == {s for s in range(level.bound) if level.admissible(s)}
 
 
+@pytest.mark.parametrize("blocks", [1, 2, 8, 32])
+def test_the_default_plan_never_has_more_members_than_chens_rule(blocks: int) -> None:
+    from reductions.catalog.ov_zmaxip import _always_recursive, _fewest_members, packing_level
+
+    for bits in (*range(1, 40), 64, 100, 300):
+        chosen, chen = _fewest_members(blocks, bits), _always_recursive(blocks, bits)
+        assert chosen.count <= chen.count and chosen.count <= packing_level(blocks, bits, 1).count
+        assert chen.groups[-1] == 1 and (bits < 4 or chen.child is not None)
+
+
 def test_a_child_level_must_pack_for_the_same_number_of_blocks() -> None:
     # a level for l = 1 inside one for l = 3 would call sums of up to 3 products admissible wrongly
     from reductions.catalog.ov_zmaxip import packing_level
