@@ -20,7 +20,7 @@ import attrs
 from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.display import MAX_LITERALS, html_block, key_value_table, stage_table
-from instances.errors import OracleContradiction, OracleRefusal
+from instances.errors import OracleContradiction, OracleRefusal, SolverBudgetExceeded
 from instances.formatting import format_bytes, plural
 from reductions.core import Chain, Stage
 from reductions.family import ReducedFamily, answer_members, is_family
@@ -614,8 +614,11 @@ def solve_via_attention(
     elif chain.source != "sat":
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
-    if is_family(chain):  # one oracle call per member instance (the step refuses oversized families itself)
+    if is_family(chain):  # one oracle call per member instance
         _check_family_source_sizes(formula, chain, max_bytes)
+        predicted = predict_family(formula, chain)
+        if predicted is not None and predicted[0] is not None:  # refused on the sizes alone, before building
+            raise SolverBudgetExceeded(predicted[0])
         return _solve_through_family(formula, chain, oracle_object, start)
     prediction = predict_chain(formula, chain)
     if prediction is None:
@@ -735,6 +738,24 @@ def _solve_through_family(formula: CNF, chain: Any, oracle_object: Any, start: f
     status = "SAT" if assignment is not None else "UNSAT"
     used = f"{oracle_object.name} ({calls} calls, {reduced.count} members)"
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
+
+
+def predict_family(formula: CNF, chain: Any) -> tuple[str | None, dict[str, Any]] | None:
+    """The family step's own prediction on the OV sizes ``formula`` gives (its refusal or ``None``, and the
+    predicted sizes), where the chain is ``sat-ov`` then a family step with ``predict_members``; else ``None``.
+
+    >>> from instances import CNF
+    >>> from reductions.registry import get_reduction
+    >>> reason, sizes = predict_family(CNF(50, [[1, 2, 3]] * 80), get_reduction("sat-aattc-lowdim"))
+    >>> sizes["members"], reason.endswith("above max_members = 4,096")
+    (2087329, True)
+    """
+    predict = getattr(getattr(chain, "head", None), "predict_members", None)
+    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
+        return None
+    sizes = chain.before[0].parameters().evaluate({"v": formula.num_vars, "m": formula.num_clauses})
+    refusal, predicted = predict(sizes["n_a"], sizes["n_b"], sizes["d"])
+    return refusal, predicted
 
 
 def _check_family_source_sizes(formula: CNF, chain: Any, max_bytes: int) -> None:

@@ -207,16 +207,16 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
 def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str) -> dict[str, Any]:
     """What ``solve`` would meet on a chain through a reduction to many instances: the family step's own
     prediction (``predict_members(n_a, n_b, d)`` on the OV sizes after split and list) where it has one."""
-    predict = getattr(chain.head, "predict_members", None)
-    count = chain.family_size()
-    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
+    from reductions.pipeline import predict_family
+
+    prediction = predict_family(formula, chain)
+    if prediction is None:
         return dict(
             report,
             accepts=True,
-            reason=f"{what}: {count} instances, one oracle call each; sizes not predictable before building",
+            reason=f"{what}: {chain.family_size()} instances, one oracle call each; sizes not predictable before building",
         )
-    sizes = chain.before[0].parameters().evaluate({"v": formula.num_vars, "m": formula.num_clauses})
-    refusal, predicted = predict(sizes["n_a"], sizes["n_b"], sizes["d"])
+    refusal, predicted = prediction
     report.update(predicted)
     if refusal is not None:
         return dict(report, accepts=False, reason=f"{what}: {refusal}")

@@ -471,6 +471,22 @@ def test_cli_refuses_larger_files_with_the_predicted_sizes(capsys: pytest.Captur
     assert len(reason) == 1 and "Q = 65,231 (3 primes): 2,087,329 members of dimension 561" in reason[0]
 
 
+def test_solve_refuses_a_family_before_building_the_vectors() -> None:
+    # 50 variables: 2^25 OV vectors of 80 bits (2.7 GB) would be built before the family step refused
+    import tracemalloc
+
+    from reductions.pipeline import solve_via_attention
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(SolverBudgetExceeded, match="Q = 65,231 .3 primes.: 2,087,329 members"):
+            solve_via_attention(CNF(50, [[1, 2, 3]] * 80), chain=get_reduction("sat-aattc-lowdim"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20
+
+
 def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
     from reductions.app.cli import main
 
