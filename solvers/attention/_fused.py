@@ -104,9 +104,10 @@ def exp2_error_bound(dtype: str) -> float:
       subnormal: ``n >= -1022``, and ``f >= 0`` when ``n = -1022``).
 
     On each piece ``(A + H) / 2^a`` bounds the relative error; the bound is the
-    largest over the pieces. The Horner step needs positive coefficients with
-    ``c_(k+1) / 2 <= c_k`` (so that the tails alternate with decreasing terms); this
-    is checked, and a ``ValueError`` raised otherwise.
+    largest over the pieces. The Horner step needs every tail ``q_k`` positive and
+    increasing on ``[-1/2, 1/2]``: with positive coefficients, ``c_1 <= 2 c_0`` and
+    ``c_(k+1) <= c_k`` from ``k = 1``, the tails and their derivatives alternate with
+    decreasing terms where ``f < 0``. This is checked, and a ``ValueError`` raised otherwise.
 
     >>> from solvers.attention._fused import exp2_error_bound
     >>> 1 < exp2_error_bound("float64") < 4
@@ -119,10 +120,14 @@ def exp2_error_bound(dtype: str) -> float:
         coefficients = [mpmath.mpf(c) for c in exp2_coefficients(dtype)]  # exact binary values
         degree = EXP2_DEGREE[dtype]
         half, ln2 = mpmath.mpf(0.5), mpmath.log(2)
-        if not all(c > 0 for c in coefficients) or any(
-            coefficients[k + 1] * half > coefficients[k] for k in range(degree)
+        if (
+            not all(c > 0 for c in coefficients)
+            or coefficients[1] > 2 * coefficients[0]
+            or any(coefficients[k + 1] > coefficients[k] for k in range(1, degree))
         ):
-            raise ValueError("the Horner bound needs positive coefficients with c_(k+1) / 2 <= c_k")
+            raise ValueError(
+                "the Horner bound needs positive coefficients with c_1 <= 2 c_0 and c_(k+1) <= c_k from k = 1"
+            )
         high = degree + 25
         taylor = [ln2**k / mpmath.factorial(k) for k in range(high + 1)]
         q = [(coefficients[k] if k <= degree else 0) - taylor[k] for k in range(high + 1)]

@@ -21,9 +21,9 @@ array([0.5     , 0.880797])
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -195,15 +195,30 @@ def _fused_kernel() -> Any:
 _FUSED_CHUNK = 512  # solvers.attention._fused.CHUNK, for the memory prediction without importing numba (tested equal)
 
 
+def _rows_without(rows: np.ndarray, skip: int) -> np.ndarray:
+    """A C-contiguous copy of ``rows`` without row ``skip``, in one allocation (``np.delete`` of a
+    transposed array keeps its column-major layout, and making that contiguous copied it twice).
+
+    >>> _rows_without(np.arange(6.0).reshape(2, 3).T, 1).tolist()
+    [[0.0, 3.0], [2.0, 5.0]]
+    """
+    out = np.empty((rows.shape[0] - 1, rows.shape[1]), dtype=rows.dtype)
+    out[:skip] = rows[:skip]
+    out[skip:] = rows[skip + 1 :]
+    return out
+
+
 def _fused_expected() -> bool:
-    """Whether a call would run the fused kernel, without importing numba (for the memory prediction).
+    """Whether a call runs the fused kernel, without importing numba (for the memory prediction): only
+    once the kernel has loaded; before that the prediction counts the numpy kernel's larger tile.
 
     >>> _fused_expected() in (True, False)
     True
     """
     if os.environ.get(FUSED_ENV, "") == "numpy" or _FUSED_LOAD_FAILED:
         return False
-    return importlib.util.find_spec("numba") is not None
+    module = sys.modules.get("solvers.attention._fused")
+    return bool(module is not None and module.FUSED_AVAILABLE)
 
 
 def fused_available() -> bool:
@@ -492,7 +507,8 @@ class ExactAttention:
         if self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH:  # the fused kernel's contiguous key side
             prepared += itemsize * m * (d + dv + 1)  # (counted whether or not numba is there: no import here)
         # the numpy kernel's score tile is qb x kb; the fused kernel's scratch is four rows of one chunk of keys
-        fused = self.kernel != "numpy" and d + 1 <= _FUSED_MAX_WIDTH and _fused_expected()
+        # (counted only where the log-form recomputation, d + 2 columns, runs fused too)
+        fused = self.kernel != "numpy" and d + 2 <= _FUSED_MAX_WIDTH and _fused_expected()
         scores = 4 * max(_FUSED_CHUNK, _PROBE_KEYS) if fused else qb * kb
         tiles = workers * (itemsize * (scores + qb * (dv + 1) + qb * (d + 2)) + 8 * qb * (dv + 1))
         slices = 2 * min(max(_GATHER_BYTES, 8 * (d + 2)), 8 * max(r, m) * (d + 2))
@@ -864,7 +880,7 @@ class ExactAttention:
         # chunk leaves the cache and BLAS's blocked product is faster (4x at d = 1020)
         fused = _fused_kernel() if self.kernel != "numpy" and qa.shape[1] <= _FUSED_MAX_WIDTH else None
         if fused is not None:  # feature-major, contiguous rows; the kernel starts each score from -shift
-            kt, vat = np.ascontiguousarray(np.delete(kt, shift_column, axis=0)), np.ascontiguousarray(vat)
+            kt, vat = _rows_without(kt, shift_column), np.ascontiguousarray(vat)
 
         def work(queue: Iterator[tuple[int, int]], lock: threading.Lock) -> None:
             scores = np.empty(qb * kb if fused is None else 0, dtype=qa.dtype)

@@ -437,3 +437,52 @@ def test_stated_bound_holds_where_q_over_d_is_subnormal(
     error = abs(float(output.values[0, 0]) - float(reference.values[0, 0]))
     assert error > 0  # the case really rounds
     assert error <= output.abs_error
+
+
+# -- the memory prediction at the kernel's edges --------------------------------------------------
+
+
+def test_peak_prediction_covers_the_log_form_pass_at_d_128() -> None:
+    # at d = 128 the log-form recomputation has d + 2 = 130 columns: it runs the numpy kernel with its
+    # 256 x 2048 tile even where the first pass was fused, and the prediction counts that tile
+    rng = np.random.default_rng(0)
+    value = np.ones((2048, 2))
+    value[:, 1] = 1e-300  # weights this small send the column to the log-form recomputation
+    instance = AttentionInstance(rng.uniform(-1, 1, (2048, 128)), rng.uniform(-1, 1, (2048, 128)), value, 1.0)
+    oracle = ExactAttention(workers=2)
+    warm_up()
+    peak = traced_peak(lambda: oracle(instance))
+    assert oracle.peak_bytes(2048, 2048, 128, 2) >= peak
+
+
+def test_peak_prediction_covers_the_key_copy_of_many_keys() -> None:
+    # the fused kernel's feature-major key copy is made once (np.delete of the transpose kept its column
+    # order, and making it contiguous copied it a second time, 64 MiB past the prediction here)
+    rng = np.random.default_rng(1)
+    instance = AttentionInstance(
+        rng.uniform(-1, 1, (8, 32)), rng.uniform(-1, 1, (2**18, 32)), rng.uniform(-1, 1, (2**18, 1)), 1.0
+    )
+    oracle = ExactAttention(duplicates="keep")
+    warm_up()
+    peak = traced_peak(lambda: oracle(instance))
+    assert oracle.peak_bytes(8, 2**18, 32, 1) >= peak
+
+
+def test_the_prediction_counts_the_fused_scratch_only_once_the_kernel_has_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+    import types
+
+    from solvers.attention import exact
+
+    for available in (True, False):  # numba importable or not: the module says which
+        module = types.ModuleType("solvers.attention._fused")
+        module.FUSED_AVAILABLE = available  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "solvers.attention._fused", module)
+        assert exact._fused_expected() is available
+    monkeypatch.delitem(sys.modules, "solvers.attention._fused")
+    assert exact._fused_expected() is False  # not loaded yet: the numpy tile is counted
+    # the numpy kernel's tile, plus the fused kernel's contiguous key copy that auto counts anyway
+    auto, numpy_kernel = ExactAttention(kernel="auto"), ExactAttention(kernel="numpy")
+    assert auto.peak_bytes(2048, 2048, 4, 1) == numpy_kernel.peak_bytes(2048, 2048, 4, 1) + 8 * 2048 * (4 + 1 + 1)

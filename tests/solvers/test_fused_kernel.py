@@ -64,9 +64,11 @@ def test_float64_coefficients_are_the_chebyshev_fit_rounded() -> None:
 def test_exp2_bound_refuses_coefficients_its_horner_argument_does_not_cover(monkeypatch: pytest.MonkeyPatch) -> None:
     from solvers.attention import _fused
 
-    monkeypatch.setattr(_fused, "exp2_coefficients", lambda dtype: (1.0, -0.7, 0.2, 0.05, 0.01, 0.0, 0.0, 0.0))
-    with pytest.raises(ValueError, match="positive coefficients"):
-        _fused.exp2_error_bound("float32")
+    for bad in ((1.0, -0.7, 0.2, 0.05, 0.01, 0.0, 0.0, 0.0), (1.0, 0.1, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005)):
+        # a negative coefficient; c_2 > c_1 (then the tail q_0 decreases on [-1/2, -31/64])
+        monkeypatch.setattr(_fused, "exp2_coefficients", lambda dtype, bad=bad: bad)
+        with pytest.raises(ValueError, match="positive coefficients"):
+            _fused.exp2_error_bound("float32")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -250,9 +252,9 @@ def test_predicted_peak_covers_the_fused_kernel_with_few_rows_and_many_keys(dtyp
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 6, 7, 8, 9, 11])
 @pytest.mark.parametrize("value_columns", [1, 3, 4, 8])
-def test_fused_rows_taken_four_two_and_one_at_a_time(dtype: str, rows: int, value_columns: int) -> None:
-    """Row blocks go four rows at a time, then two, then one, and value columns four at a time
-    then one: every remainder against mpmath, with mixed-sign values."""
+def test_fused_rows_taken_four_then_one_at_a_time(dtype: str, rows: int, value_columns: int) -> None:
+    """Row blocks go four rows at a time, then one, and value columns four at a time then one:
+    every remainder against mpmath, with mixed-sign values."""
     rng = np.random.default_rng(rows * 10 + value_columns)
     inst = AttentionInstance(
         rng.uniform(-3, 3, (rows, 6)), rng.uniform(-3, 3, (700, 6)), rng.uniform(-1, 1, (700, value_columns)), 3.0

@@ -83,10 +83,13 @@ ALL_EXACT = ("exact", "exact-float32", "exact-numpy", "exact-float32-numpy")
 _EXP_TILE = (256, 2048)
 
 
-def exact_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: int | None = None) -> int:
+def exact_peak_bytes(
+    n: int, d: int, rows: int | None = None, *, value_columns: int | None = None, oracles: Sequence[str] = ("exact",)
+) -> int:
     """Predicted peak bytes of one exact-attention measurement: the instance, the oracle's
-    prepared copies, tiles and results (for ``rows`` query rows, all when ``None``), and the
-    ``exp`` baseline's two tiles. Python ints, so any size can be asked.
+    prepared copies, tiles and results (for ``rows`` query rows, all when ``None``; for whichever of
+    the ``oracles``, names from :data:`EXACT_ORACLES`, needs most), and the ``exp`` baseline's two
+    tiles. Python ints, so any size can be asked.
 
     >>> exact_peak_bytes(2**14, 4) < 2**28
     True
@@ -96,7 +99,8 @@ def exact_peak_bytes(n: int, d: int, rows: int | None = None, *, value_columns: 
     dv = d if value_columns is None else value_columns
     r = n if rows is None else min(rows, n)
     instance = 8 * (n * d + n * d + n * dv) * 2  # Q, K, V and a generator temporary per array
-    oracle = ExactAttention().peak_bytes(r, n, d, dv)  # copies, the kernel's tiles or scratch, results
+    # copies, tiles or scratch and results, for whichever of the ``oracles`` timed needs most
+    oracle = max(EXACT_ORACLES[name]().peak_bytes(r, n, d, dv) for name in oracles)
     previous = 8 * r * (2 * dv + 3)  # the answer of the repeat before, still held
     baseline = 2 * 8 * _EXP_TILE[0] * _EXP_TILE[1]
     return instance + oracle + previous + baseline + 2**20
@@ -244,7 +248,7 @@ def bench_exact(
         sample_rows = check_int("sample_rows", sample_rows, minimum=1)
     sizes = [(check_int("n", n, minimum=1), check_int("d", d, minimum=1)) for n in n_values for d in d_values]
     for n, d in sizes:
-        check_memory(f"bench exact: n = {n}, d = {d}", exact_peak_bytes(n, d, sample_rows), max_bytes)
+        check_memory(f"bench exact: n = {n}, d = {d}", exact_peak_bytes(n, d, sample_rows, oracles=oracles), max_bytes)
     floor = sum(exact_min_seconds(n, sample_rows, repeats) for n, _ in sizes) * len(oracles)
     largest = max(n for n, _ in sizes)
     what = f"bench exact: {len(sizes) * len(oracles) * repeats} timed calls with n up to {largest} (at the least)"
