@@ -536,27 +536,22 @@ class OVToZMaxIP(FamilyReduction):
         return packed
 
     @staticmethod
-    def _pairs(count: int) -> list[tuple[int, int]]:
-        return [(i, j) for i in range(count) for j in range(i, count)]
+    def square(packed: list[list[int]], blocks: int, last: int, *, bob: bool = False) -> np.ndarray:
+        """``(z_i z_j)_{i <= j}`` of ``z = (X, last)`` for every row ``X`` of ``blocks`` packed ints, times
+        ``-c_ij`` for Bob (``c_ii = 1``, ``c_ij = 2``): an ``(n, (l+1)(l+2)/2)`` array of Python ints.
 
-    def alice_vectors(self, instance: OVInstance, sizes: CRTSizes) -> np.ndarray:
-        """``(x'_i x'_j)_{i <= j}`` with ``x' = (X, 1)``, the same in every member: ``(n_a, D)`` Python ints."""
-        pairs = self._pairs(sizes.blocks + 1)
-        rows = [[*packed, 1] for packed in self.pack(instance.a, sizes)]
-        out = np.empty((len(rows), len(pairs)), dtype=object)
-        for r, x in enumerate(rows):
-            for c, (i, j) in enumerate(pairs):
-                out[r, c] = x[i] * x[j]
-        return out
-
-    def bob_vectors(self, instance: OVInstance, sizes: CRTSizes, value: int) -> np.ndarray:
-        """``(-c_ij y'_i y'_j)_{i <= j}`` with ``y' = (Y, -value)``: ``(n_b, D)`` Python ints."""
-        pairs = self._pairs(sizes.blocks + 1)
-        rows = [[*packed, -value] for packed in self.pack(instance.b, sizes)]
-        out = np.empty((len(rows), len(pairs)), dtype=object)
-        for r, y in enumerate(rows):
-            for c, (i, j) in enumerate(pairs):
-                out[r, c] = -(1 if i == j else 2) * y[i] * y[j]
+        >>> OVToZMaxIP.square([[3, 5]], 2, 1).tolist(), OVToZMaxIP.square([[3, 5]], 2, -7, bob=True).tolist()
+        ([[9, 15, 3, 25, 5, 1]], [[-9, -30, 42, -25, 70, -49]])
+        """
+        width = blocks + 1
+        z = np.empty((len(packed), width), dtype=object)
+        for r, row in enumerate(packed):
+            z[r, :-1] = row
+        z[:, -1] = last
+        i, j = np.triu_indices(width)
+        out = z[:, i] * z[:, j]
+        if bob:
+            out *= np.array([-1 if a == b else -2 for a, b in zip(i, j, strict=True)], dtype=object)
         return out
 
     def member(self, instance: OVInstance, index: int) -> ZMaxIPInstance:
@@ -570,8 +565,8 @@ class OVToZMaxIP(FamilyReduction):
         if not 0 <= index < sizes.members:
             raise ValueError(f"'index' must be in [0, {sizes.members}) (got {index})")
         return ZMaxIPInstance(
-            self.alice_vectors(instance, sizes),
-            self.bob_vectors(instance, sizes, sizes.level.value(index)),
+            self.square(self.pack(instance.a, sizes), sizes.blocks, 1),
+            self.square(self.pack(instance.b, sizes), sizes.blocks, -sizes.level.value(index), bob=True),
             0,
             bound=sizes.bound,
         )
@@ -613,11 +608,11 @@ class OVToZMaxIP(FamilyReduction):
         reason = self.refusal(sizes, instance.dimension)
         if reason is not None:
             raise SolverBudgetExceeded(reason)
-        alice = self.alice_vectors(instance, sizes)
+        alice = self.square(self.pack(instance.a, sizes), sizes.blocks, 1)
         alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
-        level = sizes.level
+        level, bob = sizes.level, self.pack(instance.b, sizes)  # Bob packed once, squared per value
         targets = tuple(
-            ZMaxIPInstance(alice, self.bob_vectors(instance, sizes, level.value(t)), 0, bound=sizes.bound)
+            ZMaxIPInstance(alice, self.square(bob, sizes.blocks, -level.value(t), bob=True), 0, bound=sizes.bound)
             for t in range(sizes.members)
         )
         info = {
