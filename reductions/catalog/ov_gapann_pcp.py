@@ -89,9 +89,10 @@ from instances.errors import NotAWitnessError, SolverBudgetExceeded
 from instances.formatting import format_count, json_count
 from instances.vectors import GapANNInstance, OVInstance
 from reductions.catalog.ma_protocol import DisjointnessProtocol, smallest_prime_above
+from reductions.catalog.ov_family import OVFamilyReduction
 from reductions.catalog.ov_gapann import find_partner
 from reductions.core import ParameterMap, Reduced
-from reductions.family import FamilyReduction, ReducedFamily
+from reductions.family import ReducedFamily
 from reductions.problems import problem_symbols
 
 __all__ = ["OVToGapANNPCP", "PCPSizes", "hadamard_codewords"]
@@ -158,7 +159,7 @@ def _check_epsilon(_instance: Any, _attribute: Any, value: Any) -> None:
 
 
 @attrs.frozen
-class OVToGapANNPCP(FamilyReduction):
+class OVToGapANNPCP(OVFamilyReduction[PCPSizes]):
     """OV(n_a, n_b, d) -> ``p^(2d-2)`` instances of Gap-ANN(n_a, n_b, 4kp, t, eps), eps constant.
 
     Parameters
@@ -200,7 +201,6 @@ class OVToGapANNPCP(FamilyReduction):
     """
 
     name: ClassVar[str] = "ov-gapann-pcp"
-    source: ClassVar[str] = "ov"
     target: ClassVar[str] = "gapann"
     verify_max_size: ClassVar[int] = 4
 
@@ -231,10 +231,6 @@ class OVToGapANNPCP(FamilyReduction):
         """The protocol the members are built from: ``T = max(d, 1)`` blocks of one coordinate."""
         blocks = max(dimension, 1)
         return DisjointnessProtocol(blocks, blocks, self.prime_for(dimension))
-
-    def sizes(self, instance: OVInstance) -> PCPSizes:
-        """The predicted sizes (Python ints), before anything is allocated."""
-        return self._sizes(instance.dimension, int(instance.a.shape[0]), int(instance.b.shape[0]))
 
     def _sizes(self, d: int, n_a: int, n_b: int) -> PCPSizes:
         blocks = max(d, 1)
@@ -339,7 +335,11 @@ class OVToGapANNPCP(FamilyReduction):
         )
 
     def refusal(self, sizes: PCPSizes, d: int) -> str | None:
-        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
+        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``.
+
+        >>> OVToGapANNPCP().refusal(OVToGapANNPCP()._sizes(2, 8, 8), 2) is None
+        True
+        """
         if sizes.members > self.max_members:
             return (
                 f"ov-gapann-pcp at d = {d} makes p^(2T-2) = {sizes.prime}^{2 * sizes.blocks - 2} = "
@@ -352,23 +352,8 @@ class OVToGapANNPCP(FamilyReduction):
             )
         return None
 
-    def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
-        """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
-
-        >>> reason, sizes = OVToGapANNPCP().predict_members(8, 8, 2)
-        >>> reason, sizes["members"], sizes["D"]
-        (None, 25, 160)
-        >>> OVToGapANNPCP().predict_members(8, 8, 4)[0]
-        'ov-gapann-pcp at d = 4 makes p^(2T-2) = 11^6 = 1,771,561 instances, above max_members = 4096'
-        """
-        sizes = self._sizes(d, n_a, n_b)
-        return self.refusal(sizes, d), sizes.as_dict()
-
     def _forward(self, instance: OVInstance) -> tuple[tuple[GapANNInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
-        sizes = self.sizes(instance)
-        reason = self.refusal(sizes, instance.dimension)
-        if reason is not None:
-            raise SolverBudgetExceeded(reason)
+        sizes = self.checked_sizes(instance)
         protocol = self.protocol(instance.dimension)
         alice = self.alice_vectors(instance)
         alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it

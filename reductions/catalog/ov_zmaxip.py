@@ -86,14 +86,15 @@ import numpy as np
 import sympy
 
 from instances.answers import OrthogonalPair
-from instances.errors import NotAWitnessError, OracleContradiction, SolverBudgetExceeded
+from instances.errors import NotAWitnessError, OracleContradiction
 from instances.formatting import format_count, json_count
 from instances.maxip import InnerProductPair
 from instances.vectors import OVInstance
 from instances.zmaxip import ZMaxIPInstance
 from reductions.catalog.ma_protocol import smallest_prime_above
+from reductions.catalog.ov_family import OVFamilyReduction
 from reductions.core import ParameterMap, Reduced
-from reductions.family import FamilyReduction, ReducedFamily
+from reductions.family import ReducedFamily
 from reductions.problems import problem_symbols
 from reductions.symbolic import iterated_log, log_star
 
@@ -404,7 +405,7 @@ def _as_groups(value: Any) -> tuple[int, ...] | None:
 
 
 @attrs.frozen
-class OVToZMaxIP(FamilyReduction):
+class OVToZMaxIP(OVFamilyReduction[CRTSizes]):
     """OV(n_a, n_b, d) -> ``|V|`` instances of Z-Max-IP(n_a, n_b, (l+1)(l+2)/2, 0, W).
 
     Parameters
@@ -448,7 +449,6 @@ class OVToZMaxIP(FamilyReduction):
     """
 
     name: ClassVar[str] = "ov-zmaxip"
-    source: ClassVar[str] = "ov"
     target: ClassVar[str] = "zmaxip"
     verify_max_size: ClassVar[int] = 5
     blocks: int | None = attrs.field(default=None, converter=_as_blocks)
@@ -496,10 +496,6 @@ class OVToZMaxIP(FamilyReduction):
         if self.groups is not None:
             return _forced(ell, width, self.groups)
         return _fewest_members(ell, width)
-
-    def sizes(self, instance: OVInstance) -> CRTSizes:
-        """The predicted sizes (Python ints), before anything is allocated."""
-        return self._sizes(instance.dimension, int(instance.a.shape[0]), int(instance.b.shape[0]))
 
     def _sizes(self, d: int, n_a: int, n_b: int) -> CRTSizes:
         level = self.plan(d)
@@ -572,7 +568,11 @@ class OVToZMaxIP(FamilyReduction):
         )
 
     def refusal(self, sizes: CRTSizes, d: int) -> str | None:
-        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``."""
+        """Why the forward map would refuse these sizes (one line, with the sizes), or ``None``.
+
+        >>> OVToZMaxIP().refusal(OVToZMaxIP()._sizes(40, 8, 8), 40).endswith("above max_members = 4,096")
+        True
+        """
         level = sizes.level
         how = f"{len(level.moduli)} primes" + (
             "" if level.child is None else f", recursive groups of {', '.join(map(str, level.groups[:-1]))} bits"
@@ -593,21 +593,8 @@ class OVToZMaxIP(FamilyReduction):
             )
         return None
 
-    def predict_members(self, n_a: int, n_b: int, d: int) -> tuple[str | None, dict[str, Any]]:
-        """The refusal the forward map would give on OV(n_a, n_b, d) (or ``None``) and the predicted sizes.
-
-        >>> reason, sizes = OVToZMaxIP(max_product=2**53).predict_members(8, 8, 40)
-        >>> reason.split(": ")[-1], sizes["members"]
-        ('above max_members = 4,096', 48481)
-        """
-        sizes = self._sizes(d, n_a, n_b)
-        return self.refusal(sizes, d), sizes.as_dict()
-
     def _forward(self, instance: OVInstance) -> tuple[tuple[ZMaxIPInstance, ...], Mapping[str, Any], Mapping[str, Any]]:
-        sizes = self.sizes(instance)
-        reason = self.refusal(sizes, instance.dimension)
-        if reason is not None:
-            raise SolverBudgetExceeded(reason)
+        sizes = self.checked_sizes(instance)
         alice = self.square(self.pack(instance.a, sizes), sizes.blocks, 1)
         alice.flags.writeable = False  # one matrix shared by every member, as max_entries counts it
         level, bob = sizes.level, self.pack(instance.b, sizes)  # Bob packed once, squared per value
