@@ -615,8 +615,7 @@ def solve_via_attention(
         raise ValueError(f"'chain' must start at 'sat' (got {chain.name}, from {chain.source!r})")
     oracle_object = make_oracle(oracle, chain.target) if isinstance(oracle, str) else oracle
     if is_family(chain):  # one oracle call per member instance
-        _check_family_source_sizes(formula, chain, max_bytes)
-        predicted = predict_family(formula, chain)
+        predicted = predict_family(formula, chain, max_bytes)
         if predicted is not None and predicted[0] is not None:  # refused on the sizes alone, before building
             raise SolverBudgetExceeded(predicted[0])
         return _solve_through_family(formula, chain, oracle_object, start)
@@ -740,39 +739,36 @@ def _solve_through_family(formula: CNF, chain: Any, oracle_object: Any, start: f
     return SolveResult(status, assignment, used, tuple(stages), time.perf_counter() - start)
 
 
-def predict_family(formula: CNF, chain: Any) -> tuple[str | None, dict[str, Any]] | None:
-    """The family step's own prediction on the OV sizes ``formula`` gives (its refusal or ``None``, and the
-    predicted sizes), where the chain is ``sat-ov`` then a family step with ``predict_members``; else ``None``.
+def predict_family(formula: CNF, chain: Any, max_bytes: int | None = None) -> tuple[str | None, dict[str, Any]] | None:
+    """What ``solve`` checks on a chain through a reduction to many instances, before building anything:
+    the first step's OV vectors against ``max_bytes``, then the family step's own prediction on the OV
+    sizes (``predict_members``). The first refusal met (or ``None``) and the predicted sizes; ``None``
+    where neither applies (a chain that does not start with split and list).
 
     >>> from instances import CNF
     >>> from reductions.registry import get_reduction
     >>> reason, sizes = predict_family(CNF(50, [[1, 2, 3]] * 80), get_reduction("sat-aattc-lowdim"))
     >>> sizes["members"], reason.endswith("above max_members = 4,096")
     (2087329, True)
-    """
-    predict = getattr(getattr(chain, "head", None), "predict_members", None)
-    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
-        return None
-    sizes = chain.before[0].parameters().evaluate({"v": formula.num_vars, "m": formula.num_clauses})
-    refusal, predicted = predict(sizes["n_a"], sizes["n_b"], sizes["d"])
-    return refusal, predicted
-
-
-def _check_family_source_sizes(formula: CNF, chain: Any, max_bytes: int) -> None:
-    """Refuse, before building, a first step (split and list) whose vectors alone exceed ``max_bytes``.
-
-    The family step then checks its own member count and sizes.
+    >>> predict_family(CNF(30, [[1, 2, 3]] * 3), get_reduction("sat-aattc-lowdim"), 2**16)[0]
+    "30 variables and 3 clauses need 196,608 bytes of OV vectors before sat-aattc-lowdim's family step, above the limit of 64 KiB"
     """
     first_half_size = getattr(chain.steps[0], "first_half_size", None)
     if first_half_size is None:
-        return
+        return None
     v, m = formula.num_vars, formula.num_clauses
     if v > MAX_SIZE_EXPONENT:
         raise beyond_any_machine(formula, f"{chain.name} with 2^{v // 2} or more vectors")
     first = first_half_size(v)
     vector_bytes = (2**first + 2 ** max(v - first, 0)) * max(m, 1)
-    if vector_bytes > max_bytes:
-        raise OracleRefusal(
+    if max_bytes is not None and vector_bytes > max_bytes:
+        refusal = (
             f"{_formula_size(formula)} need {_count(vector_bytes)} bytes of OV vectors before {chain.name}'s "
             f"family step, above the limit of {format_bytes(max_bytes)}"
         )
+        return refusal, {"ov_bytes": vector_bytes}
+    predict = getattr(getattr(chain, "head", None), "predict_members", None)
+    if predict is None or [step.name for step in chain.before] != ["sat-ov"]:
+        return None
+    sizes = chain.before[0].parameters().evaluate({"v": v, "m": m})
+    return predict(sizes["n_a"], sizes["n_b"], sizes["d"])

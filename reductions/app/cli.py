@@ -181,7 +181,7 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
     what = f"{plural(formula.num_vars, 'variable')} and {plural(formula.num_clauses, 'clause')}"
     report: dict[str, Any] = {"chain": chain.name, "max_memory": max_bytes, "max_seconds": max_seconds}
     if is_family(chain):
-        return _predict_family(formula, chain, report, what)
+        return _predict_family(formula, chain, report, what, max_bytes)
     try:
         prediction = predict_chain(formula, chain)
     except SolverBudgetExceeded as refusal:  # sizes beyond any machine, refused by the predictor itself
@@ -204,12 +204,15 @@ def _predict(formula: CNF, chain: Chain, max_bytes: int, max_seconds: float) -> 
     return dict(report, accepts=True, reason=f"{need}, within the limits")
 
 
-def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str) -> dict[str, Any]:
-    """What ``solve`` would meet on a chain through a reduction to many instances: the family step's own
-    prediction (``predict_members(n_a, n_b, d)`` on the OV sizes after split and list) where it has one."""
+def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str, max_bytes: int) -> dict[str, Any]:
+    """What ``solve`` would meet on a chain through a reduction to many instances: the same checks before
+    building (:func:`reductions.pipeline.predict_family`)."""
     from reductions.pipeline import predict_family
 
-    prediction = predict_family(formula, chain)
+    try:
+        prediction = predict_family(formula, chain, max_bytes)
+    except SolverBudgetExceeded as beyond:  # sizes beyond any machine
+        return dict(report, accepts=False, reason=str(beyond))
     if prediction is None:
         return dict(
             report,
@@ -219,7 +222,7 @@ def _predict_family(formula: CNF, chain: Any, report: dict[str, Any], what: str)
     refusal, predicted = prediction
     report.update(predicted)
     if refusal is not None:
-        return dict(report, accepts=False, reason=f"{what}: {refusal}")
+        return dict(report, accepts=False, reason=refusal if refusal.startswith(what) else f"{what}: {refusal}")
     members = predicted.get("members")
     return dict(
         report, accepts=True, reason=f"{what} need {members} instances, one oracle call each, within the limits"

@@ -487,6 +487,22 @@ def test_solve_refuses_a_family_before_building_the_vectors() -> None:
     assert peak < 64 * 2**20
 
 
+def test_inspect_cost_and_solve_refuse_a_family_chain_alike(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # both ask pipeline.predict_family: the OV vectors against --max-memory first, then the family step
+    # (inspect used to ask only the family step and accepted what solve refused)
+    from reductions.app.cli import main
+    from reductions.pipeline import solve_via_attention
+
+    formula = CNF(30, [[1, 2, 3]] * 3)
+    dimacs = tmp_path / "f.cnf"
+    dimacs.write_text(formula.to_dimacs())
+    for name in ("sat-aattc-lowdim", "sat-aattc-pcp"):
+        with pytest.raises(SolverBudgetExceeded) as refused:
+            solve_via_attention(formula, chain=get_reduction(name), max_bytes=2**16)
+        assert main(["inspect", str(dimacs), "--cost", "--chain", name, "--max-memory", "65536"]) == 0
+        assert f"refuses: {refused.value}" in capsys.readouterr().out
+
+
 def test_inspect_cost_predicts_the_family_before_building(capsys: pytest.CaptureFixture[str]) -> None:
     from reductions.app.cli import main
 
@@ -567,7 +583,9 @@ def test_refusals_of_huge_sizes_are_written_compactly(tmp_path: Path, capsys: py
     path.write_text("p cnf 1000 4260\n" + "\n".join(clauses) + "\n")
     for extra in ([], ["--json"]):
         assert main(["inspect", str(path), "--cost", "--chain", "sat-aattc-lowdim", *extra]) == 0
-        assert "(134 primes): about 10^337 members of dimension 561" in capsys.readouterr().out  # l = 32
+        # the 2^500 OV vectors are refused first, as solve does, and the count stays compact
+        out = capsys.readouterr().out
+        assert "need about 2^513 bytes of OV vectors before sat-aattc-lowdim's family step" in out and len(out) < 2000
 
 
 @settings(max_examples=20, deadline=None)
