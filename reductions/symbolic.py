@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sympy
 
 from reductions.core import Chain
+from reductions.family import FamilyChain
 from reductions.problems import get_problem, problem_symbols
 
 __all__ = [
@@ -105,7 +104,7 @@ def describe_chain(chain: Chain) -> str:
     return "\n".join(lines)
 
 
-def attention_size_exponent(chain: Chain) -> sympy.Expr:
+def attention_size_exponent(chain: Chain | FamilyChain) -> sympy.Expr:
     """``c`` with ``log2(n) = c v + O(1)``: how the attention length grows with the variables.
 
     ``n`` is the number of queries of the chain's target (the first name of its
@@ -147,25 +146,26 @@ def _subquadratic_exponent(c: sympy.Expr) -> str:
     return f"({sympy.sstr(2 * c)} - q{'' if c == 1 else '/' + sympy.sstr(1 / c) if (1 / c).is_Integer else '*' + sympy.sstr(c)})v"
 
 
-def family_implication(chain: Chain, members: Any) -> str:
-    """What an ``O(n^(2-q))`` algorithm gives for SAT through a chain to ``members`` instances.
+def family_implication(chain: FamilyChain) -> str:
+    """What an ``O(n^(2-q))`` algorithm gives for SAT through a chain to many instances (``family_size()``).
 
     Each member is one oracle call, so the time is the per-member time times the
     member count; a SETH consequence needs a count of ``2^o(v)``. ``sat-aattc-pcp``
     does not show one (``p^(2m - 2) = 2^Theta(m log m)``); a family step that
     states ``member_growth`` (``ov-zmaxip``: ``2^o(m)`` members through Chen's
-    recursion) gives the consequence in the limit, for ``m = O(v)`` clauses.
+    recursion, and how far from the limit the computed sizes are) gives the
+    consequence in the limit, for ``m = O(v)`` clauses.
 
     >>> from reductions.registry import get_reduction
     >>> chain = get_reduction("sat-aattc-pcp")
-    >>> print(family_implication(chain, chain.family_size()))
+    >>> print(family_implication(chain))
     no SETH consequence by itself: an O(n^(2-q)) algorithm for aattc takes O(2^((1 - q/2)v) poly(m)) time per member (n grows like 2^(1/2 v)), times p**(2*Max(1, m) - 2) members, one oracle call each; a SETH consequence needs 2^o(v) members, not shown for this chain.
     """
     c = attention_size_exponent(chain)
     cost = (
         f"an O(n^(2-q)) algorithm for {chain.target} takes "
         f"O(2^({_subquadratic_exponent(c)}) poly(m)) time per member (n grows like 2^({sympy.sstr(c)} v)), "
-        f"times {members} members, one oracle call each"
+        f"times {chain.family_size()} members, one oracle call each"
     )
     stated = getattr(getattr(chain, "head", chain), "member_growth", None)
     growth = stated() if callable(stated) else None
@@ -175,6 +175,5 @@ def family_implication(chain: Chain, members: Any) -> str:
         )
     return (
         f"a SETH consequence in the limit: {cost}; {growth}, so for k-SAT with m = O(v) clauses (sparsification) "
-        f"the total is O(2^({_subquadratic_exponent(c)} + o(v))), against SETH for every q > 0; short of the "
-        "limit the count is 2^(0.08 m) to 2^(0.5 m) from m = 33 to 2^20 (docs/zmaxip.md)."
+        f"the total is O(2^({_subquadratic_exponent(c)} + o(v))), against SETH for every q > 0, in the limit."
     )

@@ -520,7 +520,7 @@ def _print_family_chains(source: str, target: str, *, first: bool = False) -> in
         if chain.source == "sat" and "n" in chain.parameters().outputs:
             from reductions.symbolic import family_implication
 
-            print(family_implication(chain, chain.family_size()))  # type: ignore[arg-type]
+            print(family_implication(chain))  # type: ignore[arg-type]
         printed += 1
     if (source, target) == ("sat", "aattc"):
         print()

@@ -469,7 +469,8 @@ class OVToZMaxIP(OVFamilyReduction[CRTSizes]):
             return None
         return (
             "the members are 2^o(m) (Chen's recursion with l = 2^(2 log* m - 3): log2 of their number is "
-            "O(m log*(m) 2^(log* m) / 4^(log* m)))"
+            "O(m log*(m) 2^(log* m) / 4^(log* m)); short of the limit it is 0.08 m to 0.5 m from m = 33 to 2^20, "
+            "docs/zmaxip.md)"
         )
 
     def blocks_for(self, dimension: int) -> int:
