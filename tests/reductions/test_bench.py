@@ -110,8 +110,13 @@ def test_bench_solve_ratio_sets_the_clauses(capsys):
     data = json.loads(stdout)
     assert data["parameters"]["variables"] == 6 and data["parameters"]["clauses"] == 26
     assert data["summary"]["agreeing"] == 1
-    status, _, err = _run(capsys, "bench", "solve", "--vars", "6", "--ratio", "4", "--clauses", "3")
-    assert status != 0 and "give --clauses or --ratio, not both" in err
+    for argv, expected in [
+        (("--ratio", "4", "--clauses", "3"), "--clauses: not allowed with argument --ratio"),
+        *((("--ratio", bad), "argument --ratio:") for bad in ("inf", "nan", "0", "-1")),  # inf raised OverflowError
+    ]:
+        with pytest.raises(SystemExit) as stopped:
+            main(["bench", "solve", "--vars", "6", *argv])
+        assert stopped.value.code != 0 and expected in capsys.readouterr().err
 
 
 def test_bench_exact_default_reports_both_precisions_and_both_kernels(capsys):

@@ -103,9 +103,14 @@ def add_bench_command(commands: Any) -> argparse.ArgumentParser:
 
     solve = names.add_parser("solve", help=BENCHMARKS["solve"], description=BENCHMARKS["solve"])
     solve.add_argument("--vars", type=positive_int, default=20, help="variables (default: %(default)s)")
-    solve.add_argument("--clauses", type=positive_int, help="clauses (default: 91); or give --ratio")
-    solve.add_argument(
-        "--ratio", type=float, help="clauses per variable, e.g. 4.26 (random 3-SAT's threshold); instead of --clauses"
+    size = solve.add_mutually_exclusive_group()
+    size.add_argument(
+        "--clauses", type=positive_int, default=91, help="clauses (default: %(default)s); or give --ratio"
+    )
+    size.add_argument(
+        "--ratio",
+        type=positive_real,
+        help="clauses per variable, e.g. 4.26 (random 3-SAT's threshold); instead of --clauses",
     )
     solve.add_argument(
         "--formulas", type=positive_int, default=3, help="random formulas to solve (default: %(default)s)"
@@ -234,14 +239,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     if args.bench == "solve":
         from reductions.app.bench.solve import bench_solve
 
-        if args.clauses is not None and args.ratio is not None:
-            raise ValueError("give --clauses or --ratio, not both")
-        if args.ratio is not None and not args.ratio > 0:
-            raise ValueError(f"'--ratio' must be > 0 (got {args.ratio!r})")
         clauses = args.clauses if args.ratio is None else max(1, round(args.ratio * args.vars))
         return bench_solve(
             num_vars=args.vars,
-            num_clauses=91 if clauses is None else clauses,
+            num_clauses=clauses,
             formulas=args.formulas,
             seed=args.seed,
             oracle=args.oracle,
