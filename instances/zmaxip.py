@@ -31,7 +31,7 @@ import numpy as np
 
 from instances._validation import Seed, as_generator, check_int, readonly
 from instances.errors import InvalidInstanceError
-from instances.maxip import EXACT_PRODUCT_LIMIT, InnerProductPair, InnerProductSets, MaxIPInstance
+from instances.maxip import InnerProductPair, InnerProductSets, _threshold
 
 __all__ = ["ZMaxIPInstance", "random_zmaxip", "INT64_PRODUCT_LIMIT"]
 
@@ -84,12 +84,6 @@ def _integer_matrix(name: str, value: Any) -> np.ndarray:
 
 def _largest(array: np.ndarray) -> int:
     return max((abs(int(x)) for x in array.flat), default=0)
-
-
-def _threshold(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"'threshold' must be an int (got {value!r} of type {type(value).__name__})")
-    return int(value)
 
 
 def _stated_bound(value: Any) -> int | None:
@@ -193,23 +187,6 @@ class ZMaxIPInstance(InnerProductSets):
         if self.a.shape[0] == 0 or self.b.shape[0] == 0 or self.dimension == 0:
             return np.zeros((self.a.shape[0], self.b.shape[0]), dtype=object)
         return self.a.dot(self.b.T)
-
-    def to_maxip(self) -> MaxIPInstance:
-        """The same instance as a float64-exact :class:`~instances.maxip.MaxIPInstance`, when ``d W^2 <= 2^53``.
-
-        >>> ZMaxIPInstance([[1, 2]], [[3, 4]], 5).to_maxip()
-        MaxIPInstance(n_a=1, n_b=1, d=2, tau=5, W=4)
-        >>> ZMaxIPInstance([[2**30]], [[1]], 5).to_maxip()
-        Traceback (most recent call last):
-        ...
-        instances.errors.InvalidInstanceError: d W^2 = 1 * 1073741824^2 is above 2^53: inner products are not exact in float64
-        """
-        largest = max(1, _largest(self.a), _largest(self.b))
-        if self.dimension * largest**2 > EXACT_PRODUCT_LIMIT:
-            raise InvalidInstanceError(
-                f"d W^2 = {self.dimension} * {largest}^2 is above 2^53: inner products are not exact in float64"
-            )
-        return MaxIPInstance(self.a.astype(np.int64), self.b.astype(np.int64), self.threshold)
 
     def __repr__(self) -> str:
         p = self.parameters()

@@ -17,6 +17,8 @@ InnerProductPair(i=0, j=0)
 
 from __future__ import annotations
 
+import numpy as np
+
 from instances.maxip import InnerProductPair
 from instances.zmaxip import ZMaxIPInstance
 
@@ -32,15 +34,9 @@ def zmaxip_pairs(instance: ZMaxIPInstance, *, limit: int | None = None) -> list[
     >>> zmaxip_pairs(ZMaxIPInstance([[1, 0], [1, 1]], [[1, 0], [0, 1]], 1))
     [InnerProductPair(i=0, j=0), InnerProductPair(i=1, j=0), InnerProductPair(i=1, j=1)]
     """
-    pairs: list[InnerProductPair] = []
-    products = instance.products()
-    for i in range(products.shape[0]):
-        for j in range(products.shape[1]):
-            if int(products[i, j]) >= instance.threshold:
-                if limit is not None and len(pairs) >= limit:
-                    return pairs
-                pairs.append(InnerProductPair(i, j))
-    return pairs
+    products = instance.products()  # int64 or Python ints: the comparison is exact either way
+    hits = np.argwhere(products >= instance.threshold) if products.size else np.empty((0, 2), dtype=np.intp)
+    return [InnerProductPair(int(i), int(j)) for i, j in hits[:limit]]
 
 
 def brute_force_zmaxip(instance: ZMaxIPInstance) -> InnerProductPair | None:
@@ -62,10 +58,7 @@ def max_inner_product_z(instance: ZMaxIPInstance) -> tuple[int, InnerProductPair
     (3541774862152233910272, InnerProductPair(i=0, j=0))
     """
     products = instance.products()
-    best: tuple[int, InnerProductPair] | None = None
-    for i in range(products.shape[0]):
-        for j in range(products.shape[1]):
-            value = int(products[i, j])
-            if best is None or value > best[0]:
-                best = (value, InnerProductPair(i, j))
-    return best
+    if products.size == 0:
+        return None
+    i, j = np.unravel_index(int(np.argmax(products)), products.shape)  # the first maximum, row-major
+    return int(products[i, j]), InnerProductPair(int(i), int(j))

@@ -249,10 +249,11 @@ def _random_zmaxip(rng: np.random.Generator, size: int) -> Any:
     true maximum (both answers occur)."""
     n_a, n_b = int(rng.integers(1, size + 2)), int(rng.integers(0 if size > 2 else 1, size + 2))
     d = int(rng.integers(0, size + 3))
+    from solvers.zmaxip import max_inner_product_z
+
     drawn = random_zmaxip(n_a, n_b, d, 0, bits=20 * size, seed=rng)
-    a, b = drawn.a, drawn.b
-    best = max((int(a[i].dot(b[j])) for i in range(n_a) for j in range(n_b)), default=0) if d else 0
-    return ZMaxIPInstance(a, b, best + int(rng.integers(-1, 2)))
+    best = max_inner_product_z(drawn)
+    return ZMaxIPInstance(drawn.a, drawn.b, (best[0] if best else 0) + int(rng.integers(-1, 2)))
 
 
 def _solve_zmaxip(instance: Any) -> Any:

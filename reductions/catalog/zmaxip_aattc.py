@@ -35,6 +35,7 @@ from reductions.catalog.maxip_aattc import MaxIPToAttention
 from reductions.core import ParameterMap, Reduced, Reduction
 from reductions.problems import problem_symbols
 from reductions.readout import DEFAULT_DELTA, MarginReadout, as_delta, check_delta, dummy_margin, sympy_number
+from solvers.zmaxip import max_inner_product_z
 
 __all__ = ["ZMaxIPToAttention"]
 
@@ -131,8 +132,9 @@ class ZMaxIPToAttention(Reduction):
         high = 2 ** (4 + size)
         a = [[int(rng.integers(-high, high + 1)) for _ in range(d)] for _ in range(n_a)]
         b = [[int(rng.integers(-high, high + 1)) for _ in range(d)] for _ in range(n_b)]
-        best = max((sum(x * y for x, y in zip(u, w, strict=True)) for u in a for w in b), default=0)
-        return ZMaxIPInstance(a if d else [[]] * n_a, b if d else [[]] * n_b, best + int(rng.integers(-1, 2)))
+        drawn = ZMaxIPInstance(a, b, 0)
+        best = max_inner_product_z(drawn)
+        return ZMaxIPInstance(drawn.a, drawn.b, (best[0] if best else 0) + int(rng.integers(-1, 2)))
 
     def _inner(self) -> MaxIPToAttention:
         return MaxIPToAttention(delta=self.delta)
@@ -197,10 +199,9 @@ class ZMaxIPToAttention(Reduction):
         return None
 
     def parameters(self) -> ParameterMap:
-        inner = self._inner().parameters()
+        inner = self._inner().parameters()  # maxip and zmaxip share the size symbols n_a, n_b, d, tau, W
         s = problem_symbols("zmaxip")
-        renamed = {sympy.Symbol(k, positive=True): v for k, v in s.items()}
-        outputs = {name: sympy.sympify(expr).subs(renamed) for name, expr in inner.outputs.items()}
+        outputs = dict(inner.outputs)
         d, W, tau = s["d"], s["W"], s["tau"]
         # |t' - 1/2| for t' clamped to [-d W^2, d W^2 + 1], written without Max(tau, ...): the symbols are
         # declared positive, which would drop the lower clamp as soon as d is substituted
