@@ -68,11 +68,22 @@ def test_merged_matches_unmerged_within_both_bounds(inst: AttentionInstance, ora
     assert np.all(np.abs(merged.values - kept.values) <= merged.abs_error + kept.abs_error)
 
 
-def test_duplicate_query_rows_get_identical_outputs() -> None:
+def test_duplicate_query_rows_get_identical_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # identical rows would get identical outputs unmerged too: the spy checks that 3 distinct rows were computed
+    computed: list[int] = []
+    original = exact_module._distinct_rows
+
+    def spy(parts: list[np.ndarray], share: float) -> object:
+        groups = original(parts, share)
+        computed.append(parts[0].shape[0] if groups is None else groups[0].shape[0])
+        return groups
+
+    monkeypatch.setattr(exact_module, "_distinct_rows", spy)
     inst = random_attention(3, 4, 2.0, num_keys=300, nonnegative_values=True, seed=5)
     query = inst.query[[0, 1, 0, 2, 1, 0]]
     repeated = AttentionInstance(query, inst.key, inst.value, inst.bound)
     out = ExactAttention(duplicates="merge")(repeated, log_space=True)
+    assert computed[0] == 3  # six query rows, three distinct
     assert out.log_values is not None
     np.testing.assert_array_equal(out.log_values[[0, 2, 5]], np.repeat(out.log_values[[0]], 3, axis=0))
     np.testing.assert_array_equal(out.log_values[[1, 4]], np.repeat(out.log_values[[1]], 2, axis=0))

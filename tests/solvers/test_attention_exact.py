@@ -416,7 +416,8 @@ def test_predicted_peak_bytes_cover_the_traced_peak(n: int, m: int, d: int, log_
 @pytest.mark.parametrize(
     ("dtype", "d", "query_entry", "key_entry"),
     [
-        ("float32", 129, 1.5 * 2.0**-149, 5.0e36),  # the last width the fused kernel takes
+        ("float32", 128, 1.5 * 2.0**-149, 5.0e36),  # the last width the fused kernel takes (d + 1 <= 129)
+        ("float64", 128, 1.5 * 2.0**-1074, 2.0**1020),
         ("float32", 400, 1.5 * 2.0**-149, 5.0e36),
         ("float32", 2000, 1.5 * 2.0**-149, 5.0e36),
         ("float64", 300, 1.5 * 2.0**-1074, 2.0**1020),
