@@ -48,7 +48,6 @@ __all__ = [
     "TaskFailure",
     "dask_available",
     "core_count",
-    "machine_memory",
     "PROBE_SECONDS",
     "CLUSTER_WORTH_SECONDS",
 ]
@@ -79,18 +78,6 @@ def core_count() -> int:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # not every system reports an affinity
         return max(os.cpu_count() or 1, 1)
-
-
-def machine_memory() -> int | None:
-    """The machine's physical memory in bytes, or ``None`` where the system does not say.
-
-    >>> machine_memory() is None or machine_memory() > 2**20
-    True
-    """
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _distributed() -> Any:

@@ -640,7 +640,8 @@ def _solve_one(args: argparse.Namespace, chain: Chain) -> int:
 def _solve_many(args: argparse.Namespace, chain: Chain) -> int:
     """``solve FILE... | DIR``: every file on its own, a summary at the end; exit 0 or 1 (see the help)."""
     from reductions.app.batch import SolveSettings, cnf_files, record_lines, solve_files, summarize, summary_lines
-    from reductions.parallel import Engine, machine_memory
+    from reductions.parallel import Engine
+    from solvers.attention.oracle import machine_memory
 
     files = cnf_files(args.files)
     on_terminal = sys.stderr.isatty() and not args.quiet

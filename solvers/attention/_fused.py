@@ -75,7 +75,7 @@ def exp2_coefficients(dtype: str) -> tuple[float, ...]:
 
     with mpmath.workdps(60):
         exact = [mpmath.log(2) ** k / mpmath.factorial(k) for k in range(EXP2_DEGREE[dtype] + 1)]
-        return tuple(float(np.dtype(dtype).type(float(c))) if dtype == "float32" else float(c) for c in exact)
+        return tuple(float(np.float32(float(c))) for c in exact)  # float32: the only other precision
 
 
 def exp2_error_bound(dtype: str) -> float:
@@ -266,8 +266,9 @@ if numba is not None:
     def exp2_tile(w: np.ndarray, n: int) -> None:
         """``w[:n] = 2^w[:n]`` in place, float64 or float32.
 
-        Compiled code calls the overload below (the kernel's polynomial); called from
-        Python, this is numpy's ``exp2``, the reference the polynomial is tested against."""
+        Compiled code calls the overload below (the kernel's polynomial; tests reach it through
+        :func:`exp2_array`, against mpmath). This Python body is what numba's ``overload`` needs
+        as the function's plain-Python meaning: numpy's ``exp2``."""
         np.exp2(w[:n], out=w[:n])
 
     @overload(exp2_tile, jit_options={"cache": True, "nogil": True})  # type: ignore[typeddict-unknown-key]

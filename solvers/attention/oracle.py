@@ -43,6 +43,7 @@ __all__ = [
     "Guarantee",
     "Cost",
     "check_budget",
+    "machine_memory",
     "machine_memory_bytes",
     "DEFAULT_MAX_BYTES",
     "format_bytes",
@@ -121,6 +122,19 @@ class AttentionOracle(Protocol):
         ...
 
 
+def machine_memory() -> int | None:
+    """Physical memory of this machine in bytes, or ``None`` where the system does not say.
+
+    >>> from solvers.attention.oracle import machine_memory
+    >>> machine_memory() is None or machine_memory() > 2**20
+    True
+    """
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - platform without sysconf
+        return None
+
+
 def machine_memory_bytes() -> int:
     """Physical memory of this machine in bytes (24 GiB when it cannot be read).
 
@@ -128,10 +142,8 @@ def machine_memory_bytes() -> int:
     >>> machine_memory_bytes() > 0
     True
     """
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - platform without sysconf
-        return 24 * 2**30
+    memory = machine_memory()
+    return 24 * 2**30 if memory is None else memory
 
 
 DEFAULT_MAX_BYTES: int = machine_memory_bytes() // 4
