@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from instances.cnf import CNF
+from instances.generators import random_ksat
 from reductions.app.figures.style import CLOSE, FAR, NEUTRAL, new_figure
 
 if TYPE_CHECKING:  # matplotlib is an optional dependency (the demo extra)
@@ -21,15 +22,6 @@ CLAUSE_RATIO = 4.26
 """Clauses per variable of the random 3-SAT formulas drawn (the satisfiability threshold)."""
 
 _MAX_MEMBER_VARIABLES = 8  # one constant-gap member at v = 8, m = 35: D = 65,024, Q of 32 x 130,048 floats
-
-
-def _random_3sat(rng: np.random.Generator, num_vars: int, num_clauses: int) -> CNF:
-    clauses = []
-    for _ in range(num_clauses):
-        width = min(3, num_vars)
-        variables = rng.choice(num_vars, size=width, replace=False) + 1
-        clauses.append(tuple(int(x) for x in variables * np.where(rng.random(width) < 0.5, -1, 1)))
-    return CNF(num_vars, clauses)
 
 
 def concrete_entry_bounds(formula: CNF, mode: str) -> tuple[float, float]:
@@ -124,7 +116,7 @@ def entry_bound_figure(
         mode: {"exact": [], "constant": []} for mode in ("certified", "paper")
     }
     for v in concrete_vars:
-        formula = _random_3sat(rng, v, math.ceil(CLAUSE_RATIO * v))
+        formula = random_ksat(v, math.ceil(CLAUSE_RATIO * v), k=min(3, v), seed=rng)
         for mode in ("certified", "paper"):
             exact, constant = (
                 concrete_entry_bounds(formula, mode)
@@ -149,7 +141,7 @@ def entry_bound_figure(
     ax.plot(clauses, [b.constant_certified for b in fixed], color=CLOSE, linewidth=2, label="constant gap: flat in m")
     ax.axhline(fixed[0].limit, color=NEUTRAL, linestyle="--", label="√(ln 8)")
     for m in (1, 2, 3, 5, 8, 13, 21, 34):
-        exact, constant = concrete_entry_bounds(_random_3sat(rng, 6, m), "certified")
+        exact, constant = concrete_entry_bounds(random_ksat(6, m, seed=rng), "certified")
         ax.scatter([m, m], [exact, constant], color=[FAR, CLOSE], edgecolor="black", zorder=3, s=28)
     ax.set_xscale("log")
     ax.set_yscale("log")
