@@ -347,11 +347,20 @@ class FamilyChain(FamilyReduction):
         return ParameterMap(self.source, self.target, composed.outputs, composed.free)
 
     def family_size(self) -> sympy.Expr:
-        count = sympy.sympify(self.head.family_size())
-        if self.before:
-            substitutions = {sympy.Symbol(k, positive=True): v for k, v in _compose(self.before).outputs.items()}
-            count = count.subs(substitutions, simultaneous=True)
-        return count
+        return self.in_source_sizes(self.head.family_size())
+
+    def in_source_sizes(self, expression: Any) -> sympy.Expr:
+        """``expression``, written in the family step's source sizes, rewritten in the chain's source sizes.
+
+        >>> from reductions.registry import get_reduction
+        >>> get_reduction("sat-aattc-pcp").in_source_sizes(sympy.Symbol("d", positive=True) + 1)
+        m + 1
+        """
+        expression = sympy.sympify(expression)
+        if not self.before:
+            return expression
+        substitutions = {sympy.Symbol(k, positive=True): v for k, v in _compose(self.before).outputs.items()}
+        return expression.subs(substitutions, simultaneous=True)
 
 
 def _compose(steps: Sequence[Reduction]) -> ParameterMap:

@@ -483,44 +483,31 @@ def _print_family_chains(source: str, target: str, *, first: bool = False) -> in
 
     A family step with a ``growth()`` method (``ov-zmaxip``) also gets its choices written out as
     explicit functions of the source's sizes."""
-    import sympy
+    from sympy import sstr
 
-    from reductions.family import FamilyChain, FamilyReduction, is_family
-    from reductions.registry import get_reduction, reduction_names
+    from reductions.family import FamilyChain
+    from reductions.registry import get_reduction
     from reductions.symbolic import describe_chain
 
     printed = 0
-    for name in reduction_names():
-        chain = get_reduction(name)
-        if not (is_family(chain) and chain.source == source and chain.target == target):
-            continue
-        assert isinstance(chain, FamilyChain | FamilyReduction)
-        steps = chain.steps if isinstance(chain, FamilyChain) else (chain,)
-        description = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in steps)
+    for name in _family_names(source, target):
+        chain = FamilyChain.of(get_reduction(name), label=name)  # a bare family step: a chain of one
+        description = " >> ".join(f"{step.name} ({step.source} -> {step.target})" for step in chain.steps)
         print(
             f"{'' if first and not printed else chr(10)}{source} -> {target} through many instances: {name} = {description}"
         )
         print(f"  members (one {target} instance each) = {chain.family_size()}")
         print(describe_chain(chain))  # type: ignore[arg-type]  # it reads only name, steps and parameters()
-        head = chain.head if isinstance(chain, FamilyChain) else chain
-        growth = getattr(head, "growth", None)
+        growth = getattr(chain.head, "growth", None)
         if growth is not None:
-            before = chain.before if isinstance(chain, FamilyChain) else ()
-            substitutions: dict[Any, Any] = {}
-            if before:
-                composed = before[0].parameters()
-                for step in before[1:]:
-                    composed = composed.then(step.parameters())
-                substitutions = {sympy.Symbol(k, positive=True): v for k, v in composed.outputs.items()}
             print(f"  growth in {source}'s sizes (log_star: the iterated base-2 logarithm):")
             for symbol, expression in growth().items():
-                explicit = sympy.sympify(expression).subs(substitutions, simultaneous=True)
-                label = f"{head.target}'s d" if symbol == "d" else symbol
-                print(f"    {label} = {sympy.sstr(explicit)}")
+                label = f"{chain.head.target}'s d" if symbol == "d" else symbol
+                print(f"    {label} = {sstr(chain.in_source_sizes(expression))}")
         if chain.source == "sat" and "n" in chain.parameters().outputs:
             from reductions.symbolic import family_implication
 
-            print(family_implication(chain))  # type: ignore[arg-type]
+            print(family_implication(chain))
         printed += 1
     if (source, target) == ("sat", "aattc"):
         print()
