@@ -30,10 +30,23 @@ from instances.errors import FrameworkError, SolverBudgetExceeded
 from instances.formatting import format_bytes, plural
 
 if TYPE_CHECKING:
+    from instances.cnf import CNF
     from reductions.core import Chain
     from reductions.parallel import Engine
+    from reductions.pipeline import SolveResult
 
-__all__ = ["SolveSettings", "cnf_files", "solve_file", "solve_files", "summarize", "record_lines", "summary_lines"]
+__all__ = [
+    "SolveSettings",
+    "attempt",
+    "pysat_check",
+    "assignment_lines",
+    "cnf_files",
+    "solve_file",
+    "solve_files",
+    "summarize",
+    "record_lines",
+    "summary_lines",
+]
 
 
 @attrs.frozen
@@ -45,6 +58,61 @@ class SolveSettings:
     max_bytes: int
     max_seconds: float
     check: bool = False
+    progress: bool | None = False
+    """Progress lines on stderr: ``None`` lets the pipeline decide (one file on a terminal), ``False`` never."""
+
+
+def attempt(formula: CNF, settings: SolveSettings) -> tuple[SolveResult | None, str | None]:
+    """``solve_via_attention`` within the settings' limits: ``(result, None)``, or ``(None, reason)`` when
+    it is refused (by a prediction, or by running out of memory); other errors propagate.
+
+    >>> from instances import CNF
+    >>> from reductions.pipeline import default_chain
+    >>> settings = SolveSettings(default_chain(), "exact", 2**30, 60.0)
+    >>> attempt(CNF(2, [[1], [-2]]), settings)[0].status
+    'SAT'
+    >>> attempt(CNF(2, [[1], [-2]]), attrs.evolve(settings, max_bytes=1))[1]
+    '2 variables and 2 clauses need attention with N = 4 and d = 24: about 8.09 MiB and ... s, above the limit of 1 B'
+    """
+    from reductions.pipeline import solve_via_attention
+
+    try:
+        result = solve_via_attention(
+            formula,
+            chain=settings.chain,
+            oracle=settings.oracle,
+            max_bytes=settings.max_bytes,
+            max_seconds=settings.max_seconds,
+            progress=settings.progress,
+        )
+    except SolverBudgetExceeded as refusal:
+        return None, str(refusal)
+    except MemoryError:
+        return None, f"out of memory (limit {format_bytes(settings.max_bytes)} not enough)"
+    return result, None
+
+
+def pysat_check(formula: CNF, status: str) -> dict[str, Any]:
+    """PySAT's answer on ``formula`` and whether ``status`` agrees with it.
+
+    >>> from instances import CNF
+    >>> pysat_check(CNF(1, [[1], [-1]]), "SAT")
+    {'pysat': 'UNSAT', 'agrees': False}
+    """
+    from solvers.sat import solve_sat
+
+    pysat = "SAT" if solve_sat(formula) is not None else "UNSAT"
+    return {"pysat": pysat, "agrees": pysat == status}
+
+
+def assignment_lines(literals: Sequence[int]) -> list[str]:
+    """``s SATISFIABLE`` and the ``v`` lines of an assignment, ten literals a line, ``0`` at the end.
+
+    >>> assignment_lines([1, -2])
+    ['s SATISFIABLE', 'v 1 -2 0']
+    """
+    values = [str(literal) for literal in literals] + ["0"]
+    return ["s SATISFIABLE"] + ["v " + " ".join(values[i : i + 10]) for i in range(0, len(values), 10)]
 
 
 def cnf_files(paths: Sequence[str]) -> list[str]:
@@ -79,7 +147,6 @@ def solve_file(path: str, settings: SolveSettings) -> dict[str, Any]:
     ``pysat`` holds PySAT's answer and ``agrees`` whether they match.
     """
     from instances.dimacs import read_dimacs
-    from reductions.pipeline import solve_via_attention
 
     record: dict[str, Any] = {"file": path, "status": "ERROR", "reason": None, "warnings": []}
     started = time.perf_counter()
@@ -89,29 +156,16 @@ def solve_file(path: str, settings: SolveSettings) -> dict[str, Any]:
         return record | {"reason": str(err), "read_seconds": time.perf_counter() - started}
     record.update(warnings=list(parsed.warnings), read_seconds=time.perf_counter() - started)
     try:
-        result = solve_via_attention(
-            parsed.formula,
-            chain=settings.chain,
-            oracle=settings.oracle,
-            max_bytes=settings.max_bytes,
-            max_seconds=settings.max_seconds,
-            progress=False,
-        )
-    except SolverBudgetExceeded as refusal:
-        return record | {"status": "UNKNOWN", "reason": str(refusal)}
-    except MemoryError:
-        return record | {"status": "UNKNOWN", "reason": f"out of memory (limit {format_bytes(settings.max_bytes)})"}
+        result, refusal = attempt(parsed.formula, settings)
     except (FrameworkError, ValueError) as err:
         return record | {"reason": f"{type(err).__name__}: {err}"}
+    if result is None:
+        return record | {"status": "UNKNOWN", "reason": refusal}
     record.update(result.as_dict())
     record["reason"] = None
     if settings.check:
-        from solvers.sat import solve_sat
-
         started = time.perf_counter()
-        record["pysat"] = "SAT" if solve_sat(parsed.formula) is not None else "UNSAT"
-        record["check_seconds"] = time.perf_counter() - started
-        record["agrees"] = record["pysat"] == result.status
+        record.update(pysat_check(parsed.formula, result.status), check_seconds=time.perf_counter() - started)
     return record
 
 
@@ -200,8 +254,7 @@ def record_lines(record: dict[str, Any], *, trace: bool = False) -> list[str]:
         lines.append(f"c check: PySAT says {record['pysat']}: {verdict}")
     if record["status"] == "UNSAT":
         return [*lines, "s UNSATISFIABLE"]
-    literals = [str(literal) for literal in record["assignment"]] + ["0"]
-    return [*lines, "s SATISFIABLE"] + ["v " + " ".join(literals[i : i + 10]) for i in range(0, len(literals), 10)]
+    return lines + assignment_lines(record["assignment"])
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -573,30 +573,21 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 def _solve_one(args: argparse.Namespace, chain: Chain) -> int:
     """``solve FILE``: the SAT-competition answer of one formula, its exit status 10, 20 or 0."""
-    from reductions.pipeline import solve_via_attention
+    from reductions.app.batch import SolveSettings, assignment_lines, attempt, pysat_check
 
     parsed = _read(args.file)
-    try:
-        result = solve_via_attention(
-            parsed.formula,
-            chain=chain,
-            oracle=args.oracle,
-            max_bytes=args.max_memory,
-            max_seconds=args.max_seconds,
-            progress=None if not args.quiet else False,
-        )
-    except SolverBudgetExceeded as err:
-        return _unknown(args, str(err), parsed)
-    except MemoryError:
-        return _unknown(args, f"out of memory (limit {format_bytes(args.max_memory)} not enough)", parsed)
+    settings = SolveSettings(
+        chain, args.oracle, args.max_memory, args.max_seconds, progress=None if not args.quiet else False
+    )
+    result, refusal = attempt(parsed.formula, settings)
+    if result is None:
+        assert refusal is not None
+        return _unknown(args, refusal, parsed)
     code = EXIT_SAT if result.status == "SAT" else EXIT_UNSAT
     args.exit_status = code
     check: dict[str, Any] = {}
     if args.check:
-        from solvers.sat import solve_sat
-
-        check["pysat"] = "SAT" if solve_sat(parsed.formula) is not None else "UNSAT"
-        check["agrees"] = check["pysat"] == result.status
+        check = pysat_check(parsed.formula, result.status)
         if not check["agrees"]:
             print(
                 f"reductions: error: {args.file}: PySAT says {check['pysat']}, attention {result.status}",
@@ -614,13 +605,8 @@ def _solve_one(args: argparse.Namespace, chain: Chain) -> int:
             print(f"c oracle: {result.oracle}; total {result.seconds:.3f} s")
         if check:
             print(f"c check: PySAT says {check['pysat']}: {'agrees' if check['agrees'] else 'DISAGREES'}")
-        if result.assignment is None:
-            print("s UNSATISFIABLE")
-        else:
-            print("s SATISFIABLE")
-            literals = [str(lit) for lit in result.assignment.to_literals()] + ["0"]
-            for start in range(0, len(literals), 10):
-                print("v " + " ".join(literals[start : start + 10]))
+        lines = ["s UNSATISFIABLE"] if result.assignment is None else assignment_lines(result.assignment.to_literals())
+        print("\n".join(lines))
     return code
 
 
