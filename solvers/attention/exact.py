@@ -27,7 +27,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from typing import Any, Literal
 
 import attrs
@@ -36,7 +36,7 @@ import numpy as np
 from instances._validation import as_generator, check_int
 from instances.attention import AttentionInstance, AttentionOutput
 from instances.errors import OracleRefusal
-from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, query_rows
+from solvers.attention.oracle import DEFAULT_MAX_BYTES, Cost, Guarantee, check_budget, one_blas_thread, query_rows
 
 __all__ = ["ExactAttention", "ERROR_CONSTANTS", "FUSED_ENV", "fused_available", "warm_up"]
 
@@ -81,9 +81,7 @@ def _abs_product(matrix: np.ndarray, vector: np.ndarray, rows: np.ndarray | None
     count = matrix.shape[0] if rows is None else rows.shape[0]
     result = np.empty(count)
     step = _slice_rows(matrix.shape[1])
-    limits = _threadpool_limits() if count * matrix.shape[1] > 2**20 else None
-    context: AbstractContextManager[Any] = nullcontext() if limits is None else limits(limits=1, user_api="blas")
-    with context:
+    with one_blas_thread() if count * matrix.shape[1] > 2**20 else nullcontext():
         for start in range(0, count, step):
             chunk = matrix[start : start + step] if rows is None else matrix[rows[start : start + step]]
             result[start : start + step] = np.abs(chunk) @ vector
@@ -247,15 +245,6 @@ def warm_up() -> bool:
     for dtype in ("float64", "float32"):
         ExactAttention(dtype=dtype, workers=1)(tiny, log_space=True)
     return True
-
-
-def _threadpool_limits() -> Any:
-    """``threadpoolctl.threadpool_limits``, or ``None`` when threadpoolctl is not installed."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is installed in development
-        return None
-    return threadpool_limits
 
 
 @attrs.frozen
@@ -678,7 +667,7 @@ class ExactAttention:
             return int(self.workers)
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         enough = rows * m >= self.parallel_threshold and rows > self.query_block
-        return 2 if (enough and cpus >= 2 and _threadpool_limits() is not None) else 1
+        return 2 if (enough and cpus >= 2) else 1
 
     def check_range(self, instance: AttentionInstance, row_index: np.ndarray | None = None) -> None:
         """Refuse (``OracleRefusal``) an instance whose scores, or whose entries in float32, do not
@@ -905,11 +894,7 @@ class ExactAttention:
         if workers == 1:
             work(queue, lock)
             return acc, shift * _LN2
-        limits = _threadpool_limits()
-        context: AbstractContextManager[Any] = nullcontext()
-        if limits is not None:
-            context = limits(limits=1, user_api="blas")
-        with context, ThreadPoolExecutor(max_workers=workers) as pool:
+        with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(work, queue, lock) for _ in range(workers)]
             for future in futures:
                 future.result()

@@ -28,7 +28,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -44,6 +45,7 @@ __all__ = [
     "Cost",
     "check_budget",
     "machine_memory",
+    "one_blas_thread",
     "machine_memory_bytes",
     "DEFAULT_MAX_BYTES",
     "format_bytes",
@@ -120,6 +122,27 @@ class AttentionOracle(Protocol):
     def __call__(self, instance: AttentionInstance, *, log_space: bool = False) -> AttentionOutput:
         """Answer ``instance`` within the guarantee, or raise ``OracleRefusal``."""
         ...
+
+
+_BLAS_CONTROLLER: list[Any] = []
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """A context holding BLAS to one thread (threadpoolctl), for memory-bound or small products where a
+    second thread gains little, and around this package's own worker threads. The controller is built
+    once: building one inspects every loaded library.
+
+    >>> import numpy as np
+    >>> from solvers.attention.oracle import one_blas_thread
+    >>> with one_blas_thread():
+    ...     float(np.ones(3) @ np.ones(3))
+    3.0
+    """
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def machine_memory() -> int | None:

@@ -35,7 +35,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ import attrs
 import numpy as np
 
 from instances._validation import check_int, check_real, readonly
+from solvers.attention.oracle import one_blas_thread
 
 __all__ = [
     "HalfspaceSums",
@@ -345,15 +345,6 @@ def _tolerances(log_tolerance: Any, count: int) -> np.ndarray:
         i = int(np.flatnonzero(values > 0)[0])
         raise ValueError(f"'log_tolerance' entry {i} is {float(values[i])!r}; tolerances must be <= 0 (log of <= 1)")
     return values
-
-
-def _one_blas_thread() -> Any:
-    """Hold BLAS to one thread: the many small products here lose 3-5x to thread start-up."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is installed in development
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _power_of_two_at_least(x: float) -> float:
@@ -963,7 +954,7 @@ class KDTreeHalfspace:
             return out
         # the exact leaf sums of exp_sums, with a single column of ones as the values
         sums = np.zeros((q.shape[0], 1))
-        with _one_blas_thread():
+        with one_blas_thread():  # the many small products here lose 3-5x to thread start-up
             self._leaf_sums(sums, q * self.scale, s, known, leaf[known], values_t=np.ones((1, self.size)))
         out[:] = sums[:, 0]
         return out
@@ -1046,7 +1037,7 @@ class KDTreeHalfspace:
             return out, ExpSumStats()
         table = ChebyshevTable.of(max_radius, self.degree)
         workers = min(_leaf_workers(), n // _QUERIES_PER_THREAD)
-        with _one_blas_thread():
+        with one_blas_thread():
             if workers <= 1:
                 return self._exp_sums_part(q, s, log_delta, max_radius, max_upper, margin, table, True)
             # query blocks in threads (numpy releases the GIL in the array work); each thread

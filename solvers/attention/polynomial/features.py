@@ -45,12 +45,12 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 
 from instances._validation import check_int
+from solvers.attention.oracle import one_blas_thread
 
 __all__ = [
     "feature_rank",
@@ -343,23 +343,6 @@ def feature_block(rank: int, rows: int) -> int:
     return max(1, min(block, rows))
 
 
-_CONTROLLER: list[Any] = []
-
-
-def _one_blas_thread() -> AbstractContextManager[Any]:
-    """A context holding BLAS to one thread (threadpoolctl; a no-op without it). The controller is
-    created once: building one inspects every loaded library."""
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is installed in development
-            _CONTROLLER.append(None)
-        else:
-            _CONTROLLER.append(ThreadpoolController())
-    controller = _CONTROLLER[0]
-    return controller.limit(limits=1, user_api="blas") if controller is not None else nullcontext()
-
-
 def run_blocks(count: int, workers: int, work: Any) -> None:
     """Call ``work(worker_index, block_index)`` for every block, over ``workers`` threads, BLAS held
     to one thread (its own threads cost more than they save on these skinny products).
@@ -372,7 +355,7 @@ def run_blocks(count: int, workers: int, work: Any) -> None:
     >>> sorted(done)
     [0, 1, 2, 3, 4]
     """
-    context = _one_blas_thread()
+    context = one_blas_thread()
     if workers <= 1 or count <= 1:
         with context:
             for index in range(count):
