@@ -23,6 +23,8 @@ __all__ = [
     "real_matrix",
     "readonly",
     "complex_position",
+    "largest_abs_entry",
+    "check_within_bound",
 ]
 
 Seed = int | np.random.Generator | None
@@ -94,6 +96,32 @@ def check_real(
     if maximum is not None and as_float > maximum:
         raise ValueError(f"'{name}' must be <= {maximum} (got {value})")
     return as_float
+
+
+def largest_abs_entry(array: np.ndarray) -> int:
+    """``max |entry|`` of an integer array (``int64`` or Python ints), 0 when it is empty.
+
+    >>> largest_abs_entry(np.array([[3, -2**70]], dtype=object)), largest_abs_entry(np.zeros((2, 0)))
+    (1180591620717411303424, 0)
+    """
+    return int(np.max(np.abs(array))) if array.size else 0
+
+
+def check_within_bound(arrays: dict[str, np.ndarray], bound: int) -> None:
+    """Refuse, naming the matrix and the entry, an entry above ``bound`` in absolute value.
+
+    >>> check_within_bound({"a": np.array([[1, 9]])}, 5)
+    Traceback (most recent call last):
+    ...
+    instances.errors.InvalidInstanceError: 'a' entry (0, 1) is 9, above the stated bound W = 5 in absolute value
+    """
+    for name, array in arrays.items():
+        over = np.abs(array) > bound
+        if over.any():
+            position = tuple(int(x) for x in np.argwhere(over)[0])
+            raise InvalidInstanceError(
+                f"'{name}' entry {position} is {int(array[position])}, above the stated bound W = {bound} in absolute value"
+            )
 
 
 def readonly(array: np.ndarray) -> np.ndarray:

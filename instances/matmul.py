@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import readonly
+from instances._validation import check_within_bound, largest_abs_entry, readonly
 from instances.errors import InvalidInstanceError
 
 __all__ = ["MatMulInstance", "MatrixProduct", "ENTRY_LIMIT"]
@@ -108,10 +108,6 @@ def _stated_bound(value: Any) -> int | None:
     return value
 
 
-def _largest_entry(array: np.ndarray) -> int:
-    return int(np.max(np.abs(array))) if array.size else 0
-
-
 @attrs.frozen
 class MatMulInstance:
     """Integer matrix multiplication: compute ``A B`` exactly.
@@ -171,16 +167,9 @@ class MatMulInstance:
                 f"'a' has d = {self.a.shape[1]} columns but 'b' has {self.b.shape[0]} rows; A B needs them equal"
             )
         if self.bound is None:
-            object.__setattr__(self, "bound", max(1, _largest_entry(self.a), _largest_entry(self.b)))
+            object.__setattr__(self, "bound", max(1, largest_abs_entry(self.a), largest_abs_entry(self.b)))
             return
-        for name, array in (("a", self.a), ("b", self.b)):
-            over = np.abs(array) > self.bound
-            if over.any():
-                position = tuple(int(x) for x in np.argwhere(over)[0])
-                raise InvalidInstanceError(
-                    f"'{name}' entry {position} is {int(array[position])}, "
-                    f"above the stated bound W = {self.bound} in absolute value"
-                )
+        check_within_bound({"a": self.a, "b": self.b}, self.bound)
 
     @property
     def entry_bound(self) -> int:

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import Seed, as_generator, check_int, complex_position, readonly
+from instances._validation import Seed, as_generator, check_int, complex_position, largest_abs_entry, readonly
 from instances.errors import InvalidInstanceError, NotAWitnessError
 
 __all__ = [
@@ -112,9 +112,31 @@ class InnerProductSets(ABC):
     threshold: int
 
     @property
-    @abstractmethod
     def dimension(self) -> int:
         """``d``, the length of every vector."""
+        return int(self.a.shape[1])
+
+    @abstractmethod
+    def inner_product(self, pair: InnerProductPair) -> int:
+        """``<a_i, b_j>``, exact; an index out of range raises ``NotAWitnessError``."""
+
+    def is_witness(self, pair: InnerProductPair) -> bool:
+        """Whether ``<a_i, b_j> >= tau``; an index out of range raises.
+
+        >>> MaxIPInstance([[1, 1]], [[1, 0]], 2).is_witness(InnerProductPair(0, 0))
+        False
+        """
+        return self.inner_product(pair) >= self.threshold
+
+    def _check_dimensions(self) -> None:
+        if self.a.shape[1] != self.b.shape[1]:
+            raise InvalidInstanceError(
+                f"'a' and 'b' must have the same dimension (got {self.a.shape[1]} and {self.b.shape[1]} columns)"
+            )
+
+    def __repr__(self) -> str:
+        p = self.parameters()
+        return f"{type(self).__name__}(n_a={p['n_a']}, n_b={p['n_b']}, d={p['d']}, tau={p['tau']}, W={p['W']})"
 
     @property
     @abstractmethod
@@ -140,7 +162,7 @@ class InnerProductSets(ABC):
             )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)  # InnerProductSets.__repr__: the sizes
 class MaxIPInstance(InnerProductSets):
     """Max-IP (decision): is there ``(i, j)`` with ``<a_i, b_j> >= tau``?
 
@@ -184,28 +206,16 @@ class MaxIPInstance(InnerProductSets):
     threshold: int = attrs.field(converter=_threshold)
 
     def __attrs_post_init__(self) -> None:
-        if self.a.shape[1] != self.b.shape[1]:
-            raise InvalidInstanceError(
-                f"'a' and 'b' must have the same dimension (got {self.a.shape[1]} and {self.b.shape[1]} columns)"
-            )
+        self._check_dimensions()
         if self.dimension * self.entry_bound**2 > EXACT_PRODUCT_LIMIT:
             raise InvalidInstanceError(
                 f"'d W^2' must be <= 2^53 so that inner products are exact (got d = {self.dimension}, W = {self.entry_bound})"
             )
 
     @property
-    def dimension(self) -> int:
-        """The common dimension ``d``."""
-        return int(self.a.shape[1])
-
-    @property
     def entry_bound(self) -> int:
         """``W = max(1, max |entry|)``."""
-        largest = 0
-        for array in (self.a, self.b):
-            if array.size:
-                largest = max(largest, int(np.max(np.abs(array))))
-        return max(1, largest)
+        return max(1, largest_abs_entry(self.a), largest_abs_entry(self.b))
 
     @property
     def is_binary(self) -> bool:
@@ -221,14 +231,6 @@ class MaxIPInstance(InnerProductSets):
         self._check_pair(pair)
         return int(self.a[pair.i] @ self.b[pair.j])
 
-    def is_witness(self, pair: InnerProductPair) -> bool:
-        """Whether ``<a_i, b_j> >= tau``; an index out of range raises.
-
-        >>> MaxIPInstance([[1, 1]], [[1, 0]], 2).is_witness(InnerProductPair(0, 0))
-        False
-        """
-        return self.inner_product(pair) >= self.threshold
-
     def row_products(self, i: int) -> np.ndarray:
         """``<a_i, b_j>`` for every ``j``, exact ``int64`` (``O(n_b d)``).
 
@@ -237,10 +239,6 @@ class MaxIPInstance(InnerProductSets):
         """
         i = check_int("i", i, minimum=0, maximum=self.a.shape[0] - 1)
         return self.b @ self.a[i]
-
-    def __repr__(self) -> str:
-        p = self.parameters()
-        return f"MaxIPInstance(n_a={p['n_a']}, n_b={p['n_b']}, d={p['d']}, tau={p['tau']}, W={p['W']})"
 
 
 def _check_range(low: int, high: int) -> tuple[int, int]:

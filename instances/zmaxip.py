@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import Seed, as_generator, check_int, readonly
+from instances._validation import Seed, as_generator, check_int, check_within_bound, largest_abs_entry, readonly
 from instances.errors import InvalidInstanceError
 from instances.maxip import InnerProductPair, InnerProductSets, _threshold
 
@@ -82,10 +82,6 @@ def _integer_matrix(name: str, value: Any) -> np.ndarray:
     return readonly(result)
 
 
-def _largest(array: np.ndarray) -> int:
-    return max((abs(int(x)) for x in array.flat), default=0)
-
-
 def _stated_bound(value: Any) -> int | None:
     if value is None:
         return None
@@ -96,7 +92,7 @@ def _stated_bound(value: Any) -> int | None:
     return int(value)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)  # InnerProductSets.__repr__: the sizes
 class ZMaxIPInstance(InnerProductSets):
     """Z-Max-IP (decision): is there ``(i, j)`` with ``<a_i, b_j> >= tau``, over exact integers?
 
@@ -138,24 +134,11 @@ class ZMaxIPInstance(InnerProductSets):
     bound: int | None = attrs.field(default=None, converter=_stated_bound)
 
     def __attrs_post_init__(self) -> None:
-        if self.a.shape[1] != self.b.shape[1]:
-            raise InvalidInstanceError(
-                f"'a' and 'b' must have the same dimension (got {self.a.shape[1]} and {self.b.shape[1]} columns)"
-            )
+        self._check_dimensions()
         if self.bound is None:
-            object.__setattr__(self, "bound", max(1, _largest(self.a), _largest(self.b)))
+            object.__setattr__(self, "bound", max(1, largest_abs_entry(self.a), largest_abs_entry(self.b)))
             return
-        for name, array in (("a", self.a), ("b", self.b)):
-            for position, entry in np.ndenumerate(array):
-                if abs(int(entry)) > self.bound:
-                    raise InvalidInstanceError(
-                        f"'{name}' entry {position} is {entry}, above the stated bound W = {self.bound} in absolute value"
-                    )
-
-    @property
-    def dimension(self) -> int:
-        """The common dimension ``d``."""
-        return int(self.a.shape[1])
+        check_within_bound({"a": self.a, "b": self.b}, self.bound)
 
     @property
     def entry_bound(self) -> int:
@@ -168,14 +151,6 @@ class ZMaxIPInstance(InnerProductSets):
         self._check_pair(pair)
         return sum((int(x) * int(y) for x, y in zip(self.a[pair.i], self.b[pair.j], strict=True)), 0)
 
-    def is_witness(self, pair: InnerProductPair) -> bool:
-        """Whether ``<a_i, b_j> >= tau``; an index out of range raises.
-
-        >>> ZMaxIPInstance([[2**70]], [[2**70]], 2**140).is_witness(InnerProductPair(0, 0))
-        True
-        """
-        return self.inner_product(pair) >= self.threshold
-
     def products(self) -> np.ndarray:
         """Every ``<a_i, b_j>``, exact: ``int64`` when ``d W^2 <= 2^62``, else Python ints (``object``).
 
@@ -187,10 +162,6 @@ class ZMaxIPInstance(InnerProductSets):
         if self.a.shape[0] == 0 or self.b.shape[0] == 0 or self.dimension == 0:
             return np.zeros((self.a.shape[0], self.b.shape[0]), dtype=object)
         return self.a.dot(self.b.T)
-
-    def __repr__(self) -> str:
-        p = self.parameters()
-        return f"ZMaxIPInstance(n_a={p['n_a']}, n_b={p['n_b']}, d={p['d']}, tau={p['tau']}, W={p['W']})"
 
 
 def random_zmaxip(
