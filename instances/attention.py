@@ -179,10 +179,8 @@ class AttentionInstance:
         >>> AttentionInstance([[0.0, 0.0]], [[0.5, -1.0], [-0.75, 0.0]], [[1.0], [1.0]], 1.0).key_column_max
         array([0.75, 1.  ])
         """
-        result = np.zeros(self.d)
-        for chunk in _row_slices(self.key):  # no temporary the size of K
-            np.maximum(result, np.max(np.abs(chunk), axis=0, initial=0.0), out=result)
-        return readonly(result)
+        # the largest and the most negative entry of each column: no temporary the size of K
+        return readonly(np.maximum(self.key.max(axis=0, initial=0.0), -self.key.min(axis=0, initial=0.0)))
 
     @cached_property
     def query_row_l1_max(self) -> float:
