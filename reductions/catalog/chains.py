@@ -189,12 +189,11 @@ class EntryBounds:
 def entry_bounds(num_vars: int, num_clauses: int, *, oracle_rel_error: float = 1e-6) -> EntryBounds:
     """``B`` of ``sat-aattc`` and of ``sat-aattc-pcp`` (attention branch) for ``v`` variables and ``m >= 1`` clauses.
 
-    The sizes each step produces, put into Lemma 4.7's ``beta``
-    (:func:`~reductions.catalog.gapann_aattc.block_beta`), with no vectors built: split and list
-    gives ``n_a = 2^ceil(v/2)``, ``n_b = 2^floor(v/2)``; the exact-gap chain has ``D = 6m``,
-    ``t = 2(m + 1)``, ``eps = 1/(m + 1)``; the constant-gap chain ``D = 4kp``,
-    ``t = k(3p - 2(m - 1))/(1 + eps)``. The same numbers as the chains' ``info["beta"]`` on
-    concrete formulas (tests compare them).
+    The Gap-ANN sizes the two chains' parameter maps give (split and list: ``n_a = 2^ceil(v/2)``,
+    ``n_b = 2^floor(v/2)``; exact gap: ``D = 6m``, ``t = 2(m + 1)``, ``eps = 1/(m + 1)``; constant
+    gap: ``D = 4kp``, ``t = k(3p - 2(m - 1))/(1 + eps)``), put into Lemma 4.7's ``beta``
+    (:func:`~reductions.catalog.gapann_aattc.block_beta`), with no vectors built. The same numbers
+    as the chains' ``info["beta"]`` on concrete formulas (tests compare them, and so check the maps).
 
     >>> bounds = entry_bounds(20, 91)  # uf20-91
     >>> round(bounds.exact_paper, 1), round(bounds.constant_paper, 1), round(bounds.limit, 2)
@@ -202,16 +201,18 @@ def entry_bounds(num_vars: int, num_clauses: int, *, oracle_rel_error: float = 1
     """
     if num_clauses < 1 or num_vars < 1:
         raise ValueError(f"need v >= 1 and m >= 1 (got v = {num_vars}, m = {num_clauses})")
-    n_a, n_b = 2 ** ((num_vars + 1) // 2), 2 ** (num_vars // 2)
     margin = GapANNToAttention(oracle_rel_error=oracle_rel_error).margin
-    m = num_clauses
-    exact = (6 * m, Fraction(2 * (m + 1)), Fraction(1, m + 1))
+    sizes = {"v": num_vars, "m": num_clauses}
     pcp = OVToGapANNPCP()
-    p, k = pcp.prime_for(m), pcp.code_length_for(m)
-    constant = (4 * k * p, Fraction(k * (3 * p - 2 * (m - 1))) / (1 + pcp.epsilon), pcp.epsilon)
+    exact = Chain.of(SatToOV(), OVToGapANN(), HalfOnesPadding()).parameters().evaluate(sizes)
+    constant = (
+        FamilyChain.of(SatToOV(), pcp)
+        .parameters()
+        .evaluate(sizes, {"p": pcp.prime_for(num_clauses), "k": pcp.code_length_for(num_clauses)})
+    )
     values = [
-        math.sqrt(block_beta(D, n_a, n_b, t, eps, mode=mode, margin=margin))
-        for D, t, eps in (exact, constant)
+        math.sqrt(block_beta(g["d"], g["n_a"], g["n_b"], g["t"], g["eps"], mode=mode, margin=margin))
+        for g in (exact, constant)
         for mode in ("certified", "paper")
     ]
-    return EntryBounds(num_vars, num_clauses, max(n_a, n_b), *values)
+    return EntryBounds(num_vars, num_clauses, max(exact["n_a"], exact["n_b"]), *values)
