@@ -267,6 +267,30 @@ class Engine:
                 self._client = distributed.Client(self._cluster, set_as_default=False)
         return self._client
 
+    def run_here_first(self, count: int, run: Callable[[int], None]) -> int | None:
+        """Where the engine decides (workers left to it, no cluster open yet), ``run(index)`` items here
+        for :data:`PROBE_SECONDS`, then the rest here too when they are predicted to take less than
+        :data:`CLUSTER_WORTH_SECONDS`; the first index left for a cluster, or ``None`` when all ran here
+        (``0`` when the engine does not decide: nothing ran).
+
+        >>> ran = []
+        >>> with Engine() as engine:
+        ...     engine.run_here_first(3, ran.append), ran
+        (None, [0, 1, 2])
+        """
+        if not (self.auto and not self.started):
+            return 0
+        start, first = time.perf_counter(), 0
+        while first < count and time.perf_counter() - start < PROBE_SECONDS:
+            run(first)
+            first += 1
+        elapsed = time.perf_counter() - start
+        if first == count or elapsed / first * (count - first) < CLUSTER_WORTH_SECONDS:
+            for index in range(first, count):
+                run(index)
+            return None
+        return first
+
     def map(
         self,
         function: Callable[..., Any],
@@ -291,17 +315,9 @@ class Engine:
             for index, task in enumerate(tasks):
                 on_result(index, function(*task))
             return []
-        first = 0
-        if self.auto and not self.started:
-            start = time.perf_counter()
-            while first < len(tasks) and time.perf_counter() - start < PROBE_SECONDS:
-                on_result(first, function(*tasks[first]))
-                first += 1
-            elapsed = time.perf_counter() - start
-            if first == len(tasks) or elapsed / first * (len(tasks) - first) < CLUSTER_WORTH_SECONDS:
-                for index in range(first, len(tasks)):
-                    on_result(index, function(*tasks[index]))
-                return []
+        first = self.run_here_first(len(tasks), lambda index: on_result(index, function(*tasks[index])))
+        if first is None:
+            return []
         client = self.client()
         futures: dict[Any, int] = {}
         for index in range(first, len(tasks)):

@@ -305,20 +305,16 @@ def verify_reduction(
                 engine.note_if_serial_by_necessity()
             tally = _run_trials(reduction, seed, range(trials), max_size, progress)
             return report()
-        from reductions.parallel import CLUSTER_WORTH_SECONDS, PROBE_SECONDS
 
-        first = 0
-        if engine.auto and not engine.started:
-            # small work is not worth a cluster: run here for a moment and extrapolate
-            while first < trials and time.perf_counter() - start < PROBE_SECONDS:
-                tally = tally.add(_run_trials(reduction, seed, range(first, first + 1), max_size))
-                first += 1
-                if progress is not None:
-                    progress(first)
-            elapsed = time.perf_counter() - start
-            if first == trials or elapsed / first * (trials - first) < CLUSTER_WORTH_SECONDS:
-                tally = tally.add(_run_trials(reduction, seed, range(first, trials), max_size, progress, first))
-                return report()
+        def run_here(trial: int) -> None:  # small work is not worth a cluster: the engine tries it here first
+            nonlocal tally
+            tally = tally.add(_run_trials(reduction, seed, range(trial, trial + 1), max_size))
+            if progress is not None:
+                progress(trial + 1)
+
+        first = engine.run_here_first(trials, run_here)
+        if first is None:
+            return report()
         chunks = _chunk_trials(range(first, trials), chunk_size or _chunk_size(trials - first, engine.workers))
 
         def merge(_: int, chunk: _Tally) -> None:
