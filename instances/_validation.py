@@ -25,6 +25,7 @@ __all__ = [
     "complex_position",
     "largest_abs_entry",
     "check_within_bound",
+    "settle_bound",
 ]
 
 Seed = int | np.random.Generator | None
@@ -122,6 +123,19 @@ def check_within_bound(arrays: dict[str, np.ndarray], bound: int) -> None:
             raise InvalidInstanceError(
                 f"'{name}' entry {position} is {int(array[position])}, above the stated bound W = {bound} in absolute value"
             )
+
+
+def settle_bound(bound: int | None, arrays: dict[str, np.ndarray]) -> int:
+    """The entry bound ``W`` of an instance: the stated one, checked against every entry
+    (:func:`check_within_bound`), or without one ``max(1, max |entry|)``.
+
+    >>> settle_bound(None, {"a": np.array([[3, -7]])}), settle_bound(9, {"a": np.array([[3, -7]])})
+    (7, 9)
+    """
+    if bound is None:
+        return max(1, *(largest_abs_entry(array) for array in arrays.values()))
+    check_within_bound(arrays, bound)
+    return bound
 
 
 def readonly(array: np.ndarray) -> np.ndarray:

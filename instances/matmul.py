@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import check_within_bound, largest_abs_entry, readonly
+from instances._validation import readonly, settle_bound
 from instances.errors import InvalidInstanceError
 
 __all__ = ["MatMulInstance", "MatrixProduct", "ENTRY_LIMIT"]
@@ -166,10 +166,7 @@ class MatMulInstance:
             raise InvalidInstanceError(
                 f"'a' has d = {self.a.shape[1]} columns but 'b' has {self.b.shape[0]} rows; A B needs them equal"
             )
-        if self.bound is None:
-            object.__setattr__(self, "bound", max(1, largest_abs_entry(self.a), largest_abs_entry(self.b)))
-            return
-        check_within_bound({"a": self.a, "b": self.b}, self.bound)
+        object.__setattr__(self, "bound", settle_bound(self.bound, {"a": self.a, "b": self.b}))
 
     @property
     def entry_bound(self) -> int:

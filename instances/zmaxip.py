@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from instances._validation import Seed, as_generator, check_int, check_within_bound, largest_abs_entry, readonly
+from instances._validation import Seed, as_generator, check_int, readonly, settle_bound
 from instances.errors import InvalidInstanceError
 from instances.maxip import InnerProductPair, InnerProductSets, _threshold
 
@@ -135,10 +135,7 @@ class ZMaxIPInstance(InnerProductSets):
 
     def __attrs_post_init__(self) -> None:
         self._check_dimensions()
-        if self.bound is None:
-            object.__setattr__(self, "bound", max(1, largest_abs_entry(self.a), largest_abs_entry(self.b)))
-            return
-        check_within_bound({"a": self.a, "b": self.b}, self.bound)
+        object.__setattr__(self, "bound", settle_bound(self.bound, {"a": self.a, "b": self.b}))
 
     @property
     def entry_bound(self) -> int:

@@ -20,7 +20,7 @@ import attrs
 from instances.answers import Assignment
 from instances.cnf import CNF
 from instances.display import MAX_LITERALS, html_block, key_value_table, stage_table
-from instances.errors import OracleContradiction, OracleRefusal, SolverBudgetExceeded
+from instances.errors import OracleContradiction, OracleRefusal
 from instances.formatting import format_bytes, plural
 from reductions.core import Chain, Stage
 from reductions.family import ReducedFamily, answer_members, is_family
@@ -617,7 +617,7 @@ def solve_via_attention(
     if is_family(chain):  # one oracle call per member instance
         predicted = predict_family(formula, chain, max_bytes)
         if predicted is not None and predicted[0] is not None:  # refused on the sizes alone, before building
-            raise SolverBudgetExceeded(predicted[0])
+            raise OracleRefusal(predicted[0])
         return _solve_through_family(formula, chain, oracle_object, start)
     prediction = predict_chain(formula, chain)
     if prediction is None:
